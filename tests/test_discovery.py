@@ -1,0 +1,204 @@
+"""Discovery and OpenAPI documents hold what kubectl 1.32 looks for (spec README "Discovery")."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from typing import Any
+
+import orjson
+import pytest
+
+from watchcache import discovery
+
+POD_GVK = {"group": "", "kind": "Pod", "version": "v1"}
+OPENAPI: dict[str, Any] = orjson.loads(discovery.OPENAPI_V3_API_V1)
+METHODS = ("get", "put", "post", "patch", "delete")
+
+
+def operations() -> list[tuple[str, str, dict[str, Any]]]:
+    return [
+        (path, method, item[method])
+        for path, item in OPENAPI["paths"].items()
+        for method in METHODS
+        if method in item
+    ]
+
+
+def query_names(op: dict[str, Any]) -> set[str]:
+    return {p["name"] for p in op.get("parameters", []) if p["in"] == "query"}
+
+
+def test_version_says_v1_32_with_a_real_looking_build() -> None:
+    version = orjson.loads(discovery.VERSION)
+    assert (version["major"], version["minor"], version["gitVersion"]) == ("1", "32", "v1.32.0")
+    assert re.fullmatch(r"[0-9a-f]{40}", version["gitCommit"])
+    assert version["gitTreeState"] == "clean"
+    assert set(version) == {
+        "major", "minor", "gitVersion", "gitCommit", "gitTreeState", "buildDate", "goVersion",
+        "compiler", "platform",
+    }  # fmt: skip
+
+
+def test_legacy_api_versions_list_v1_and_the_server_address() -> None:
+    assert orjson.loads(discovery.API_VERSIONS) == {
+        "kind": "APIVersions",
+        "versions": ["v1"],
+        "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": "127.0.0.1:6443"}],
+    }
+    custom = orjson.loads(discovery.api_versions("10.0.0.1:8443"))
+    assert custom["serverAddressByClientCIDRs"][0]["serverAddress"] == "10.0.0.1:8443"
+    assert discovery.api_versions("10.0.0.1:8443") is discovery.api_versions("10.0.0.1:8443")
+
+
+def test_apis_is_an_empty_group_list_not_a_404() -> None:
+    assert orjson.loads(discovery.API_GROUP_LIST) == {
+        "kind": "APIGroupList",
+        "apiVersion": "v1",
+        "groups": [],
+    }
+
+
+def test_api_v1_lists_pods_and_the_served_subresources_exactly() -> None:
+    body = orjson.loads(discovery.API_RESOURCE_LIST)
+    assert body["kind"] == "APIResourceList"
+    assert body["groupVersion"] == "v1"
+    assert "apiVersion" not in body
+    pods, *subresources = body["resources"]
+    assert pods == {
+        "name": "pods",
+        "singularName": "pod",
+        "namespaced": True,
+        "kind": "Pod",
+        "verbs": ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"],
+        "shortNames": ["po"],
+        "categories": ["all"],
+        "storageVersionHash": "xPOwRZ+Yhw8=",
+    }
+    assert [(r["name"], r["verbs"], r["singularName"]) for r in subresources] == [
+        ("pods/ephemeralcontainers", ["get", "patch", "update"], ""),
+        ("pods/log", ["get"], ""),
+        ("pods/status", ["get", "patch", "update"], ""),
+    ]
+    assert all(r["kind"] == "Pod" and r["namespaced"] for r in subresources)
+
+
+def test_the_openapi_root_points_at_the_v1_document_by_its_hash() -> None:
+    root = orjson.loads(discovery.OPENAPI_V3_ROOT)
+    url = root["paths"]["api/v1"]["serverRelativeURL"]
+    digest = hashlib.sha512(discovery.OPENAPI_V3_API_V1).hexdigest().upper()
+    assert url == f"/openapi/v3/api/v1?hash={digest}"
+    assert digest == discovery.OPENAPI_V3_API_V1_HASH
+
+
+def test_the_v1_document_is_openapi_3_for_kubernetes_1_32() -> None:
+    assert OPENAPI["openapi"].startswith("3.")
+    assert OPENAPI["info"] == {"title": "Kubernetes", "version": "v1.32.0"}
+
+
+def test_the_pod_patch_operation_advertises_field_validation() -> None:
+    """kubectl's server-side validation check: a Pod patch with a fieldValidation query param."""
+    patch = OPENAPI["paths"]["/api/v1/namespaces/{namespace}/pods/{name}"]["patch"]
+    assert patch["x-kubernetes-group-version-kind"] == POD_GVK
+    assert patch["x-kubernetes-action"] == "patch"
+    assert {"name": "fieldValidation", "in": "query"}.items() <= next(
+        p for p in patch["parameters"] if p["name"] == "fieldValidation"
+    ).items()
+
+
+def test_every_pod_patch_operation_has_field_validation() -> None:
+    # kubectl stops at the first Pod patch operation it meets, in map order: all must qualify.
+    patches = [op for _, method, op in operations() if method == "patch"]
+    assert len(patches) == 3
+    for op in patches:
+        assert op["x-kubernetes-group-version-kind"] == POD_GVK
+        assert {"dryRun", "fieldManager", "fieldValidation", "force"} <= query_names(op)
+
+
+def test_no_operation_has_a_request_body_and_no_schema_claims_the_pod_kind() -> None:
+    # A partial Pod schema would make kubectl apply compute wrong strategic merges.
+    assert all("requestBody" not in op for _, _, op in operations())
+    schemas = OPENAPI.get("components", {}).get("schemas", {})
+    assert not any("x-kubernetes-group-version-kind" in s for s in schemas.values())
+
+
+EXPECTED_OPERATIONS = [
+    ("/api/v1/pods", "get", "list", "listCoreV1PodForAllNamespaces"),
+    ("/api/v1/namespaces/{namespace}/pods", "get", "list", "listCoreV1NamespacedPod"),
+    ("/api/v1/namespaces/{namespace}/pods", "post", "post", "createCoreV1NamespacedPod"),
+    ("/api/v1/namespaces/{namespace}/pods", "delete", "deletecollection",
+     "deleteCoreV1CollectionNamespacedPod"),
+    ("/api/v1/namespaces/{namespace}/pods/{name}", "get", "get", "readCoreV1NamespacedPod"),
+    ("/api/v1/namespaces/{namespace}/pods/{name}", "put", "put", "replaceCoreV1NamespacedPod"),
+    ("/api/v1/namespaces/{namespace}/pods/{name}", "patch", "patch", "patchCoreV1NamespacedPod"),
+    ("/api/v1/namespaces/{namespace}/pods/{name}", "delete", "delete",
+     "deleteCoreV1NamespacedPod"),
+    ("/api/v1/namespaces/{namespace}/pods/{name}/status", "get", "get",
+     "readCoreV1NamespacedPodStatus"),
+    ("/api/v1/namespaces/{namespace}/pods/{name}/status", "put", "put",
+     "replaceCoreV1NamespacedPodStatus"),
+    ("/api/v1/namespaces/{namespace}/pods/{name}/status", "patch", "patch",
+     "patchCoreV1NamespacedPodStatus"),
+    ("/api/v1/namespaces/{namespace}/pods/{name}/ephemeralcontainers", "get", "get",
+     "readCoreV1NamespacedPodEphemeralcontainers"),
+    ("/api/v1/namespaces/{namespace}/pods/{name}/ephemeralcontainers", "put", "put",
+     "replaceCoreV1NamespacedPodEphemeralcontainers"),
+    ("/api/v1/namespaces/{namespace}/pods/{name}/ephemeralcontainers", "patch", "patch",
+     "patchCoreV1NamespacedPodEphemeralcontainers"),
+    ("/api/v1/namespaces/{namespace}/pods/{name}/log", "get", "get",
+     "readCoreV1NamespacedPodLog"),
+    ("/api/v1/watch/pods", "get", "watchlist", "watchCoreV1PodListForAllNamespaces"),
+    ("/api/v1/watch/namespaces/{namespace}/pods", "get", "watchlist",
+     "watchCoreV1NamespacedPodList"),
+    ("/api/v1/watch/namespaces/{namespace}/pods/{name}", "get", "watch",
+     "watchCoreV1NamespacedPod"),
+]  # fmt: skip
+
+
+def test_every_pod_endpoint_is_described_and_nothing_else() -> None:
+    found = {(path, method): op for path, method, op in operations()}
+    assert set(found) == {(path, method) for path, method, _, _ in EXPECTED_OPERATIONS}
+
+
+@pytest.mark.parametrize(("path", "method", "action", "operation_id"), EXPECTED_OPERATIONS)
+def test_each_operation_carries_its_action_and_the_pod_kind(
+    path: str, method: str, action: str, operation_id: str
+) -> None:
+    op = OPENAPI["paths"][path][method]
+    assert op["operationId"] == operation_id
+    assert op["x-kubernetes-action"] == action
+    assert op["x-kubernetes-group-version-kind"] == POD_GVK
+    assert "200" in op["responses"]
+
+
+@pytest.mark.parametrize(
+    ("path", "method", "params"),
+    [
+        ("/api/v1/namespaces/{namespace}/pods", "get",
+         {"labelSelector", "fieldSelector", "limit", "continue", "resourceVersion",
+          "resourceVersionMatch", "watch", "allowWatchBookmarks", "sendInitialEvents",
+          "timeoutSeconds"}),
+        ("/api/v1/namespaces/{namespace}/pods", "post",
+         {"dryRun", "fieldManager", "fieldValidation"}),
+        ("/api/v1/namespaces/{namespace}/pods", "delete",
+         {"labelSelector", "fieldSelector", "gracePeriodSeconds", "propagationPolicy", "dryRun"}),
+        ("/api/v1/namespaces/{namespace}/pods/{name}", "put",
+         {"dryRun", "fieldManager", "fieldValidation"}),
+        ("/api/v1/namespaces/{namespace}/pods/{name}", "delete",
+         {"dryRun", "gracePeriodSeconds", "orphanDependents", "propagationPolicy"}),
+        ("/api/v1/namespaces/{namespace}/pods/{name}/log", "get",
+         {"container", "follow", "previous", "sinceSeconds", "sinceTime", "timestamps",
+          "tailLines", "limitBytes"}),
+    ],
+)  # fmt: skip
+def test_operations_list_the_query_parameters_the_server_honours(
+    path: str, method: str, params: set[str]
+) -> None:
+    assert params <= query_names(OPENAPI["paths"][path][method])
+
+
+def test_path_parameters_are_declared_on_each_path() -> None:
+    for path, item in OPENAPI["paths"].items():
+        declared = {p["name"] for p in item["parameters"] if p["in"] == "path"}
+        assert declared == set(re.findall(r"{(\w+)}", path)), path
+        assert all(p["required"] for p in item["parameters"] if p["in"] == "path")

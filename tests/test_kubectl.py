@@ -1,0 +1,113 @@
+"""kubectl 1.32, unchanged, against watchcache: every command of the foundation issue."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from .conftest import Cluster, pod_manifest
+
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl is not installed"),
+]
+
+
+def kubectl(cluster: Cluster, tmp_path: Path, *args: str, stdin: str | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
+    cmd = ["kubectl", "--kubeconfig", str(cluster.kubeconfig), "--cache-dir", str(tmp_path / "kube-cache"), *args]
+    result = subprocess.run(cmd, input=stdin, capture_output=True, text=True, timeout=60)
+    if check and result.returncode != 0:
+        raise AssertionError(f"{' '.join(args)} failed ({result.returncode}):\n{result.stderr}")
+    return result
+
+
+def manifest_file(tmp_path: Path, manifest: dict) -> str:
+    path = tmp_path / f"{manifest['metadata']['name']}.yaml"
+    path.write_text(yaml.safe_dump(manifest))
+    return str(path)
+
+
+def test_create_then_get_shows_the_pod_table(cluster: Cluster, tmp_path: Path, ns: str) -> None:
+    out = kubectl(cluster, tmp_path, "create", "-n", ns, "-f", manifest_file(tmp_path, pod_manifest("web")))
+    assert out.stdout.strip() == "pod/web created"
+    table = kubectl(cluster, tmp_path, "get", "pods", "-n", ns).stdout.splitlines()
+    assert table[0].split() == ["NAME", "READY", "STATUS", "RESTARTS", "AGE"]
+    assert table[1].split()[:4] == ["web", "0/1", "Pending", "0"]
+
+
+def test_get_all_namespaces_shows_namespace_column(cluster: Cluster, tmp_path: Path, ns: str) -> None:
+    kubectl(cluster, tmp_path, "run", "web", "-n", ns, "--image=nginx")
+    lines = kubectl(cluster, tmp_path, "get", "pods", "-A").stdout.splitlines()
+    assert lines[0].split()[:2] == ["NAMESPACE", "NAME"]
+    assert any(line.split()[:2] == [ns, "web"] for line in lines[1:])
+
+
+def test_get_output_formats(cluster: Cluster, tmp_path: Path, ns: str) -> None:
+    kubectl(cluster, tmp_path, "run", "web", "-n", ns, "--image=nginx", "--labels=app=web")
+    as_json = json.loads(kubectl(cluster, tmp_path, "get", "pod", "web", "-n", ns, "-o", "json").stdout)
+    assert as_json["metadata"]["labels"] == {"app": "web"}
+    as_yaml = yaml.safe_load(kubectl(cluster, tmp_path, "get", "pod", "web", "-n", ns, "-o", "yaml").stdout)
+    assert as_yaml["spec"]["containers"][0]["image"] == "nginx"
+    wide = kubectl(cluster, tmp_path, "get", "pods", "-n", ns, "-o", "wide").stdout.splitlines()
+    assert wide[0].split()[5:] == ["IP", "NODE", "NOMINATED", "NODE", "READINESS", "GATES"]
+    assert kubectl(cluster, tmp_path, "get", "pods", "-n", ns, "-o", "name").stdout.strip() == "pod/web"
+
+
+def test_label_annotate_and_patch(cluster: Cluster, tmp_path: Path, ns: str) -> None:
+    kubectl(cluster, tmp_path, "run", "web", "-n", ns, "--image=nginx")
+    kubectl(cluster, tmp_path, "label", "pod", "web", "-n", ns, "tier=front")
+    kubectl(cluster, tmp_path, "annotate", "pod", "web", "-n", ns, "note=hello")
+    kubectl(cluster, tmp_path, "patch", "pod", "web", "-n", ns, "--type", "merge", "-p", '{"metadata":{"labels":{"run":null}}}')
+    kubectl(
+        cluster, tmp_path, "patch", "pod", "web", "-n", ns, "--type", "json",
+        "-p", '[{"op":"replace","path":"/spec/containers/0/image","value":"nginx:1.27"}]',
+    )  # fmt: skip
+    pod = json.loads(kubectl(cluster, tmp_path, "get", "pod", "web", "-n", ns, "-o", "json").stdout)
+    assert pod["metadata"]["labels"] == {"tier": "front"}
+    assert pod["metadata"]["annotations"] == {"note": "hello"}
+    assert pod["spec"]["containers"][0]["image"] == "nginx:1.27"
+    selected = kubectl(cluster, tmp_path, "get", "pods", "-n", ns, "-l", "tier=front", "-o", "name").stdout
+    assert selected.strip() == "pod/web"
+
+
+def test_replace_from_file(cluster: Cluster, tmp_path: Path, ns: str) -> None:
+    kubectl(cluster, tmp_path, "create", "-n", ns, "-f", manifest_file(tmp_path, pod_manifest("web")))
+    changed = pod_manifest("web", image="nginx:latest")  # keeps the defaulted pull policy
+    assert kubectl(cluster, tmp_path, "replace", "-n", ns, "-f", manifest_file(tmp_path, changed)).stdout.strip() == "pod/web replaced"
+    image = kubectl(cluster, tmp_path, "get", "pod", "web", "-n", ns, "-o", "jsonpath={.spec.containers[0].image}").stdout
+    assert image == "nginx:latest"
+
+
+def test_delete_and_delete_all(cluster: Cluster, tmp_path: Path, ns: str) -> None:
+    for name in ("a", "b", "c"):
+        kubectl(cluster, tmp_path, "run", name, "-n", ns, "--image=nginx")
+    assert kubectl(cluster, tmp_path, "delete", "pod", "a", "-n", ns).stdout.strip() == 'pod "a" deleted'
+    out = kubectl(cluster, tmp_path, "delete", "pods", "--all", "-n", ns).stdout
+    assert 'pod "b" deleted' in out and 'pod "c" deleted' in out
+    result = kubectl(cluster, tmp_path, "get", "pods", "-n", ns)
+    assert f"No resources found in {ns} namespace." in result.stderr
+
+
+def test_errors_are_printed_from_the_server_status(cluster: Cluster, tmp_path: Path, ns: str) -> None:
+    result = kubectl(cluster, tmp_path, "get", "pod", "nope", "-n", ns, check=False)
+    assert result.returncode == 1
+    assert result.stderr.strip() == 'Error from server (NotFound): pods "nope" not found'
+
+
+def test_unauthenticated_kubectl_is_refused(secure_cluster: Cluster, tmp_path: Path) -> None:
+    config = yaml.safe_load(secure_cluster.kubeconfig.read_text())
+    for user in config["users"]:
+        user["user"]["token"] = "wrong"
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(yaml.safe_dump(config))
+    result = subprocess.run(
+        ["kubectl", "--kubeconfig", str(bad), "--cache-dir", str(tmp_path / "c"), "get", "pods"],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert result.returncode != 0
+    assert "You must be logged in to the server" in result.stderr  # kubectl's wording for a 401

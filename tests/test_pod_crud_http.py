@@ -1,0 +1,234 @@
+"""Create, get, list, replace, patch and delete over raw HTTP against a real server."""
+
+from __future__ import annotations
+
+import httpx
+
+from .conftest import pod_manifest
+
+JSON_PATCH = {"Content-Type": "application/json-patch+json"}
+MERGE_PATCH = {"Content-Type": "application/merge-patch+json"}
+
+
+def create(api: httpx.Client, ns: str, manifest: dict) -> dict:
+    response = api.post(f"/api/v1/namespaces/{ns}/pods", json=manifest)
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def test_create_returns_201_with_server_owned_metadata_and_defaults(api: httpx.Client, ns: str) -> None:
+    pod = create(api, ns, pod_manifest("web"))
+    meta = pod["metadata"]
+    assert meta["namespace"] == ns
+    assert len(meta["uid"]) == 36
+    assert meta["resourceVersion"].isdigit()
+    assert meta["creationTimestamp"].endswith("Z")
+    assert pod["spec"]["restartPolicy"] == "Always"
+    assert pod["spec"]["containers"][0]["imagePullPolicy"] == "Always"
+    assert pod["status"] == {"phase": "Pending", "qosClass": "BestEffort"}
+
+
+def test_create_with_generate_name_appends_five_random_characters(api: httpx.Client, ns: str) -> None:
+    manifest = pod_manifest("")
+    manifest["metadata"] = {"generateName": "job-"}
+    pod = create(api, ns, manifest)
+    name = pod["metadata"]["name"]
+    assert name.startswith("job-") and len(name) == 9
+    assert api.get(f"/api/v1/namespaces/{ns}/pods/{name}").status_code == 200
+
+
+def test_create_of_existing_name_is_409_already_exists(api: httpx.Client, ns: str) -> None:
+    create(api, ns, pod_manifest("web"))
+    response = api.post(f"/api/v1/namespaces/{ns}/pods", json=pod_manifest("web"))
+    assert response.status_code == 409
+    assert response.json() == {
+        "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+        "message": 'pods "web" already exists', "reason": "AlreadyExists",
+        "details": {"name": "web", "kind": "pods"}, "code": 409,
+    }  # fmt: skip
+
+
+def test_create_with_other_namespace_in_body_is_400(api: httpx.Client, ns: str) -> None:
+    manifest = pod_manifest("web")
+    manifest["metadata"]["namespace"] = "elsewhere"
+    response = api.post(f"/api/v1/namespaces/{ns}/pods", json=manifest)
+    assert response.status_code == 400
+    assert response.json()["message"] == (
+        "the namespace of the provided object does not match the namespace sent on the request"
+    )
+
+
+def test_invalid_pod_is_422_with_every_cause(api: httpx.Client, ns: str) -> None:
+    manifest = pod_manifest("web", restartPolicy="Sometimes")
+    manifest["spec"]["containers"][0]["image"] = ""
+    response = api.post(f"/api/v1/namespaces/{ns}/pods", json=manifest)
+    assert response.status_code == 422
+    body = response.json()
+    assert body["reason"] == "Invalid"
+    assert [c["field"] for c in body["details"]["causes"]] == ["spec.containers[0].image", "spec.restartPolicy"]
+
+
+def test_get_missing_pod_is_404_not_found(api: httpx.Client, ns: str) -> None:
+    response = api.get(f"/api/v1/namespaces/{ns}/pods/nope")
+    assert response.status_code == 404
+    assert response.json()["message"] == 'pods "nope" not found'
+    assert response.json()["details"] == {"name": "nope", "kind": "pods"}
+
+
+def test_list_returns_items_in_name_order_with_list_resource_version(api: httpx.Client, ns: str) -> None:
+    for name in ("b", "a", "c"):
+        create(api, ns, pod_manifest(name))
+    body = api.get(f"/api/v1/namespaces/{ns}/pods").json()
+    assert body["kind"] == "PodList"
+    assert [p["metadata"]["name"] for p in body["items"]] == ["a", "b", "c"]
+    newest = max(int(p["metadata"]["resourceVersion"]) for p in body["items"])
+    assert int(body["metadata"]["resourceVersion"]) >= newest
+
+
+def test_empty_list_has_items_array_and_nonzero_resource_version(api: httpx.Client, ns: str) -> None:
+    body = api.get(f"/api/v1/namespaces/{ns}/pods").json()
+    assert body["items"] == []
+    assert int(body["metadata"]["resourceVersion"]) >= 1
+
+
+def test_all_namespaces_list_contains_pods_of_every_namespace(api: httpx.Client, ns: str) -> None:
+    create(api, ns, pod_manifest("web"))
+    create(api, ns + "-x", pod_manifest("web"))
+    keys = {(p["metadata"]["namespace"], p["metadata"]["name"]) for p in api.get("/api/v1/pods").json()["items"]}
+    assert {(ns, "web"), (ns + "-x", "web")} <= keys
+
+
+def test_list_with_limit_pages_through_all_pods(api: httpx.Client, ns: str) -> None:
+    for i in range(5):
+        create(api, ns, pod_manifest(f"p{i}"))
+    first = api.get(f"/api/v1/namespaces/{ns}/pods", params={"limit": 2}).json()
+    assert len(first["items"]) == 2 and first["metadata"]["remainingItemCount"] == 3
+    names = [p["metadata"]["name"] for p in first["items"]]
+    token = first["metadata"]["continue"]
+    while token:
+        page = api.get(f"/api/v1/namespaces/{ns}/pods", params={"limit": 2, "continue": token}).json()
+        names += [p["metadata"]["name"] for p in page["items"]]
+        token = page["metadata"].get("continue")
+    assert names == [f"p{i}" for i in range(5)]
+
+
+def test_replace_with_current_resource_version_updates_image(api: httpx.Client, ns: str) -> None:
+    pod = create(api, ns, pod_manifest("web"))
+    pod["spec"]["containers"][0]["image"] = "nginx:1.27"
+    response = api.put(f"/api/v1/namespaces/{ns}/pods/web", json=pod)
+    assert response.status_code == 200, response.text
+    updated = response.json()
+    assert updated["spec"]["containers"][0]["image"] == "nginx:1.27"
+    assert int(updated["metadata"]["resourceVersion"]) > int(pod["metadata"]["resourceVersion"])
+
+
+def test_replace_with_stale_resource_version_is_409_conflict(api: httpx.Client, ns: str) -> None:
+    pod = create(api, ns, pod_manifest("web"))
+    api.patch(f"/api/v1/namespaces/{ns}/pods/web", json={"metadata": {"labels": {"a": "b"}}}, headers=MERGE_PATCH)
+    response = api.put(f"/api/v1/namespaces/{ns}/pods/web", json=pod)
+    assert response.status_code == 409
+    assert response.json()["reason"] == "Conflict"
+    assert "the object has been modified" in response.json()["message"]
+
+
+def test_replace_without_resource_version_is_unconditional(api: httpx.Client, ns: str) -> None:
+    pod = create(api, ns, pod_manifest("web"))
+    del pod["metadata"]["resourceVersion"]
+    pod["metadata"]["labels"] = {"x": "y"}
+    response = api.put(f"/api/v1/namespaces/{ns}/pods/web", json=pod)
+    assert response.status_code == 200
+    assert response.json()["metadata"]["labels"] == {"x": "y"}
+
+
+def test_unchanged_replace_is_a_no_op_keeping_the_resource_version(api: httpx.Client, ns: str) -> None:
+    pod = create(api, ns, pod_manifest("web"))
+    response = api.put(f"/api/v1/namespaces/{ns}/pods/web", json=pod)
+    assert response.status_code == 200
+    assert response.json()["metadata"]["resourceVersion"] == pod["metadata"]["resourceVersion"]
+
+
+def test_replace_changing_a_immutable_spec_field_is_422(api: httpx.Client, ns: str) -> None:
+    pod = create(api, ns, pod_manifest("web"))
+    pod["spec"]["restartPolicy"] = "Never"
+    response = api.put(f"/api/v1/namespaces/{ns}/pods/web", json=pod)
+    assert response.status_code == 422
+    assert response.json()["message"].startswith(
+        'Pod "web" is invalid: spec: Forbidden: pod updates may not change fields other than'
+    )
+
+
+def test_merge_patch_sets_and_removes_labels(api: httpx.Client, ns: str) -> None:
+    create(api, ns, pod_manifest("web", labels={"a": "1", "b": "2"}))
+    patch = {"metadata": {"labels": {"a": None, "c": "3"}}}
+    response = api.patch(f"/api/v1/namespaces/{ns}/pods/web", json=patch, headers=MERGE_PATCH)
+    assert response.status_code == 200, response.text
+    assert response.json()["metadata"]["labels"] == {"b": "2", "c": "3"}
+
+
+def test_json_patch_replaces_the_image(api: httpx.Client, ns: str) -> None:
+    create(api, ns, pod_manifest("web"))
+    patch = [{"op": "replace", "path": "/spec/containers/0/image", "value": "nginx:1.27"}]
+    response = api.patch(f"/api/v1/namespaces/{ns}/pods/web", json=patch, headers=JSON_PATCH)
+    assert response.status_code == 200, response.text
+    assert response.json()["spec"]["containers"][0]["image"] == "nginx:1.27"
+
+
+def test_json_patch_with_failing_test_op_is_422(api: httpx.Client, ns: str) -> None:
+    create(api, ns, pod_manifest("web"))
+    patch = [{"op": "test", "path": "/metadata/name", "value": "other"}]
+    response = api.patch(f"/api/v1/namespaces/{ns}/pods/web", json=patch, headers=JSON_PATCH)
+    assert response.status_code == 422
+    assert response.json()["message"] == "the server rejected our request due to an error in our request"
+
+
+def test_patch_with_stale_resource_version_in_body_is_409(api: httpx.Client, ns: str) -> None:
+    create(api, ns, pod_manifest("web"))
+    patch = {"metadata": {"resourceVersion": "1", "labels": {"a": "b"}}}
+    response = api.patch(f"/api/v1/namespaces/{ns}/pods/web", json=patch, headers=MERGE_PATCH)
+    assert response.status_code == 409
+
+
+def test_delete_of_unscheduled_pod_removes_it_and_returns_the_pod(api: httpx.Client, ns: str) -> None:
+    pod = create(api, ns, pod_manifest("web"))
+    response = api.delete(f"/api/v1/namespaces/{ns}/pods/web")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["kind"] == "Pod" and body["metadata"]["uid"] == pod["metadata"]["uid"]
+    assert body["metadata"]["deletionGracePeriodSeconds"] == 0
+    assert api.get(f"/api/v1/namespaces/{ns}/pods/web").status_code == 404
+
+
+def test_delete_of_scheduled_pod_marks_it_terminating(api: httpx.Client, ns: str) -> None:
+    create(api, ns, pod_manifest("web", nodeName="node-1"))
+    response = api.delete(f"/api/v1/namespaces/{ns}/pods/web")
+    assert response.status_code == 200
+    assert response.json()["metadata"]["deletionGracePeriodSeconds"] == 30
+    assert "deletionTimestamp" in api.get(f"/api/v1/namespaces/{ns}/pods/web").json()["metadata"]
+    forced = api.request("DELETE", f"/api/v1/namespaces/{ns}/pods/web", json={"gracePeriodSeconds": 0})
+    assert forced.status_code == 200
+    assert api.get(f"/api/v1/namespaces/{ns}/pods/web").status_code == 404
+
+
+def test_delete_with_wrong_uid_precondition_is_409(api: httpx.Client, ns: str) -> None:
+    create(api, ns, pod_manifest("web"))
+    body = {"preconditions": {"uid": "00000000-0000-0000-0000-000000000000"}}
+    response = api.request("DELETE", f"/api/v1/namespaces/{ns}/pods/web", json=body)
+    assert response.status_code == 409
+    assert "the UID in the precondition" in response.json()["message"]
+
+
+def test_delete_collection_deletes_selected_pods_and_lists_them(api: httpx.Client, ns: str) -> None:
+    create(api, ns, pod_manifest("a", labels={"app": "x"}))
+    create(api, ns, pod_manifest("b", labels={"app": "y"}))
+    response = api.delete(f"/api/v1/namespaces/{ns}/pods", params={"labelSelector": "app=x"})
+    assert response.status_code == 200
+    assert [p["metadata"]["name"] for p in response.json()["items"]] == ["a"]
+    remaining = api.get(f"/api/v1/namespaces/{ns}/pods").json()["items"]
+    assert [p["metadata"]["name"] for p in remaining] == ["b"]
+
+
+def test_dry_run_create_stores_nothing(api: httpx.Client, ns: str) -> None:
+    response = api.post(f"/api/v1/namespaces/{ns}/pods", params={"dryRun": "All"}, json=pod_manifest("web"))
+    assert response.status_code == 201
+    assert response.json()["metadata"]["resourceVersion"] == ""
+    assert api.get(f"/api/v1/namespaces/{ns}/pods/web").status_code == 404

@@ -1,0 +1,71 @@
+"""The official Python client, unchanged, against watchcache."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from kubernetes import client, config
+from kubernetes.client.rest import ApiException
+
+from .conftest import Cluster, pod_manifest
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture
+def core(cluster: Cluster) -> Iterator[client.CoreV1Api]:
+    api_client = config.new_client_from_config(config_file=str(cluster.kubeconfig))
+    try:
+        yield client.CoreV1Api(api_client)
+    finally:
+        api_client.close()
+
+
+def test_create_read_list_and_delete(core: client.CoreV1Api, ns: str) -> None:
+    created = core.create_namespaced_pod(ns, pod_manifest("web", labels={"app": "web"}))
+    assert created.metadata.uid and created.status.phase == "Pending"
+    read = core.read_namespaced_pod("web", ns)
+    assert read.metadata.resource_version == created.metadata.resource_version
+    listed = core.list_namespaced_pod(ns, label_selector="app=web")
+    assert [p.metadata.name for p in listed.items] == ["web"]
+    assert any(p.metadata.namespace == ns for p in core.list_pod_for_all_namespaces().items)
+    deleted = core.delete_namespaced_pod("web", ns)
+    assert deleted.metadata.name == "web"
+    with pytest.raises(ApiException) as caught:
+        core.read_namespaced_pod("web", ns)
+    assert caught.value.status == 404
+
+
+def test_replace_and_both_patch_body_kinds(core: client.CoreV1Api, ns: str) -> None:
+    pod = core.create_namespaced_pod(ns, pod_manifest("web"))
+    pod.metadata.labels = {"a": "1"}
+    replaced = core.replace_namespaced_pod("web", ns, pod)
+    assert replaced.metadata.labels == {"a": "1"}
+    patched = core.patch_namespaced_pod(
+        "web", ns, [{"op": "add", "path": "/metadata/labels/b", "value": "2"}]
+    )  # a list body is sent as application/json-patch+json
+    assert patched.metadata.labels == {"a": "1", "b": "2"}
+    patched = core.patch_namespaced_pod("web", ns, {"spec": {"containers": [{"name": "web", "image": "nginx:1.27"}]}})
+    assert patched.spec.containers[0].image == "nginx:1.27"  # dict body: strategic merge patch
+
+
+def test_stale_replace_raises_409(core: client.CoreV1Api, ns: str) -> None:
+    pod = core.create_namespaced_pod(ns, pod_manifest("web"))
+    core.patch_namespaced_pod("web", ns, {"metadata": {"labels": {"x": "y"}}})
+    with pytest.raises(ApiException) as caught:
+        core.replace_namespaced_pod("web", ns, pod)
+    assert caught.value.status == 409
+
+
+def test_delete_collection(core: client.CoreV1Api, ns: str) -> None:
+    for name in ("a", "b"):
+        core.create_namespaced_pod(ns, pod_manifest(name))
+    core.delete_collection_namespaced_pod(ns)
+    assert core.list_namespaced_pod(ns).items == []
+
+
+def test_dry_run_create(core: client.CoreV1Api, ns: str) -> None:
+    pod = core.create_namespaced_pod(ns, pod_manifest("web"), dry_run="All")
+    assert pod.metadata.uid
+    assert core.list_namespaced_pod(ns).items == []

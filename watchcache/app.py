@@ -1,0 +1,254 @@
+"""The Starlette application: lifespan, routes, authentication and the one error mapping.
+
+Every failure leaves through :func:`api_error`/:func:`http_error`, which render a Kubernetes
+``Status``; Redis outages become 503s, and an unexpected exception a logged 500 ``Status``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+import orjson
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from . import discovery, errors, pods_api, watch_api
+from .auth import TokenFile
+from .registry import PodRegistry
+from .replica import Replica
+from .responses import JSON, negotiate, status_response
+from .settings import Settings
+from .store import Store
+from .watch import Broadcaster
+
+log = logging.getLogger("watchcache.app")
+
+HEALTH_PATHS = frozenset({"/livez", "/readyz", "/healthz"})  # open to load balancers
+API_PREFIXES = ("/api", "/apis", "/openapi", "/version")
+
+
+# ---- endpoints -----------------------------------------------------------------------------
+
+
+async def namespaced_pods(request: Request) -> Response:
+    if request.method == "POST":
+        return await pods_api.create_pod(request)
+    if request.method == "DELETE":
+        return await pods_api.delete_collection(request)
+    return await list_or_watch(request, request.path_params["namespace"])
+
+
+async def all_pods(request: Request) -> Response:
+    return await list_or_watch(request, None)
+
+
+async def list_or_watch(request: Request, namespace: str | None) -> Response:
+    if watch_api.wants_watch(request.query_params):
+        return await watch_api.watch(request, namespace, request.query_params)
+    return await pods_api.list_pods(request, namespace)
+
+
+async def watch_all(request: Request) -> Response:
+    return await watch_api.watch(request, None, request.query_params)
+
+
+async def watch_namespaced(request: Request) -> Response:
+    return await watch_api.watch(request, request.path_params["namespace"], request.query_params)
+
+
+async def watch_named(request: Request) -> Response:
+    name = pods_api.path_name(request)
+    query = pods_api.check_watch_name(request.query_params, name)
+    return await watch_api.watch(request, request.path_params["namespace"], query)
+
+
+async def pod(request: Request) -> Response:
+    return await _item(request, None)
+
+
+async def pod_status(request: Request) -> Response:
+    return await _item(request, "status")
+
+
+async def pod_ephemeral_containers(request: Request) -> Response:
+    return await _item(request, "ephemeralcontainers")
+
+
+async def _item(request: Request, subresource: str | None) -> Response:
+    method = request.method
+    if method in ("GET", "HEAD"):
+        return await pods_api.get_pod(request)
+    if method == "PUT":
+        return await pods_api.replace_pod(request, subresource)
+    if method == "PATCH":
+        return await pods_api.patch_pod(request, subresource)
+    return await pods_api.delete_pod(request)
+
+
+def static(body: bytes, media_type: str = JSON) -> Any:
+    async def endpoint(request: Request) -> Response:
+        negotiate(request.headers.get("accept"))
+        return Response(body, media_type=media_type)
+
+    return endpoint
+
+
+async def api_versions(request: Request) -> Response:
+    host = request.headers.get("host") or f"{request.url.hostname}:{request.url.port}"
+    return Response(discovery.api_versions(host), media_type=JSON)
+
+
+async def namespace(request: Request) -> Response:
+    """Every namespace exists here (pods are accepted in any); kubectl reads one after a 404.
+
+    kubectl 1.32 follows a pod 404 with ``GET /api/v1/namespaces/<ns>`` to tell a missing pod
+    from a missing namespace; answering with an Active namespace keeps its pod error message.
+    """
+    negotiate(request.headers.get("accept"))
+    name = request.path_params["namespace"]
+    body = {
+        "kind": "Namespace",
+        "apiVersion": "v1",
+        "metadata": {"name": name, "labels": {"kubernetes.io/metadata.name": name}},
+        "spec": {"finalizers": ["kubernetes"]},
+        "status": {"phase": "Active"},
+    }
+    return Response(orjson.dumps(body), media_type=JSON)
+
+
+async def livez(request: Request) -> Response:
+    return PlainTextResponse("ok")
+
+
+async def readyz(request: Request) -> Response:
+    if request.app.state.replica.ready:
+        return PlainTextResponse("ok")
+    return PlainTextResponse("view not synced yet", status_code=503)
+
+
+POD = "/api/v1/namespaces/{namespace}/pods/{name}"
+ROUTES = [
+    Route("/api/v1/pods", all_pods, methods=["GET"]),
+    Route("/api/v1/namespaces/{namespace}/pods", namespaced_pods, methods=["GET", "POST", "DELETE"]),
+    Route(POD, pod, methods=["GET", "PUT", "PATCH", "DELETE"]),
+    Route(POD + "/status", pod_status, methods=["GET", "PUT", "PATCH"]),
+    Route(POD + "/ephemeralcontainers", pod_ephemeral_containers, methods=["GET", "PUT", "PATCH"]),
+    Route("/api/v1/namespaces/{namespace}", namespace, methods=["GET"]),
+    Route("/api/v1/watch/pods", watch_all, methods=["GET"]),
+    Route("/api/v1/watch/namespaces/{namespace}/pods", watch_namespaced, methods=["GET"]),
+    Route("/api/v1/watch/namespaces/{namespace}/pods/{name}", watch_named, methods=["GET"]),
+    Route("/version", static(discovery.VERSION), methods=["GET"]),
+    Route("/api", api_versions, methods=["GET"]),
+    Route("/api/v1", static(discovery.API_RESOURCE_LIST), methods=["GET"]),
+    Route("/apis", static(discovery.API_GROUP_LIST), methods=["GET"]),
+    Route("/openapi/v3", static(discovery.OPENAPI_V3_ROOT), methods=["GET"]),
+    Route("/openapi/v3/api/v1", static(discovery.OPENAPI_V3_API_V1), methods=["GET"]),
+    Route("/livez", livez, methods=["GET"]),
+    Route("/healthz", livez, methods=["GET"]),
+    Route("/readyz", readyz, methods=["GET"]),
+]
+
+
+# ---- errors --------------------------------------------------------------------------------
+
+
+async def api_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, errors.APIError)
+    return status_response(request, exc)
+
+
+async def http_error(request: Request, exc: Exception) -> Response:
+    """Router errors: 405 with ``Allow``; 404 as a Status under API prefixes, else plain text."""
+    assert isinstance(exc, HTTPException)
+    if exc.status_code == 405:
+        response = status_response(request, errors.method_not_allowed())
+        response.headers["Allow"] = (exc.headers or {}).get("Allow", "")
+        return response
+    if exc.status_code == 404 and not request.url.path.startswith(API_PREFIXES):
+        return PlainTextResponse("404 page not found\n", status_code=404)
+    if exc.status_code == 404:
+        return status_response(request, errors.path_not_found())
+    return status_response(request, errors.APIError(exc.status_code, "", exc.detail))
+
+
+async def redis_error(request: Request, exc: Exception) -> Response:
+    log.warning("Redis error on %s %s: %s", request.method, request.url.path, exc)
+    return status_response(
+        request, errors.APIError(503, "ServiceUnavailable", f"storage unavailable: {exc}", {"retryAfterSeconds": 1})
+    )
+
+
+async def internal_error(request: Request, exc: Exception) -> Response:
+    log.exception("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
+    return status_response(request, errors.APIError(500, "InternalError", f"Internal error occurred: {exc}"))
+
+
+# ---- authentication ------------------------------------------------------------------------
+
+
+class TokenAuthentication:
+    """kube-apiserver ``--token-auth-file`` with anonymous auth off: no valid token, no entry."""
+
+    def __init__(self, app: ASGIApp, tokens: TokenFile) -> None:
+        self.app = app
+        self.tokens = tokens
+        self.denied = orjson.dumps(errors.unauthorized().status())
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] in HEALTH_PATHS:
+            await self.app(scope, receive, send)
+            return
+        header = next((v for k, v in scope["headers"] if k == b"authorization"), None)
+        if self.tokens.authenticate(header.decode("latin-1") if header is not None else None) is None:
+            await Response(self.denied, 401, media_type=JSON)(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
+# ---- assembly ------------------------------------------------------------------------------
+
+
+def create_app(settings: Settings) -> Starlette:
+    """The ASGI app of one replica; ``settings.redis_url`` must name a reachable Redis."""
+    if settings.redis_url is None:
+        raise ValueError("create_app needs a Redis URL (the CLI starts an embedded Redis)")
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        redis = Redis.from_url(settings.redis_url, decode_responses=False, health_check_interval=30)
+        store = Store(redis)
+        replica = Replica(store)
+        broadcaster = Broadcaster(replica)
+        app.state.replica = replica
+        app.state.registry = PodRegistry(store, replica)
+        app.state.broadcaster = broadcaster
+        await replica.start()
+        try:
+            yield
+        finally:
+            await broadcaster.close()
+            await replica.stop()
+            await redis.aclose()
+
+    app = Starlette(
+        routes=ROUTES,
+        lifespan=lifespan,
+        exception_handlers={
+            errors.APIError: api_error,
+            HTTPException: http_error,
+            RedisError: redis_error,
+            Exception: internal_error,
+        },
+    )
+    if settings.token_file is not None:
+        app.add_middleware(TokenAuthentication, tokens=TokenFile.load(settings.token_file))
+    return app

@@ -1,0 +1,273 @@
+"""The ``watchcache`` command: parse flags into :class:`Settings`, then start the process edge.
+
+Every flag has a ``WATCHCACHE_<NAME>`` environment variable and its default taken from
+``Settings``, so the dataclass stays the one source of defaults. To add a flag, add a
+``Settings`` field and an :func:`option` of the same name to a group below.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import dataclasses
+import logging
+import signal
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from types import FrameType
+from typing import Any, Final, TypeVar
+from urllib.parse import urlsplit, urlunsplit
+
+import click
+
+from watchcache.auth import TokenFile
+from watchcache.embedded_redis import EmbeddedRedis, EmbeddedRedisError
+from watchcache.kubeconfig import render_kubeconfig
+from watchcache.settings import LOG_LEVELS, Settings
+from watchcache.tls import ensure_self_signed, serving_hosts
+
+ENV_PREFIX: Final = "WATCHCACHE"
+DEFAULTS: Final = Settings()
+HELP_WIDTH: Final = 100  # columns
+STOP_SIGNALS: Final = (signal.SIGTERM, signal.SIGINT)
+GRACEFUL_SHUTDOWN_S: Final = 3.0  # seconds for in-flight requests on shutdown; clients re-watch
+
+logger = logging.getLogger(__name__)
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def option(*decls: str, **attrs: Any) -> Callable[[F], F]:
+    """``click.option`` whose env var is ``WATCHCACHE_<NAME>`` in every subcommand.
+
+    Explicit, because click's automatic names would include the subcommand
+    (``WATCHCACHE_SERVE_HOST``).
+    """
+    name = next(d for d in decls if d.startswith("--"))[2:]
+    attrs.setdefault("envvar", f"{ENV_PREFIX}_{name.upper().replace('-', '_')}")
+    attrs.setdefault("show_envvar", True)
+    attrs.setdefault("show_default", True)
+    return click.option(*decls, **attrs)
+
+
+def options(*decorators: Callable[[F], F]) -> Callable[[F], F]:
+    """Bundle options into one decorator, listed in ``--help`` in the order given."""
+
+    def apply(f: F) -> F:
+        for decorator in reversed(decorators):
+            f = decorator(f)
+        return f
+
+    return apply
+
+
+_existing_file = click.Path(exists=True, dir_okay=False, path_type=Path)
+
+# Flags that say where the server is and how it is reached: `serve` and `kubeconfig` share them.
+server_options = options(
+    option("--host", default=DEFAULTS.host,
+           help="Address to listen on. Anything but loopback needs --token-file or "
+                "--allow-anonymous."),
+    option("--port", type=click.IntRange(0, 65535), default=DEFAULTS.port,
+           help="TCP port to listen on."),
+    option("--data-dir", type=click.Path(file_okay=False, path_type=Path),
+           default=DEFAULTS.data_dir,
+           help="Directory for the embedded Redis' data (redis/) and generated TLS files (pki/)."),
+    option("--token-file", type=_existing_file,
+           help='kube-apiserver --token-auth-file CSV (token,user,uid,"group1,group2"). Every '
+                "request then needs one of its bearer tokens, and TLS is switched on."),
+    option("--allow-anonymous", is_flag=True, default=DEFAULTS.allow_anonymous,
+           help="Allow listening on a non-loopback host without a token file: anyone who can "
+                "reach the port may then read and write pods."),
+    option("--tls-cert-file", type=_existing_file,
+           help="PEM serving certificate (chain). Omitted with --token-file: a self-signed one "
+                "is kept in --data-dir/pki."),
+    option("--tls-private-key-file", type=_existing_file,
+           help="PEM private key of --tls-cert-file."),
+)  # fmt: skip
+
+# Flags only a running server needs.
+runtime_options = options(
+    option("--redis-url",
+           help="Redis URL; omitted = start an embedded redis-server with its data in --data-dir"),
+    option("--log-level", type=click.Choice(LOG_LEVELS, case_sensitive=False),
+           default=DEFAULTS.log_level, help="Log level of watchcache and uvicorn."),
+)  # fmt: skip
+
+
+@click.group(
+    context_settings={
+        "auto_envvar_prefix": ENV_PREFIX,
+        "show_default": True,
+        "max_content_width": HELP_WIDTH,
+        "help_option_names": ["-h", "--help"],
+    }
+)
+@click.version_option(package_name="watchcache")
+def cli() -> None:
+    """watchcache serves the Kubernetes core/v1 Pod API from an event log in Redis streams, so
+    kubectl and the official clients work against it unchanged. Any number of replicas can
+    share one Redis; each answers reads and watches from its own in-memory view.
+    """
+
+
+@cli.command()
+@server_options
+@runtime_options
+def serve(**flags: Any) -> None:
+    """Serve the Pod API until SIGINT or SIGTERM, which stop it gracefully."""
+    settings = build_settings(flags)
+    load_tokens(settings)  # a bad token file fails now, not on the first request
+    cert, key = serving_cert(settings)
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(_stop_signals_raise_system_exit())
+        redis_url, redis_note = settings.redis_url, _redact(settings.redis_url)
+        if redis_url is None:
+            embedded = stack.enter_context(_embedded_redis(settings.data_dir))
+            redis_url = embedded.url
+            redis_note = f"embedded at {redis_url}, data in {embedded.dir}"
+        _run(dataclasses.replace(settings, redis_url=redis_url), cert, key, redis_note)
+
+
+@cli.command("kubeconfig")
+@server_options
+@option("--server", help="Server URL to write instead of the one --host and --port give "
+                         "(e.g. a load balancer in front of several replicas).")  # fmt: skip
+def kubeconfig_command(server: str | None, **flags: Any) -> None:
+    """Print a kubeconfig for the server these flags describe (same flags as serve)."""
+    settings = build_settings(flags)
+    load_tokens(settings)
+    click.echo(render_kubeconfig(settings, server=server), nl=False)
+
+
+def build_settings(flags: dict[str, Any]) -> Settings:
+    """Flags to a validated :class:`Settings`; a bad combination is a usage error (exit 2)."""
+    try:
+        return Settings(**flags)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from exc
+
+
+def load_tokens(settings: Settings) -> TokenFile | None:
+    if settings.token_file is None:
+        return None
+    try:
+        tokens = TokenFile.load(settings.token_file)
+    except (OSError, ValueError) as exc:
+        raise click.BadParameter(str(exc), param_hint="--token-file") from exc
+    if not tokens:
+        raise click.BadParameter(
+            f"{settings.token_file} lists no tokens, so every request would be refused",
+            param_hint="--token-file",
+        )
+    return tokens
+
+
+def serving_cert(settings: Settings) -> tuple[Path | None, Path | None]:
+    """The certificate and key uvicorn serves, generated under data_dir/pki when self-signed."""
+    if settings.self_signed_tls:
+        _, cert, key = ensure_self_signed(settings.data_dir, serving_hosts(settings.host))
+        return cert, key
+    return settings.tls_cert_file, settings.tls_private_key_file
+
+
+@contextlib.contextmanager
+def _embedded_redis(data_dir: Path) -> Iterator[EmbeddedRedis]:
+    try:
+        embedded = EmbeddedRedis(data_dir).start()
+    except EmbeddedRedisError as exc:
+        raise click.ClickException(str(exc)) from exc
+    try:
+        yield embedded
+    finally:
+        embedded.stop()
+
+
+def _run(settings: Settings, cert: Path | None, key: Path | None, redis_note: str) -> None:
+    # Lazily: --help and `kubeconfig` need neither the app nor uvicorn's import time.
+    import uvicorn
+
+    from watchcache.app import create_app
+
+    config = uvicorn.Config(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        loop="uvloop",
+        http="httptools",
+        lifespan="on",
+        access_log=False,
+        log_level=settings.log_level,
+        log_config=_log_config(settings.log_level),
+        ssl_certfile=cert,
+        ssl_keyfile=key,
+        # open watches would otherwise hold shutdown forever; they are closed after this grace
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
+    )
+    logger.info("watchcache serving %s (redis: %s; auth: %s)",
+                _listen_url(settings), redis_note, _auth_note(settings))  # fmt: skip
+    uvicorn.Server(config).run()
+
+
+def _log_config(level: str) -> dict[str, Any]:
+    """uvicorn's logging setup plus the ``watchcache`` logger on the same handler."""
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config["loggers"]["watchcache"] = {
+        "handlers": ["default"],
+        "level": level.upper(),
+        "propagate": False,
+    }
+    return config
+
+
+def _listen_url(settings: Settings) -> str:
+    scheme = "https" if settings.tls_enabled else "http"
+    host = settings.host.strip("[]")
+    return f"{scheme}://{f'[{host}]' if ':' in host else host or '0.0.0.0'}:{settings.port}"
+
+
+def _auth_note(settings: Settings) -> str:
+    if settings.token_file is not None:
+        return f"bearer tokens from {settings.token_file}"
+    return "none (anyone who reaches the port)" if not settings.loopback else "none (loopback)"
+
+
+def _redact(url: str | None) -> str:
+    """A Redis URL fit for a log line: the password replaced by ``***``."""
+    if url is None:
+        return ""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    userinfo, _, hostport = parts.netloc.rpartition("@")
+    return urlunsplit(parts._replace(netloc=f"{userinfo.partition(':')[0]}:***@{hostport}"))
+
+
+@contextlib.contextmanager
+def _stop_signals_raise_system_exit() -> Iterator[None]:
+    """Make SIGTERM and SIGINT unwind the stack, so ``with`` blocks (the embedded Redis) clean up.
+
+    uvicorn handles both while it runs, then re-raises the signal after restoring the previous
+    handler: SIGTERM's default would kill the process before redis-server is stopped, and
+    SIGINT's KeyboardInterrupt would end a clean shutdown with click's "Aborted!".
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {sig: signal.signal(sig, _raise_system_exit) for sig in STOP_SIGNALS}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _raise_system_exit(signum: int, frame: FrameType | None) -> None:
+    raise SystemExit(0)  # a requested, graceful stop is a success
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console-script entry point (``watchcache = watchcache.cli:main``)."""
+    cli.main(args=argv, prog_name="watchcache")

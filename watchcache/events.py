@@ -1,0 +1,73 @@
+"""The event: one entry of the Redis stream, the unit of truth.
+
+An event carries the pod as it was written (without ``metadata.resourceVersion``: the rv is the
+stream position and is assigned inside the write transaction) and, for MODIFIED/DELETED, the
+previous version's labels and selectable fields, so that a watcher can judge selector
+transitions (ADDED/DELETED when a pod enters or leaves a selector) without a lookup.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import msgpack
+
+EventType = Literal["ADDED", "MODIFIED", "DELETED"]
+
+Pod = dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class SelectorState:
+    """What selectors look at: labels and the pod's selectable fields."""
+
+    labels: dict[str, str]
+    fields: dict[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    rv: int
+    type: EventType
+    key: str
+    pod: Pod
+    previous: SelectorState | None = None
+
+
+def object_key(namespace: str, name: str) -> str:
+    """The storage key; its byte order is the list order (etcd's ``/registry/pods/<ns>/<name>``)."""
+    return f"{namespace}/{name}"
+
+
+def pack(value: Any) -> bytes:
+    return msgpack.packb(value, use_bin_type=True)
+
+
+def unpack(data: bytes) -> Any:
+    return msgpack.unpackb(data, raw=False)
+
+
+def pack_previous(previous: SelectorState | None) -> bytes:
+    return b"" if previous is None else pack([previous.labels, previous.fields])
+
+
+def unpack_previous(data: bytes) -> SelectorState | None:
+    if not data:
+        return None
+    labels, fields = unpack(data)
+    return SelectorState(labels, fields)
+
+
+def with_resource_version(pod: Pod, rv: int) -> Pod:
+    """Stamp the event's rv into the pod (the stored bytes never carry it)."""
+    pod["metadata"]["resourceVersion"] = str(rv)
+    return pod
+
+
+def decode_entry(entry_id: bytes | str, fields: dict[bytes, bytes]) -> Event:
+    """Turn one XRANGE/XREAD entry (``<rv>-0``, fields t/k/o/p) into an :class:`Event`."""
+    raw_id = entry_id.decode() if isinstance(entry_id, bytes) else entry_id
+    rv = int(raw_id.partition("-")[0])
+    pod = with_resource_version(unpack(fields[b"o"]), rv)
+    return Event(rv, fields[b"t"].decode(), fields[b"k"].decode(), pod, unpack_previous(fields[b"p"]))  # type: ignore[arg-type]

@@ -1,0 +1,305 @@
+"""HTTP endpoints of the pod resource: translate requests, delegate to the registry.
+
+Checks run in kube-apiserver's order (objects-and-errors.md §5): route → Accept (406) →
+Content-Type (415) → body size (413) → options (400/422) → body decode (400) → the registry.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+
+from . import errors, params, table
+from .decode import check_fields, decode_object_json, decode_pod
+from .deletion import DeleteOptions, validate_options
+from .events import Pod
+from .listing import ListOptions, parse_list_options
+from .patches import APPLY_PATCH, PATCH_TYPES, apply_patch, parse_patch
+from .registry import PodRegistry, WriteOptions
+from .responses import json_response, negotiate
+from .strategy import check_identity, prepare_status_update, prepare_update
+from .validation import path_segment_name_errors
+from .view import Entry
+
+MAX_BODY_BYTES = 3 * 1024 * 1024  # kube-apiserver's request body limit
+BODY_TYPES = ("application/json", "application/yaml")
+BODY_TYPES_TEXT = "application/json, application/yaml, application/vnd.kubernetes.protobuf"
+PATCH_TYPES_TEXT = ", ".join(PATCH_TYPES)
+
+
+def registry(request: Request) -> PodRegistry:
+    return request.app.state.registry
+
+
+def media_type(request: Request) -> str:
+    return request.headers.get("content-type", "").partition(";")[0].strip().lower()
+
+
+async def read_body(request: Request) -> bytes:
+    """The request body, refused with 413 past 3 MiB without reading it all."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        raise errors.too_large(f"limit is {MAX_BODY_BYTES}")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            raise errors.too_large(f"limit is {MAX_BODY_BYTES}")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def path_name(request: Request) -> str:
+    name = request.path_params["name"]
+    problems = path_segment_name_errors(name)
+    if problems:
+        raise errors.BadRequest(f'Name parameter invalid: "{name}": {problems[0]}')
+    return name
+
+
+def user_agent(request: Request) -> str:
+    return request.headers.get("user-agent", "")
+
+
+def write_options(request: Request, kind: str, subresource: str | None = None) -> tuple[WriteOptions, str]:
+    """dryRun, fieldManager and fieldValidation of a create/update/patch (kind: *Options)."""
+    query = request.query_params
+    dry_run = params.dry_run(query.getlist("dryRun"), kind)
+    validation = params.field_validation(query, kind)
+    manager = params.field_manager(query, user_agent(request), kind)
+    return WriteOptions(manager=manager, dry_run=dry_run, subresource=subresource), validation
+
+
+async def decode_body(request: Request, field_validation: str) -> tuple[Pod, list[str]]:
+    kind = media_type(request)
+    if kind not in BODY_TYPES:
+        raise errors.unsupported_media_type(BODY_TYPES_TEXT)
+    body = await read_body(request)
+    result = decode_pod(body, field_validation=field_validation, content_type=kind)
+    return result.pod, result.warnings
+
+
+# ---- representation ------------------------------------------------------------------------
+
+
+def pod_response(request: Request, body: bytes, status_code: int = 200, warnings: list[str] | tuple[str, ...] = ()) -> Response:
+    if negotiate(request.headers.get("accept")) == "table":
+        body = table_bytes(request, [orjson.loads(body)], {"resourceVersion": orjson.loads(body)["metadata"].get("resourceVersion", "")})
+    return json_response(request, body, status_code, warnings=warnings)
+
+
+def table_bytes(request: Request, pods: list[Pod], metadata: dict[str, Any]) -> bytes:
+    include = table.parse_include_object(request.query_params.get("includeObject"))
+    now = datetime.now(UTC)
+    rows = [table.pod_row(pod, now, include) for pod in pods]
+    return orjson.dumps(table.table(rows, metadata))
+
+
+def list_bytes(rv: int, entries: list[Entry], continue_token: str | None, remaining: int | None) -> bytes:
+    """A PodList joined from the entries' pre-encoded bytes (no re-encoding)."""
+    meta: dict[str, Any] = {"resourceVersion": str(rv)}
+    if continue_token:
+        meta["continue"] = continue_token
+    if remaining is not None:
+        meta["remainingItemCount"] = remaining
+    head = b'{"kind":"PodList","apiVersion":"v1","metadata":' + orjson.dumps(meta) + b',"items":['
+    return head + b",".join(e.json for e in entries) + b"]}"
+
+
+# ---- collection ----------------------------------------------------------------------------
+
+
+async def list_pods(request: Request, namespace: str | None, query: Mapping[str, str] | None = None) -> Response:
+    representation = negotiate(request.headers.get("accept"))
+    opts = parse_list_options(query or request.query_params, watch=False)
+    result = await registry(request).list(namespace, opts)
+    if representation == "table":
+        meta: dict[str, Any] = {"resourceVersion": str(result.rv)}
+        if result.continue_token:
+            meta["continue"] = result.continue_token
+        if result.remaining is not None:
+            meta["remainingItemCount"] = result.remaining
+        body = table_bytes(request, [orjson.loads(e.json) for e in result.entries], meta)
+    else:
+        body = list_bytes(result.rv, result.entries, result.continue_token, result.remaining)
+    return json_response(request, body)
+
+
+async def create_pod(request: Request) -> Response:
+    negotiate(request.headers.get("accept"))
+    namespace = request.path_params["namespace"]
+    if media_type(request) not in BODY_TYPES:
+        raise errors.unsupported_media_type(BODY_TYPES_TEXT)
+    opts, validation = write_options(request, "CreateOptions")
+    pod, warnings = await decode_body(request, validation)
+    written = await registry(request).create(namespace, pod, opts)
+    return pod_response(request, written.json, 201, warnings + list(written.warnings))
+
+
+async def delete_collection(request: Request) -> Response:
+    negotiate(request.headers.get("accept"))
+    namespace = request.path_params["namespace"]
+    list_opts = parse_list_options(request.query_params, watch=False)
+    delete_opts = await delete_options(request)
+    result = await registry(request).list(namespace, list_opts)
+    reg = registry(request)
+    for entry in result.entries:
+        try:
+            await reg.delete(namespace, entry.name, delete_opts)
+        except errors.NotFound:
+            continue  # deleted meanwhile: deletecollection ignores such races
+    return json_response(request, list_bytes(result.rv, result.entries, result.continue_token, result.remaining))
+
+
+# ---- item ----------------------------------------------------------------------------------
+
+
+async def get_pod(request: Request) -> Response:
+    negotiate(request.headers.get("accept"))
+    name = path_name(request)
+    entry = await registry(request).get(request.path_params["namespace"], name, request.query_params.get("resourceVersion"))
+    return pod_response(request, entry.json)
+
+
+async def replace_pod(request: Request, subresource: str | None = None) -> Response:
+    negotiate(request.headers.get("accept"))
+    namespace, name = request.path_params["namespace"], path_name(request)
+    if media_type(request) not in BODY_TYPES:
+        raise errors.unsupported_media_type(BODY_TYPES_TEXT)
+    opts, validation = write_options(request, "UpdateOptions", subresource)
+    body, warnings = await decode_body(request, validation)
+    prepare = _preparer(subresource)
+
+    def mutate(current: Pod) -> Pod:
+        return prepare(_fresh(body), current, namespace, name)
+
+    written = await registry(request).update(namespace, name, mutate, opts)
+    return pod_response(request, written.json, 200, warnings)
+
+
+async def patch_pod(request: Request, subresource: str | None = None) -> Response:
+    negotiate(request.headers.get("accept"))
+    namespace, name = request.path_params["namespace"], path_name(request)
+    patch_type = media_type(request)
+    body = await read_body(request)
+    if patch_type not in PATCH_TYPES:
+        if body:
+            raise errors.APIError(415, "UnsupportedMediaType", "415: Unsupported Media Type", {})
+        raise errors.unsupported_media_type(PATCH_TYPES_TEXT)
+    opts, validation = write_options(request, "PatchOptions", subresource)
+    _check_force(request.query_params, patch_type)
+    if patch_type == APPLY_PATCH:
+        raise errors.APIError(
+            415, "UnsupportedMediaType", "server-side apply is not supported by this server yet", {}
+        )
+    document = parse_patch(patch_type, body)
+    prepare = _preparer(subresource)
+    warnings: list[str] = []
+
+    def mutate(current: Pod) -> Pod:
+        stored_uid = current["metadata"]["uid"]
+        patched = apply_patch(patch_type, current, document)
+        if not isinstance(patched, dict):
+            raise errors.invalid_patch_result(orjson.dumps(patched).decode(), "json: cannot unmarshal into Go value of type struct")
+        patched, problems = check_fields(patched, field_validation=validation)
+        if problems and validation == "Strict":
+            raise errors.APIError(422, "Invalid", "strict decoding error: " + ", ".join(problems))
+        warnings[:] = problems if validation == "Warn" else []
+        uid = (patched.get("metadata") or {}).get("uid")
+        if uid and uid != stored_uid:
+            raise errors.invalid(name, [errors.invalid_value("metadata.uid", uid, "field is immutable")])
+        return prepare(patched, current, namespace, name)
+
+    written = await registry(request).update(namespace, name, mutate, opts)
+    return pod_response(request, written.json, 200, warnings)
+
+
+def _check_force(query: Mapping[str, str], patch_type: str) -> None:
+    problems = []
+    if "force" in query and patch_type != APPLY_PATCH:
+        problems.append(errors.forbidden("force", "may not be specified for non-apply patch"))
+    if patch_type == APPLY_PATCH and not query.get("fieldManager"):
+        problems.append(errors.required("fieldManager", "is required for apply patch"))
+    if problems:
+        raise errors.invalid_options("PatchOptions", problems)
+
+
+def _preparer(subresource: str | None):  # type: ignore[no-untyped-def]
+    if subresource == "status":
+        return prepare_status_update
+    return prepare_update
+
+
+def _fresh(body: Pod) -> Pod:
+    """Each CAS attempt prepares from an untouched copy of the body (the strategy mutates it)."""
+    return orjson.loads(orjson.dumps(body))
+
+
+async def delete_pod(request: Request) -> Response:
+    negotiate(request.headers.get("accept"))
+    namespace, name = request.path_params["namespace"], path_name(request)
+    opts = await delete_options(request)
+    written = await registry(request).delete(namespace, name, opts)
+    status_code = 202 if opts.orphan_dependents is False and "deletionTimestamp" in written.pod["metadata"] and written.pod["metadata"].get("deletionGracePeriodSeconds") else 200
+    return pod_response(request, written.json, status_code)
+
+
+async def delete_options(request: Request) -> DeleteOptions:
+    """DeleteOptions from a JSON body, or from the query only when the body is empty."""
+    body = await read_body(request)
+    query = request.query_params
+    if body.strip():
+        raw = decode_object_json(body)
+        if not isinstance(raw, dict):
+            raise errors.BadRequest("the object provided is unrecognized (must be of type DeleteOptions)")
+        opts = _delete_options_from_body(raw)
+    else:
+        opts = DeleteOptions(
+            grace_period_seconds=params.integer(query, "gracePeriodSeconds"),
+            propagation_policy=query.get("propagationPolicy"),
+            orphan_dependents=None if "orphanDependents" not in query else params.flag(query, "orphanDependents"),
+            dry_run=params.dry_run(query.getlist("dryRun"), "DeleteOptions"),
+        )
+    validate_options(opts)
+    return opts
+
+
+def _delete_options_from_body(raw: dict[str, Any]) -> DeleteOptions:
+    def typed(key: str, kind: type | tuple[type, ...]) -> Any:
+        value = raw.get(key)
+        if value is not None and (not isinstance(value, kind) or isinstance(value, bool) and kind is int):
+            raise errors.BadRequest(
+                f"json: cannot unmarshal {type(value).__name__} into Go struct field DeleteOptions.{key}"
+            )
+        return value
+
+    preconditions = typed("preconditions", dict) or {}
+    dry_run = typed("dryRun", list) or []
+    return DeleteOptions(
+        grace_period_seconds=typed("gracePeriodSeconds", int),
+        propagation_policy=typed("propagationPolicy", str),
+        orphan_dependents=typed("orphanDependents", bool),
+        precondition_uid=preconditions.get("uid"),
+        precondition_rv=preconditions.get("resourceVersion"),
+        dry_run=params.dry_run([str(v) for v in dry_run], "DeleteOptions"),
+    )
+
+
+def check_watch_name(query: Mapping[str, str], name: str) -> dict[str, str]:
+    """``/watch/namespaces/{ns}/pods/{name}``: a watch restricted to that name (list-watch §5)."""
+    merged = dict(query)
+    given = query.get("fieldSelector", "")
+    term = f"metadata.name={name}"
+    if given and term not in given.split(","):
+        raise errors.BadRequest("fieldSelector metadata.name doesn't match requested name")
+    merged["fieldSelector"] = given or term
+    return merged
+
+
+__all__ = ["ListOptions", "check_identity"]

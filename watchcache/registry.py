@@ -1,0 +1,233 @@
+"""The pod registry: every pod verb, from a decoded request to events in the log.
+
+Writes read the current version from the Redis-side view, run the pure strategy on it and
+commit with a compare-and-swap on its rv; a lost race is retried on the fresh version, so
+concurrent patches never 409 while a stale resourceVersion precondition always does. Reads are
+served from this replica's view (design.md invariant 4).
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import orjson
+
+from . import errors, managed_fields
+from .deletion import DeleteOptions, check_preconditions, plan_delete, removes_after_update
+from .events import Pod, SelectorState, object_key, with_resource_version
+from .listing import ListOptions, decode_continue, encode_continue, select
+from .replica import Replica
+from .selectors import pod_fields
+from .store import KeyExists, KeyMissing, Store, Stored, VersionMismatch
+from .strategy import GENERATE_NAME_ATTEMPTS, generate_name, prepare_create, same_content, timestamp
+from .view import Entry
+
+WRITE_ATTEMPTS = 16  # CAS retries under contention before answering 409 (apiserver retries too)
+READ_WAIT_S = 3.0  # kube-apiserver waits this long for a resourceVersion "not older than" N
+
+Mutation = Callable[[Pod], Pod]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class Written:
+    """The outcome of a write: the pod and its JSON, encoded once."""
+
+    pod: Pod
+    json: bytes
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ListResult:
+    rv: int
+    entries: list[Entry]
+    continue_token: str | None = None
+    remaining: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class WriteOptions:
+    manager: str
+    dry_run: bool = False
+    subresource: str | None = None
+
+
+def _previous(pod: Pod) -> SelectorState:
+    return SelectorState(pod["metadata"].get("labels") or {}, pod_fields(pod))
+
+
+def _current(stored: Stored) -> Pod:
+    return with_resource_version(stored.pod, stored.rv)
+
+
+class PodRegistry:
+    def __init__(
+        self,
+        store: Store,
+        replica: Replica,
+        *,
+        clock: Callable[[], datetime] = utc_now,
+        read_wait_s: float = READ_WAIT_S,
+    ) -> None:
+        self.store = store
+        self.replica = replica
+        self.clock = clock
+        self.read_wait_s = read_wait_s
+
+    # ---- reads -------------------------------------------------------------------------
+
+    async def read_rv(self, resource_version: str | None) -> int:
+        """Bring the view to what a read with this ``resourceVersion`` parameter requires.
+
+        Unset: everything the log held when the request arrived (consistent read). ``"0"``:
+        whatever this replica holds. ``N``: not older than N, waiting up to 3 s, else 504.
+        """
+        if not resource_version:
+            try:
+                return await self.replica.consistent_rv(self.read_wait_s)
+            except TimeoutError as exc:
+                raise errors.resource_version_too_large(exc.args[0], self.replica.view.rv) from exc
+        wanted = parse_resource_version(resource_version)
+        if wanted and not await self.replica.wait_for(wanted, self.read_wait_s):
+            raise errors.resource_version_too_large(wanted, self.replica.view.rv)
+        return self.replica.view.rv
+
+    async def get(self, namespace: str, name: str, resource_version: str | None) -> Entry:
+        await self.read_rv(resource_version)
+        entry = self.replica.view.get(object_key(namespace, name))
+        if entry is None:
+            raise errors.not_found(name)
+        return entry
+
+    async def list(self, namespace: str | None, opts: ListOptions) -> ListResult:
+        """One page of the pods matching ``opts``, in key order (list-watch.md §3, §4)."""
+        start_after = None
+        if opts.continue_token:
+            start_after = decode_continue(opts.continue_token, namespace).start_after
+            rv = await self.read_rv(None)
+        else:
+            rv = await self.read_rv(opts.resource_version)
+        selected = select(self.replica.view.entries(namespace, start_after), opts)
+        limit = 0 if opts.resource_version == "0" else opts.limit
+        rv = max(rv, 1)  # a list rv is never "0": that would mean "any" to clients
+        if not limit or len(selected) <= limit:
+            return ListResult(rv, selected)
+        page = selected[:limit]
+        remaining = None if opts.selective else len(selected) - limit
+        return ListResult(rv, page, encode_continue(rv, page[-1].key, namespace), remaining)
+
+    # ---- writes ------------------------------------------------------------------------
+
+    def _written(self, pod: Pod, rv: int, warnings: list[str] | tuple[str, ...] = ()) -> Written:
+        """Encode a pod just committed at ``rv``; the view adopts the same bytes (encode once)."""
+        body = orjson.dumps(with_resource_version(pod, rv))
+        self.replica.offer_encoding(rv, body)
+        return Written(pod, body, tuple(warnings))
+
+    @staticmethod
+    def _unwritten(pod: Pod, warnings: list[str] | tuple[str, ...] = ()) -> Written:
+        """A dry run or no-op: the pod as it would be, never offered to the view."""
+        return Written(pod, orjson.dumps(pod), tuple(warnings))
+
+    async def create(self, namespace: str, pod: Pod, opts: WriteOptions) -> Written:
+        now = self.clock()
+        generated = not (pod.get("metadata") or {}).get("name")
+        pod, warnings = prepare_create(pod, namespace, now=now)
+        managed_fields.record(
+            pod, None, manager=opts.manager, operation="Update", subresource=None, time=timestamp(now)
+        )
+        meta = pod["metadata"]
+        attempts = GENERATE_NAME_ATTEMPTS if generated else 1
+        for attempt in range(attempts):
+            if attempt:
+                meta["name"] = generate_name(meta["generateName"])
+            key = object_key(namespace, meta["name"])
+            try:
+                if opts.dry_run:
+                    if (current := await self.store.get(key)) is not None:
+                        raise KeyExists(current)
+                    return self._unwritten(pod, warnings)
+                rv = await self.store.write(key, "ADDED", pod, expected_rv=None)
+            except KeyExists as exc:
+                if generated:
+                    continue
+                terminating = exc.current is not None and "deletionTimestamp" in exc.current.pod["metadata"]
+                raise errors.already_exists(meta["name"], terminating=terminating) from exc
+            return self._written(pod, rv, warnings)
+        raise errors.name_generation_exhausted(meta["name"])
+
+    async def update(self, namespace: str, name: str, mutate: Mutation, opts: WriteOptions) -> Written:
+        """Apply ``mutate`` (PUT body rules or a patch, then the strategy) to the current pod.
+
+        ``mutate`` gets a private copy of the current pod (with its resourceVersion) and returns
+        the new pod; it raises API errors. A result equal to the current pod is not written.
+        """
+        key = object_key(namespace, name)
+        for _ in range(WRITE_ATTEMPTS):
+            stored = await self.store.get(key)
+            if stored is None:
+                raise errors.not_found(name)
+            old = _current(stored)
+            new = mutate(copy.deepcopy(old))
+            if same_content(new, old):
+                return self._unwritten(old)
+            now = timestamp(self.clock())
+            managed_fields.record(
+                new, old, manager=opts.manager, operation="Update", subresource=opts.subresource, time=now
+            )
+            if opts.dry_run:
+                return self._unwritten(with_resource_version(new, stored.rv))
+            try:
+                rv = await self.store.write(key, "MODIFIED", new, expected_rv=stored.rv, previous=_previous(old))
+                if removes_after_update(new):
+                    rv = await self.store.write(key, "DELETED", new, expected_rv=rv, previous=_previous(new))
+            except VersionMismatch:
+                continue
+            except KeyMissing as exc:
+                raise errors.not_found(name) from exc
+            return self._written(new, rv)
+        raise errors.conflict(name)
+
+    async def delete(self, namespace: str, name: str, opts: DeleteOptions) -> Written:
+        key = object_key(namespace, name)
+        for _ in range(WRITE_ATTEMPTS):
+            stored = await self.store.get(key)
+            if stored is None:
+                raise errors.not_found(name)
+            pod = _current(stored)
+            check_preconditions(pod, opts)
+            plan = plan_delete(pod, opts, self.clock())
+            if opts.dry_run or plan.changes_nothing:
+                return self._unwritten(with_resource_version(plan.update or pod, stored.rv))
+            try:
+                rv = stored.rv
+                if plan.update is not None:
+                    rv = await self.store.write(
+                        key, "MODIFIED", plan.update, expected_rv=rv, previous=_previous(pod)
+                    )
+                    pod = plan.update
+                if plan.remove:
+                    rv = await self.store.write(key, "DELETED", pod, expected_rv=rv, previous=_previous(pod))
+            except VersionMismatch:
+                continue
+            except KeyMissing as exc:
+                raise errors.not_found(name) from exc
+            return self._written(pod, rv)
+        raise errors.conflict(name)
+
+
+def parse_resource_version(value: str) -> int:
+    """A resourceVersion parameter: a non-negative decimal (400 otherwise, not the apiserver's 500)."""
+    if not value.isdigit():
+        raise errors.BadRequest(
+            f'resourceVersion: Invalid value: "{value}": strconv.ParseUint: parsing '
+            f'{orjson.dumps(value).decode()}: invalid syntax'
+        )
+    return int(value)

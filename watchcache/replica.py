@@ -1,0 +1,153 @@
+"""The replica runtime: bootstrap, the tailer, and waiting for the view to reach an rv.
+
+Readiness is a small state machine::
+
+    starting --bootstrap: snapshot + replay to the log head--> ready
+    ready --Redis unreachable--> ready (stale; the tailer retries with backoff)
+
+The tailer is the only writer of the view (design.md invariant 3): it applies every event, the
+replica's own writes included, in log order, then wakes the readers waiting for an rv and hands
+the applied events to the listeners (the watch dispatcher).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import itertools
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from . import tasks
+from .events import Event, with_resource_version
+from .store import RANGE_BATCH, Store
+from .view import Entry, View, make_entry
+
+log = logging.getLogger("watchcache.replica")
+
+TAIL_BLOCK_MS = 5_000  # XREAD BLOCK per call; only bounds how often an idle tailer loops
+RETRY_BACKOFF_S = (0.1, 0.2, 0.5, 1.0, 2.0)  # tailer reconnect delays while Redis is away
+PENDING_ENCODINGS_MAX = 10_000  # writer-encoded bodies waiting for the tailer to adopt them
+
+
+@dataclass(frozen=True, slots=True)
+class Applied:
+    """An event as the view took it: the new entry (None if deleted) and the one it replaced."""
+
+    event: Event
+    entry: Entry | None
+    previous: Entry | None
+
+
+Listener = Callable[[list[Applied]], None]
+
+
+class Replica:
+    """Owns the view of one process and keeps it following the log."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.view = View()
+        self.ready = False
+        self._waiters: list[tuple[int, int, asyncio.Future[None]]] = []
+        self._seq = itertools.count()
+        self._listeners: list[Listener] = []
+        self._pending: dict[int, bytes] = {}
+        self._task: asyncio.Task[Any] | None = None
+
+    async def start(self) -> None:
+        await self.bootstrap()
+        self._task = tasks.spawn("tailer", self._tail_forever())
+
+    async def stop(self) -> None:
+        await tasks.cancel(self._task)
+        for _, _, fut in self._waiters:
+            fut.cancel()
+        self._waiters.clear()
+
+    def add_listener(self, listener: Listener) -> None:
+        self._listeners.append(listener)
+
+    async def bootstrap(self) -> None:
+        """Snapshot the Redis-side view, then replay the log from the snapshot's head.
+
+        The head is read *before* the scan, so every change the scan may have missed or seen
+        half of is in the replay, and ``View.apply`` skips what the scan already reflected.
+        """
+        head = await self.store.head()
+        count = 0
+        async for key, stored in self.store.snapshot():
+            self.view.load(make_entry(key, stored.rv, with_resource_version(stored.pod, stored.rv)))
+            count += 1
+        self.view.advance(head)
+        while events := await self.store.read_range(self.view.rv):
+            self._apply(events)
+            if len(events) < RANGE_BATCH:
+                break
+        self.ready = True
+        log.info("view ready: %d pods at resourceVersion %d", count, self.view.rv)
+
+    def offer_encoding(self, rv: int, body: bytes) -> None:
+        """A writer hands over the JSON it encoded for rv, so the tailer need not encode again."""
+        if rv > self.view.rv and len(self._pending) < PENDING_ENCODINGS_MAX:
+            self._pending[rv] = body
+
+    async def wait_for(self, rv: int, timeout: float) -> bool:
+        """Wait until the view has applied the log up to ``rv``; False on timeout."""
+        if self.view.rv >= rv:
+            return True
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        heapq.heappush(self._waiters, (rv, next(self._seq), fut))
+        try:
+            await asyncio.wait_for(fut, timeout)
+        except TimeoutError:
+            return False
+        return True
+
+    async def consistent_rv(self, timeout: float) -> int:
+        """Serve "most recent" reads: wait until the view holds everything the log held now.
+
+        Returns the rv reached; raises TimeoutError if the view does not catch up in time.
+        """
+        head = await self.store.head()
+        if not await self.wait_for(head, timeout):
+            raise TimeoutError(head)
+        return max(self.view.rv, head)
+
+    def _apply(self, events: list[Event]) -> None:
+        pending, view = self._pending, self.view
+        applied = []
+        for event in events:
+            previous = view.get(event.key)
+            applied.append(Applied(event, view.apply(event, pending.pop(event.rv, None)), previous))
+        self._wake()
+        for listener in self._listeners:
+            listener(applied)
+
+    def _wake(self) -> None:
+        rv = self.view.rv
+        waiters = self._waiters
+        while waiters and waiters[0][0] <= rv:
+            _, _, fut = heapq.heappop(waiters)
+            if not fut.done():
+                fut.set_result(None)
+
+    async def _tail_forever(self) -> None:
+        failures = 0
+        while True:
+            try:
+                events = await self.store.tail(self.view.rv, TAIL_BLOCK_MS)
+            except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
+                delay = RETRY_BACKOFF_S[min(failures, len(RETRY_BACKOFF_S) - 1)]
+                failures += 1
+                log.warning("tailer: Redis unreachable (%s); retrying in %.1fs", exc, delay)
+                await asyncio.sleep(delay)
+                continue
+            failures = 0
+            if events:
+                self._apply(events)

@@ -1,0 +1,110 @@
+"""The one settings object of a watchcache process.
+
+The CLI only parses flags into a :class:`Settings`; everything else (the app, the tests) builds
+one directly. An invalid combination cannot exist: ``__post_init__`` validates, so the rules
+below are checked once, in one place, whoever builds the object.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+# uvicorn's level names; "trace" is uvicorn's own level below DEBUG.
+LOG_LEVELS: Final = ("critical", "error", "warning", "info", "debug", "trace")
+MAX_PORT: Final = 65535
+# Bind addresses that mean "every interface": a URL to reach them must name another host.
+WILDCARD_HOSTS: Final = frozenset({"0.0.0.0", "::", ""})
+
+
+def is_loopback(host: str) -> bool:
+    """True only for names that cannot be reached from another machine.
+
+    Any other hostname may resolve to a public address, so it counts as exposed.
+    """
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """How one watchcache replica listens, authenticates and finds its Redis.
+
+    ``redis_url=None`` means "start an embedded redis-server with its data in ``data_dir``".
+    A token file turns on kube-apiserver style ``--token-auth-file`` authentication and, because
+    kubectl sends bearer tokens only over https, TLS too (self-signed under ``data_dir/pki``
+    unless a certificate is given).
+    """
+
+    host: str = "127.0.0.1"
+    port: int = 8080
+    redis_url: str | None = None
+    data_dir: Path = Path(".watchcache")
+    token_file: Path | None = None
+    allow_anonymous: bool = False
+    tls_cert_file: Path | None = None
+    tls_private_key_file: Path | None = None
+    log_level: str = "info"
+
+    def __post_init__(self) -> None:
+        self.validate()
+
+    def validate(self) -> None:
+        """Raise ``ValueError`` with a message fit for the command line on a bad combination."""
+        if not 0 <= self.port <= MAX_PORT:
+            raise ValueError(f"port {self.port} is out of range 0-{MAX_PORT}")
+        if self.log_level not in LOG_LEVELS:
+            raise ValueError(f"log level {self.log_level!r} is not one of {', '.join(LOG_LEVELS)}")
+        if (self.tls_cert_file is None) != (self.tls_private_key_file is None):
+            raise ValueError(
+                "a TLS certificate needs its private key and vice versa: "
+                "give both --tls-cert-file and --tls-private-key-file, or neither"
+            )
+        if self.token_file is not None and self.allow_anonymous:
+            # kube-apiserver's model here is --token-auth-file with --anonymous-auth=false;
+            # accepting both would leave it unclear whether token-less requests get in.
+            raise ValueError(
+                "--allow-anonymous contradicts --token-file: with a token file every request "
+                "must carry a valid token"
+            )
+        if not self.loopback and self.token_file is None and not self.allow_anonymous:
+            raise ValueError(
+                f"refusing to listen on non-loopback host {self.host!r} without authentication: "
+                "give --token-file, or pass --allow-anonymous to let anyone who can reach "
+                "the port read and write pods"
+            )
+
+    @property
+    def loopback(self) -> bool:
+        return is_loopback(self.host)
+
+    @property
+    def tls_enabled(self) -> bool:
+        """Serve https when a certificate is given or tokens are in use (kubectl sends bearer
+        tokens only over https)."""
+        return self.tls_cert_file is not None or self.token_file is not None
+
+    @property
+    def self_signed_tls(self) -> bool:
+        """TLS with a certificate watchcache generates and keeps in ``data_dir/pki``."""
+        return self.tls_enabled and self.tls_cert_file is None
+
+    @property
+    def url(self) -> str:
+        """The base URL a client on this machine uses (a wildcard bind is reached via loopback)."""
+        scheme = "https" if self.tls_enabled else "http"
+        return f"{scheme}://{url_host(self.host)}:{self.port}"
+
+
+def url_host(host: str) -> str:
+    """``host`` as it appears in a URL: wildcards become loopback, IPv6 gets brackets."""
+    if host in WILDCARD_HOSTS:
+        host = "::1" if host == "::" else "127.0.0.1"
+    bare = host.strip("[]")
+    return f"[{bare}]" if ":" in bare else bare

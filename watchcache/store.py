@@ -1,0 +1,166 @@
+"""The only code that talks to Redis.
+
+Layout (one hash tag, so every key lives in one Cluster slot):
+
+- ``{wc}:rv``  — the resourceVersion counter (``INCR``);
+- ``{wc}:log`` — the event stream, entry id ``<rv>-0``, fields ``t`` type, ``k`` key,
+  ``o`` msgpack pod (without resourceVersion), ``p`` msgpack previous selector state;
+- ``{wc}:obj`` — the Redis-side view: key → ``b"<rv> " + msgpack pod``.
+
+Every write goes through :data:`WRITE_SCRIPT`: precondition, ``INCR``, ``XADD`` and the view
+update happen in one atomic Lua call (design.md invariants 1–2). Preconditions are a
+compare-and-swap on the stored rv: whatever else a caller checked on the version it read holds
+as long as that version is still the stored one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+from redis.asyncio import Redis
+
+from .events import Event, EventType, Pod, SelectorState, decode_entry, pack, pack_previous, unpack
+
+WRITE_SCRIPT = """
+-- KEYS[1] rv counter, KEYS[2] event stream, KEYS[3] Redis-side view (hash)
+-- ARGV[1] object key "<ns>/<name>"
+-- ARGV[2] event type: ADDED | MODIFIED | DELETED
+-- ARGV[3] precondition: "" = must not exist, else the rv the object must still have
+-- ARGV[4] msgpack pod (the new version; for DELETED the last stored state)
+-- ARGV[5] msgpack previous selector state, or ""
+-- returns {"ok", rv} | {"exists", current} | {"missing"} | {"conflict", current}
+local current = redis.call('HGET', KEYS[3], ARGV[1])
+if ARGV[3] == '' then
+  if current then return {'exists', current} end
+else
+  if not current then return {'missing'} end
+  local sep = string.find(current, ' ', 1, true)
+  if string.sub(current, 1, sep - 1) ~= ARGV[3] then return {'conflict', current} end
+end
+local rv = redis.call('INCR', KEYS[1])
+redis.call('XADD', KEYS[2], rv .. '-0', 't', ARGV[2], 'k', ARGV[1], 'o', ARGV[4], 'p', ARGV[5])
+if ARGV[2] == 'DELETED' then
+  redis.call('HDEL', KEYS[3], ARGV[1])
+else
+  redis.call('HSET', KEYS[3], ARGV[1], rv .. ' ' .. ARGV[4])
+end
+return {'ok', rv}
+"""
+
+SNAPSHOT_SCAN_COUNT = 1000  # HSCAN batch: keeps each Redis call short (no long blocking)
+RANGE_BATCH = 1000  # XRANGE/XREAD batch size
+
+
+@dataclass(frozen=True, slots=True)
+class Stored:
+    """One object as the Redis-side view holds it."""
+
+    rv: int
+    pod: Pod
+
+
+class StoreError(Exception):
+    """A failed precondition; carries the current stored version when there is one."""
+
+    def __init__(self, current: Stored | None = None) -> None:
+        super().__init__(type(self).__name__)
+        self.current = current
+
+
+class KeyExists(StoreError):
+    pass
+
+
+class KeyMissing(StoreError):
+    pass
+
+
+class VersionMismatch(StoreError):
+    pass
+
+
+def _decode_stored(raw: bytes) -> Stored:
+    rv, _, body = raw.partition(b" ")
+    return Stored(int(rv), unpack(body))
+
+
+class Store:
+    def __init__(self, redis: Redis, prefix: str = "{wc}") -> None:
+        self.redis = redis
+        self.rv_key = f"{prefix}:rv"
+        self.log_key = f"{prefix}:log"
+        self.obj_key = f"{prefix}:obj"
+        self._write = redis.register_script(WRITE_SCRIPT)
+
+    async def head(self) -> int:
+        """The newest rv in the log (0 for an empty store)."""
+        raw = await self.redis.get(self.rv_key)
+        return int(raw) if raw else 0
+
+    async def get(self, key: str) -> Stored | None:
+        raw = await self.redis.hget(self.obj_key, key)
+        return None if raw is None else _decode_stored(raw)
+
+    async def write(
+        self,
+        key: str,
+        event_type: EventType,
+        pod: Pod,
+        *,
+        expected_rv: int | None,
+        previous: SelectorState | None = None,
+    ) -> int:
+        """Append one event and update the Redis-side view; return its rv.
+
+        ``expected_rv=None`` means the key must not exist (create). ``pod`` must not carry a
+        resourceVersion: the rv is known only inside the transaction.
+        """
+        args = [
+            key,
+            event_type,
+            "" if expected_rv is None else str(expected_rv),
+            pack(pod),
+            pack_previous(previous),
+        ]
+        result = await self._write(keys=[self.rv_key, self.log_key, self.obj_key], args=args)
+        status = result[0]
+        if status == b"ok":
+            return int(result[1])
+        if status == b"exists":
+            raise KeyExists(_decode_stored(result[1]))
+        if status == b"missing":
+            raise KeyMissing()
+        raise VersionMismatch(_decode_stored(result[1]))
+
+    async def oldest_rv(self) -> int | None:
+        """The rv of the oldest event still retained in the log (None for an empty log)."""
+        entries = await self.redis.xrange(self.log_key, count=1)
+        return int(entries[0][0].partition(b"-")[0]) if entries else None
+
+    async def snapshot(self) -> AsyncIterator[tuple[str, Stored]]:
+        """Scan the Redis-side view in short HSCAN steps (never one long blocking call).
+
+        The scan is not atomic: callers read :meth:`head` first and replay the log from there,
+        applying an event only when it is newer than what they hold (see ``view.apply``).
+        """
+        cursor = 0
+        while True:
+            cursor, batch = await self.redis.hscan(self.obj_key, cursor, count=SNAPSHOT_SCAN_COUNT)
+            for key, raw in batch.items():
+                yield key.decode(), _decode_stored(raw)
+            if cursor == 0:
+                return
+
+    async def read_range(self, after_rv: int, count: int = RANGE_BATCH) -> list[Event]:
+        """Events with rv > ``after_rv`` already in the log (XRANGE, exclusive start)."""
+        entries = await self.redis.xrange(self.log_key, min=f"({after_rv}-0", count=count)
+        return [decode_entry(entry_id, fields) for entry_id, fields in entries]
+
+    async def tail(self, after_rv: int, block_ms: int, count: int = RANGE_BATCH) -> list[Event]:
+        """Block up to ``block_ms`` for events with rv > ``after_rv`` (XREAD BLOCK)."""
+        reply = await self.redis.xread({self.log_key: f"{after_rv}-0"}, count=count, block=block_ms)
+        if not reply:
+            return []
+        _, entries = reply[0]
+        return [decode_entry(entry_id, fields) for entry_id, fields in entries]

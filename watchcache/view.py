@@ -1,0 +1,109 @@
+"""The per-replica materialized view: every pod's current version, kept as encoded JSON.
+
+Only the tailer (``replica.Replica``) changes a view, by :meth:`View.load` during bootstrap and
+:meth:`View.apply` afterwards, in log order. Readers get :class:`Entry` objects, which are
+immutable: a reader holding one sees a consistent pod even while the view moves on.
+
+Each pod version is encoded to JSON exactly once (design.md invariant 6); the same bytes serve
+GET, LIST and every watcher. Dict trees are not kept: they cost ~8x the bytes in RSS.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import orjson
+from sortedcontainers import SortedDict
+
+from .events import Event, Pod, SelectorState
+from .selectors import pod_fields
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One pod version: its rv, its JSON bytes and what selectors and indexes need."""
+
+    key: str
+    rv: int
+    json: bytes
+    uid: str
+    selector_state: SelectorState
+
+    @property
+    def namespace(self) -> str:
+        return self.key.partition("/")[0]
+
+    @property
+    def name(self) -> str:
+        return self.key.partition("/")[2]
+
+    def pod(self) -> Pod:
+        """A fresh, mutable dict of this version (for write paths; readers use ``json``)."""
+        return orjson.loads(self.json)
+
+
+def make_entry(key: str, rv: int, pod: Pod, encoded: bytes | None = None) -> Entry:
+    """Build an entry for ``pod`` (which already carries its resourceVersion)."""
+    meta = pod["metadata"]
+    state = SelectorState(meta.get("labels") or {}, pod_fields(pod))
+    return Entry(key, rv, encoded or orjson.dumps(pod), meta.get("uid", ""), state)
+
+
+class View:
+    """Pods by key, in key order (the list order), plus the rv of the last applied event."""
+
+    def __init__(self) -> None:
+        self.rv = 0
+        self._entries: SortedDict = SortedDict()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def get(self, key: str) -> Entry | None:
+        return self._entries.get(key)
+
+    def load(self, entry: Entry) -> None:
+        """Bootstrap: take a snapshot entry unless a newer version is already held."""
+        held = self._entries.get(entry.key)
+        if held is None or held.rv < entry.rv:
+            self._entries[entry.key] = entry
+
+    def apply(self, event: Event, encoded: bytes | None = None) -> Entry | None:
+        """Apply one event in log order; idempotent for events already reflected.
+
+        Returns the new entry (``None`` for a deletion or a skipped event). Events at or below
+        the held version of their key are skipped: that is what makes snapshot-then-replay
+        correct although the snapshot scan is not atomic.
+        """
+        if event.rv > self.rv:
+            self.rv = event.rv
+        held = self._entries.get(event.key)
+        if held is not None and held.rv >= event.rv:
+            return None
+        if event.type == "DELETED":
+            self._entries.pop(event.key, None)
+            return None
+        entry = make_entry(event.key, event.rv, event.pod, encoded)
+        self._entries[event.key] = entry
+        return entry
+
+    def advance(self, rv: int) -> None:
+        """Mark the view as reflecting the log up to ``rv`` (after a bootstrap snapshot)."""
+        self.rv = max(self.rv, rv)
+
+    def entries(self, namespace: str | None = None, start_after: str | None = None) -> list[Entry]:
+        """Entries in key order, optionally of one namespace and after a key (pagination).
+
+        Returns a list (references only, 8 bytes per pod) so that a reader streaming it across
+        awaits sees one consistent state while the tailer keeps applying events.
+        """
+        if namespace is None:
+            lo, hi = None, None
+        else:
+            lo, hi = f"{namespace}/", f"{namespace}0"  # "0" is the byte after "/"
+        if start_after is not None and (lo is None or start_after >= lo):
+            keys = self._entries.irange(start_after, hi, inclusive=(False, False))
+        else:
+            keys = self._entries.irange(lo, hi, inclusive=(True, False))
+        entries = self._entries
+        return [entries[key] for key in keys]

@@ -1,0 +1,234 @@
+"""The watch endpoint: a chunked 200 stream of newline-terminated JSON events (list-watch §5–8).
+
+Each watch runs in its request's task: it sends the initial state if asked, catches up from its
+start rv, then writes what the dispatcher buffers for it — many events per ``send`` — plus
+bookmarks, until its deadline, a client disconnect or server shutdown. Writing is a raw ASGI
+send loop (cheaper than ``StreamingResponse``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
+
+from . import errors, params
+from .listing import ListOptions, parse_list_options
+from .registry import parse_resource_version
+from .responses import JSON, negotiate
+from .watch import (
+    Broadcaster,
+    Watcher,
+    WatchFilter,
+    bookmark_line,
+    error_line,
+    event_line,
+    table_event_object,
+)
+
+BOOKMARK_INTERVAL_S = 60.0  # kube-apiserver's per-watcher bookmark period; clients must not rely on it
+BOOKMARK_BEFORE_DEADLINE_S = 2.0  # the watch cache sends a last bookmark ~2 s before the deadline
+DEFAULT_TIMEOUT_RANGE_S = (1800.0, 3600.0)  # server default watch duration: random in [30, 60) min
+CATCH_UP_BATCH = 1_000  # changes fetched per catch-up step (window or XRANGE)
+INITIAL_EVENTS_END = "k8s.io/initial-events-end"
+LIST_BLUEPRINT = "kubernetes.io/initial-events-list-blueprint"
+EMPTY_POD_LIST_B64 = "eyJraW5kIjoiUG9kTGlzdCIsImFwaVZlcnNpb24iOiJ2MSIsIm1ldGFkYXRhIjp7fSwiaXRlbXMiOm51bGx9"
+
+
+def wants_watch(query: Mapping[str, str]) -> bool:
+    return params.flag(query, "watch")
+
+
+async def watch(request: Request, namespace: str | None, query: Mapping[str, str]) -> Response:
+    """Validate before streaming (errors here are plain HTTP errors), then stream."""
+    as_table = negotiate(request.headers.get("accept")) == "table"
+    opts = parse_list_options(query, watch=True)
+    if opts.resource_version:
+        parse_resource_version(opts.resource_version)
+    flt = WatchFilter(namespace, opts.label_selector, opts.field_selector)
+    # watch-list requests get plain JSON even when a Table was asked for (list-watch §8)
+    return WatchResponse(request.app.state.broadcaster, flt, opts, as_table and opts.send_initial_events is None)
+
+
+class WatchResponse(Response):
+    def __init__(self, broadcaster: Broadcaster, flt: WatchFilter, opts: ListOptions, as_table: bool) -> None:
+        self.broadcaster = broadcaster
+        self.filter = flt
+        self.opts = opts
+        self.as_table = as_table
+        self.columns_sent = False
+        self.background = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        stream = WatchStream(self, send)
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [(b"content-type", JSON.encode()), (b"cache-control", b"no-cache, private")],
+            }
+        )
+        listener = asyncio.ensure_future(_until_disconnect(receive))
+        try:
+            await stream.run(listener)
+        finally:
+            listener.cancel()
+            with contextlib.suppress(Exception):
+                await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+
+async def _until_disconnect(receive: Receive) -> None:
+    while (await receive())["type"] != "http.disconnect":
+        pass
+
+
+class WatchStream:
+    """The life of one watch after the 200 has been sent."""
+
+    def __init__(self, response: WatchResponse, send: Send) -> None:
+        self.r = response
+        self.send = send
+        self.broadcaster = response.broadcaster
+        opts = response.opts
+        timeout = opts.timeout_seconds or random.uniform(*DEFAULT_TIMEOUT_RANGE_S)
+        self.deadline = time.monotonic() + timeout
+        self.next_bookmark = time.monotonic() + BOOKMARK_INTERVAL_S if opts.allow_bookmarks else None
+
+    async def write(self, chunk: bytes) -> None:
+        await self.send({"type": "http.response.body", "body": chunk, "more_body": True})
+
+    async def run(self, disconnected: asyncio.Future[Any]) -> None:
+        watcher = await self.start()
+        if watcher is None:
+            return
+        disconnected.add_done_callback(lambda _: watcher.close())
+        self.broadcaster.register(watcher)
+        try:
+            await self.loop(watcher)
+        except errors.APIError as exc:
+            await self.write(error_line(exc))
+        finally:
+            self.broadcaster.unregister(watcher)
+
+    async def start(self) -> Watcher | None:
+        """Send the initial state when asked and return the watcher at its start position."""
+        opts, b = self.r.opts, self.broadcaster
+        rv_param = opts.resource_version
+        initial = opts.send_initial_events if opts.send_initial_events is not None else rv_param in (None, "0")
+        if rv_param and rv_param != "0" and not initial:
+            return Watcher(self.r.filter, self.r.as_table, cursor=int(rv_param))
+        try:
+            cursor = await self._initial_rv(rv_param)
+        except errors.APIError as exc:
+            await self.write(error_line(exc))
+            return None
+        if initial:
+            entries = b.initial_entries(self.r.filter)  # synchronous with cursor: no gap, no overlap
+            cursor = b.rv
+            await self.send_initial(entries, cursor)
+        else:
+            cursor = b.rv
+        return Watcher(self.r.filter, self.r.as_table, cursor=cursor)
+
+    async def _initial_rv(self, rv_param: str | None) -> int:
+        replica = self.broadcaster.replica
+        if not rv_param:
+            return await replica.consistent_rv(3.0)
+        wanted = int(rv_param)
+        if wanted and not await replica.wait_for(wanted, 3.0):
+            raise errors.resource_version_too_large(wanted, replica.view.rv)
+        return replica.view.rv
+
+    async def send_initial(self, entries: list[Any], rv: int) -> None:
+        lines = [self.line_for("ADDED", e.json) for e in entries]
+        for start in range(0, len(lines), CATCH_UP_BATCH):
+            await self.write(b"".join(lines[start : start + CATCH_UP_BATCH]))
+        if self.r.opts.send_initial_events and self.r.opts.allow_bookmarks:
+            annotations = {INITIAL_EVENTS_END: "true", LIST_BLUEPRINT: EMPTY_POD_LIST_B64}
+            await self.write(bookmark_line(rv, annotations))
+
+    def line_for(self, kind: str, obj: bytes) -> bytes:
+        if not self.r.as_table:
+            return event_line(kind, obj)
+        import orjson
+
+        table_obj = table_event_object(orjson.loads(obj), with_columns=not self.r.columns_sent)
+        self.r.columns_sent = True
+        return event_line(kind, table_obj)
+
+    async def loop(self, watcher: Watcher) -> None:
+        b = self.broadcaster
+        while not watcher.closed:
+            if not watcher.live and not watcher.buffer:
+                await self.catch_up(watcher)
+                continue
+            if watcher.buffer:
+                await self.flush(watcher)
+                continue
+            now = time.monotonic()
+            if now >= self.deadline:
+                return
+            if self.next_bookmark is not None and now >= self.next_bookmark:
+                await self.write(bookmark_line(b.rv))
+                self.next_bookmark = min(now + BOOKMARK_INTERVAL_S, self.deadline - BOOKMARK_BEFORE_DEADLINE_S)
+                if self.next_bookmark <= now:
+                    self.next_bookmark = self.deadline + 1
+                continue
+            wake_at = self.deadline if self.next_bookmark is None else min(self.deadline, self.next_bookmark)
+            watcher.wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(watcher.wake.wait(), max(wake_at - now, 0))
+
+    async def flush(self, watcher: Watcher) -> None:
+        buffer = watcher.buffer
+        chunk = b"".join(buffer)
+        buffer.clear()
+        if self.r.as_table and not self.r.columns_sent:
+            chunk = _with_columns(chunk)
+            self.r.columns_sent = True
+        await self.write(chunk)
+
+    async def catch_up(self, watcher: Watcher) -> None:
+        """Replay from the watcher's cursor until it can go live (no await at the switch)."""
+        b = self.broadcaster
+        while not watcher.closed:
+            if b.go_live_if_current(watcher):
+                return
+            changes = await b.changes_after(watcher.cursor, CATCH_UP_BATCH)
+            if not changes:
+                if b.go_live_if_current(watcher):
+                    return
+                await asyncio.sleep(0)  # window not reached yet: the tailer is still applying
+                continue
+            lines = []
+            for change in changes:
+                kind = change.judge(watcher.filter)
+                if kind is not None:
+                    if self.r.as_table and not self.r.columns_sent:
+                        lines.append(_with_columns(change.line(kind, True)))
+                        self.r.columns_sent = True
+                    else:
+                        lines.append(change.line(kind, self.r.as_table))
+            watcher.cursor = changes[-1].rv
+            if lines:
+                await self.write(b"".join(lines))
+        b.metrics.resumed += 1
+
+
+def _with_columns(chunk: bytes) -> bytes:
+    """Give the first Table event of a watch its column definitions (kubectl needs them once)."""
+    import orjson
+
+    from . import table
+
+    first, sep, rest = chunk.partition(b"\n")
+    event = orjson.loads(first)
+    event["object"]["columnDefinitions"] = table.COLUMN_DEFINITIONS
+    return orjson.dumps(event) + sep + rest
