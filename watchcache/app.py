@@ -21,7 +21,8 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from . import discovery, errors, pods_api, watch_api
+from . import discovery, errors, pods_api, tasks, watch_api
+from .compactor import Compactor
 from .auth import TokenFile
 from .registry import PodRegistry
 from .replica import Replica
@@ -228,13 +229,21 @@ def create_app(settings: Settings) -> Starlette:
         store = Store(redis)
         replica = Replica(store)
         broadcaster = Broadcaster(replica)
+        compactor = Compactor(
+            store,
+            retention_events=settings.event_retention,
+            retention_seconds=settings.event_retention_seconds,
+        )
+        app.state.settings = settings
         app.state.replica = replica
         app.state.registry = PodRegistry(store, replica)
         app.state.broadcaster = broadcaster
         await replica.start()
+        compacting = tasks.spawn("compactor", compactor.run_forever())
         try:
             yield
         finally:
+            await tasks.cancel(compacting)
             await broadcaster.close()
             await replica.stop()
             await redis.aclose()

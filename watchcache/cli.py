@@ -92,6 +92,15 @@ runtime_options = options(
            help="Redis URL; omitted = start an embedded redis-server with its data in --data-dir"),
     option("--log-level", type=click.Choice(LOG_LEVELS, case_sensitive=False),
            default=DEFAULTS.log_level, help="Log level of watchcache and uvicorn."),
+    option("--event-retention", type=click.IntRange(min=1), default=DEFAULTS.event_retention,
+           help="Events kept in the Redis stream for watches to resume from; a watch from an "
+                "older resourceVersion gets 410 Expired."),
+    option("--event-retention-seconds", type=click.FloatRange(min=0, min_open=True),
+           default=DEFAULTS.event_retention_seconds,
+           help="Events older than this are compacted away too, whatever their number."),
+    option("--bookmark-interval-seconds", type=click.FloatRange(min=0, min_open=True),
+           default=DEFAULTS.bookmark_interval_seconds,
+           help="How often a watch that asked for bookmarks gets one (kube-apiserver: 60)."),
 )  # fmt: skip
 
 

@@ -33,6 +33,7 @@ class Event:
     key: str
     pod: Pod
     previous: SelectorState | None = None
+    previous_rv: int = 0  # the rv of the version this event replaced (0: none)
 
 
 def object_key(namespace: str, name: str) -> str:
@@ -66,8 +67,15 @@ def with_resource_version(pod: Pod, rv: int) -> Pod:
 
 
 def decode_entry(entry_id: bytes | str, fields: dict[bytes, bytes]) -> Event:
-    """Turn one XRANGE/XREAD entry (``<rv>-0``, fields t/k/o/p) into an :class:`Event`."""
+    """Turn one XRANGE/XREAD entry (``<rv>-0``, fields t/k/o/p/r) into an :class:`Event`."""
     raw_id = entry_id.decode() if isinstance(entry_id, bytes) else entry_id
     rv = int(raw_id.partition("-")[0])
     pod = with_resource_version(unpack(fields[b"o"]), rv)
-    return Event(rv, fields[b"t"].decode(), fields[b"k"].decode(), pod, unpack_previous(fields[b"p"]))  # type: ignore[arg-type]
+    return Event(
+        rv,
+        fields[b"t"].decode(),  # type: ignore[arg-type]
+        fields[b"k"].decode(),
+        pod,
+        unpack_previous(fields[b"p"]),
+        int(fields.get(b"r", b"0")),
+    )

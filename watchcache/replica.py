@@ -57,6 +57,7 @@ class Replica:
         self._waiters: list[tuple[int, int, asyncio.Future[None]]] = []
         self._seq = itertools.count()
         self._listeners: list[Listener] = []
+        self._reset_listeners: list[Callable[[], None]] = []
         self._pending: dict[int, bytes] = {}
         self._task: asyncio.Task[Any] | None = None
 
@@ -73,12 +74,16 @@ class Replica:
     def add_listener(self, listener: Listener) -> None:
         self._listeners.append(listener)
 
+    def add_reset_listener(self, listener: Callable[[], None]) -> None:
+        self._reset_listeners.append(listener)
+
     async def bootstrap(self) -> None:
         """Snapshot the Redis-side view, then replay the log from the snapshot's head.
 
         The head is read *before* the scan, so every change the scan may have missed or seen
         half of is in the replay, and ``View.apply`` skips what the scan already reflected.
         """
+        self.view = View()
         head = await self.store.head()
         count = 0
         async for key, stored in self.store.snapshot():
@@ -149,5 +154,19 @@ class Replica:
                 await asyncio.sleep(delay)
                 continue
             failures = 0
-            if events:
+            if events and events[0].rv > self.view.rv + 1:
+                await self._resync(events[0].rv)
+            elif events:
                 self._apply(events)
+
+    async def _resync(self, next_rv: int) -> None:
+        """The log was compacted past this replica's position: rebuild the view from scratch.
+
+        Watches of this replica may have missed events; they are ended (clients re-watch and get
+        410, then relist), exactly as when kube-apiserver's watch cache is re-initialised.
+        """
+        log.error("tailer fell behind compaction (at %d, log resumes at %d): resyncing", self.view.rv, next_rv)
+        self.ready = False
+        for listener in self._reset_listeners:
+            listener()
+        await self.bootstrap()

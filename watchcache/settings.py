@@ -51,6 +51,9 @@ class Settings:
     tls_cert_file: Path | None = None
     tls_private_key_file: Path | None = None
     log_level: str = "info"
+    event_retention: int = 1_000_000  # events kept in the stream; older ones are compacted away
+    event_retention_seconds: float = 6 * 3600.0  # and none older than this (kube-apiserver: ~75 s)
+    bookmark_interval_seconds: float = 60.0  # kube-apiserver's per-watcher bookmark period
 
     def __post_init__(self) -> None:
         self.validate()
@@ -59,6 +62,10 @@ class Settings:
         """Raise ``ValueError`` with a message fit for the command line on a bad combination."""
         if not 0 <= self.port <= MAX_PORT:
             raise ValueError(f"port {self.port} is out of range 0-{MAX_PORT}")
+        if self.event_retention < 1 or self.event_retention_seconds <= 0:
+            raise ValueError("event retention must keep at least one event for a positive time")
+        if self.bookmark_interval_seconds <= 0:
+            raise ValueError("the bookmark interval must be positive")
         if self.log_level not in LOG_LEVELS:
             raise ValueError(f"log level {self.log_level!r} is not one of {', '.join(LOG_LEVELS)}")
         if (self.tls_cert_file is None) != (self.tls_private_key_file is None):

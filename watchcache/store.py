@@ -4,7 +4,9 @@ Layout (one hash tag, so every key lives in one Cluster slot):
 
 - ``{wc}:rv``  — the resourceVersion counter (``INCR``);
 - ``{wc}:log`` — the event stream, entry id ``<rv>-0``, fields ``t`` type, ``k`` key,
-  ``o`` msgpack pod (without resourceVersion), ``p`` msgpack previous selector state;
+  ``o`` msgpack pod (without resourceVersion), ``p`` msgpack previous selector state, ``r`` the
+  rv of the version replaced, ``ts`` the Redis clock in ms;
+- ``{wc}:compactor`` — the lease of the one replica trimming the stream right now;
 - ``{wc}:obj`` — the Redis-side view: key → ``b"<rv> " + msgpack pod``.
 
 Every write goes through :data:`WRITE_SCRIPT`: precondition, ``INCR``, ``XADD`` and the view
@@ -30,16 +32,24 @@ WRITE_SCRIPT = """
 -- ARGV[4] msgpack pod (the new version; for DELETED the last stored state)
 -- ARGV[5] msgpack previous selector state, or ""
 -- returns {"ok", rv} | {"exists", current} | {"missing"} | {"conflict", current}
+-- The entry also records "r", the rv of the version it replaces ("0": none), so the state at
+-- any retained rv can be rebuilt, and "ts", the Redis clock in ms, for age-based retention.
 local current = redis.call('HGET', KEYS[3], ARGV[1])
+local previous_rv = '0'
+if current then
+  previous_rv = string.sub(current, 1, string.find(current, ' ', 1, true) - 1)
+end
 if ARGV[3] == '' then
   if current then return {'exists', current} end
 else
   if not current then return {'missing'} end
-  local sep = string.find(current, ' ', 1, true)
-  if string.sub(current, 1, sep - 1) ~= ARGV[3] then return {'conflict', current} end
+  if previous_rv ~= ARGV[3] then return {'conflict', current} end
 end
 local rv = redis.call('INCR', KEYS[1])
-redis.call('XADD', KEYS[2], rv .. '-0', 't', ARGV[2], 'k', ARGV[1], 'o', ARGV[4], 'p', ARGV[5])
+local now = redis.call('TIME')
+local ts = tostring(now[1] * 1000 + math.floor(now[2] / 1000))
+redis.call('XADD', KEYS[2], rv .. '-0', 't', ARGV[2], 'k', ARGV[1], 'o', ARGV[4], 'p', ARGV[5],
+  'r', previous_rv, 'ts', ts)
 if ARGV[2] == 'DELETED' then
   redis.call('HDEL', KEYS[3], ARGV[1])
 else
@@ -91,6 +101,7 @@ class Store:
         self.rv_key = f"{prefix}:rv"
         self.log_key = f"{prefix}:log"
         self.obj_key = f"{prefix}:obj"
+        self.lease_key = f"{prefix}:compactor"
         self._write = redis.register_script(WRITE_SCRIPT)
 
     async def head(self) -> int:
@@ -137,6 +148,25 @@ class Store:
         """The rv of the oldest event still retained in the log (None for an empty log)."""
         entries = await self.redis.xrange(self.log_key, count=1)
         return int(entries[0][0].partition(b"-")[0]) if entries else None
+
+    async def event_time_ms(self, rv: int) -> int | None:
+        """When the first retained event with rv ≥ ``rv`` was written (Redis clock, ms)."""
+        entries = await self.redis.xrange(self.log_key, min=f"{rv}-0", count=1)
+        return int(entries[0][1][b"ts"]) if entries else None
+
+    async def trim_before(self, rv: int) -> int:
+        """Drop every event older than ``rv`` (XTRIM MINID); returns how many went."""
+        return await self.redis.xtrim(self.log_key, minid=f"{rv}-0", approximate=False)
+
+    async def acquire_lease(self, owner: str, ttl_ms: int) -> bool:
+        """Take or renew the compaction lease: one replica compacts at a time."""
+        if await self.redis.set(self.lease_key, owner, nx=True, px=ttl_ms):
+            return True
+        held = await self.redis.get(self.lease_key)
+        if held == owner.encode():
+            await self.redis.pexpire(self.lease_key, ttl_ms)
+            return True
+        return False
 
     async def snapshot(self) -> AsyncIterator[tuple[str, Stored]]:
         """Scan the Redis-side view in short HSCAN steps (never one long blocking call).

@@ -200,6 +200,7 @@ class Broadcaster:
         self._everyone: set[Watcher] = set()
         self.watchers: set[Watcher] = set()
         replica.add_listener(self.dispatch)
+        replica.add_reset_listener(self.reset)
 
     @property
     def rv(self) -> int:
@@ -207,8 +208,14 @@ class Broadcaster:
         return self.replica.view.rv
 
     async def close(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        """End every watch and forget the window (shutdown, or the view is rebuilt)."""
         for watcher in list(self.watchers):
             watcher.close()
+        self.window.clear()
+        self.window_rvs.clear()
 
     # ---- registration ----------------------------------------------------------------------
 
@@ -300,6 +307,10 @@ class Broadcaster:
         Only changes this replica has dispatched (rv ≤ ``self.rv``) are returned, so a watcher
         that catches up through here and then goes live never sees a change twice.
         """
+        oldest = await self.replica.store.oldest_rv()
+        if oldest is not None and rv + 1 < oldest:
+            # retention is the log's, not the window's: what the log dropped is gone everywhere
+            raise self.expired(rv, oldest)
         rvs = self.window_rvs
         if rvs and rv + 1 >= rvs[0]:
             start = bisect.bisect_right(rvs, rv)
@@ -307,10 +318,6 @@ class Broadcaster:
         events = await self.replica.store.read_range(rv, limit)
         if events and rv + 1 < events[0].rv:
             raise self.expired(rv, events[0].rv)
-        if not events:
-            oldest = await self.replica.store.oldest_rv()
-            if oldest is not None and rv + 1 < oldest:
-                raise self.expired(rv, oldest)
         ceiling = rvs[0] if rvs else self.rv + 1
         return [Change.from_event(e) for e in events if e.rv < ceiling and e.rv <= self.rv]
 

@@ -33,7 +33,6 @@ from .watch import (
     table_event_object,
 )
 
-BOOKMARK_INTERVAL_S = 60.0  # kube-apiserver's per-watcher bookmark period; clients must not rely on it
 BOOKMARK_BEFORE_DEADLINE_S = 2.0  # the watch cache sends a last bookmark ~2 s before the deadline
 DEFAULT_TIMEOUT_RANGE_S = (1800.0, 3600.0)  # server default watch duration: random in [30, 60) min
 CATCH_UP_BATCH = 1_000  # changes fetched per catch-up step (window or XRANGE)
@@ -54,11 +53,16 @@ async def watch(request: Request, namespace: str | None, query: Mapping[str, str
         parse_resource_version(opts.resource_version)
     flt = WatchFilter(namespace, opts.label_selector, opts.field_selector)
     # watch-list requests get plain JSON even when a Table was asked for (list-watch §8)
-    return WatchResponse(request.app.state.broadcaster, flt, opts, as_table and opts.send_initial_events is None)
+    state = request.app.state
+    as_table = as_table and opts.send_initial_events is None
+    return WatchResponse(state.broadcaster, flt, opts, as_table, state.settings.bookmark_interval_seconds)
 
 
 class WatchResponse(Response):
-    def __init__(self, broadcaster: Broadcaster, flt: WatchFilter, opts: ListOptions, as_table: bool) -> None:
+    def __init__(
+        self, broadcaster: Broadcaster, flt: WatchFilter, opts: ListOptions, as_table: bool, bookmark_interval: float
+    ) -> None:
+        self.bookmark_interval = bookmark_interval
         self.broadcaster = broadcaster
         self.filter = flt
         self.opts = opts
@@ -99,7 +103,8 @@ class WatchStream:
         opts = response.opts
         timeout = opts.timeout_seconds or random.uniform(*DEFAULT_TIMEOUT_RANGE_S)
         self.deadline = time.monotonic() + timeout
-        self.next_bookmark = time.monotonic() + BOOKMARK_INTERVAL_S if opts.allow_bookmarks else None
+        self.interval = response.bookmark_interval
+        self.next_bookmark = time.monotonic() + self.interval if opts.allow_bookmarks else None
 
     async def write(self, chunk: bytes) -> None:
         await self.send({"type": "http.response.body", "body": chunk, "more_body": True})
@@ -177,7 +182,7 @@ class WatchStream:
                 return
             if self.next_bookmark is not None and now >= self.next_bookmark:
                 await self.write(bookmark_line(b.rv))
-                self.next_bookmark = min(now + BOOKMARK_INTERVAL_S, self.deadline - BOOKMARK_BEFORE_DEADLINE_S)
+                self.next_bookmark = min(now + self.interval, self.deadline - BOOKMARK_BEFORE_DEADLINE_S)
                 if self.next_bookmark <= now:
                     self.next_bookmark = self.deadline + 1
                 continue

@@ -1,0 +1,129 @@
+"""Retention: the compactor trims by count and by age; watches from before it get 410 Expired."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import orjson
+import pytest
+from redis.asyncio import Redis
+
+from watchcache.compactor import Compactor
+from watchcache.embedded_redis import EmbeddedRedis
+from watchcache.store import Store
+
+from .conftest import Server, pod_manifest, start_server
+
+HOUR_S = 3600.0
+
+
+@pytest.fixture(scope="module")
+def private_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedRedis]:
+    """A Redis of this module's own: trimming it must not expire other tests' watches."""
+    with EmbeddedRedis(tmp_path_factory.mktemp("retention-redis"), persistence=False) as redis:
+        yield redis
+
+
+@pytest.fixture
+async def store(private_redis: EmbeddedRedis) -> AsyncIterator[Store]:
+    redis = Redis.from_url(private_redis.url)
+    await redis.flushdb()
+    yield Store(redis)
+    await redis.aclose()
+
+
+async def write_events(store: Store, count: int) -> int:
+    rv = 0
+    for i in range(count):
+        pod = {"kind": "Pod", "apiVersion": "v1", "metadata": {"name": f"p{i}", "namespace": "d", "resourceVersion": ""}}
+        rv = await store.write(f"d/p{i}", "ADDED", pod, expected_rv=None)
+    return rv
+
+
+async def test_compactor_keeps_the_newest_events_by_count(store: Store) -> None:
+    head = await write_events(store, 20)
+    compactor = Compactor(store, retention_events=5, retention_seconds=HOUR_S)
+    assert await compactor.compact_once() == 15
+    assert await store.oldest_rv() == head - 4
+
+
+async def test_compactor_drops_events_older_than_the_age_limit(store: Store) -> None:
+    head = await write_events(store, 10)
+    later = Compactor(store, retention_events=1000, retention_seconds=HOUR_S, clock=lambda: time.time() + 2 * HOUR_S)
+    await later.compact_once()
+    assert await store.oldest_rv() == head  # everything is old; the head event is kept
+
+
+async def test_compactor_keeps_young_events(store: Store) -> None:
+    await write_events(store, 10)
+    compactor = Compactor(store, retention_events=1000, retention_seconds=HOUR_S)
+    assert await compactor.compact_once() == 0
+    assert await store.oldest_rv() == 1
+
+
+async def test_only_the_lease_holder_compacts(store: Store) -> None:
+    await write_events(store, 10)
+    first = Compactor(store, retention_events=2, retention_seconds=HOUR_S)
+    second = Compactor(store, retention_events=2, retention_seconds=HOUR_S)
+    assert await first.compact_once() == 8
+    await write_events(store, 0)
+    assert await second.compact_once() == 0  # the first still holds the lease
+
+
+@pytest.fixture(scope="module")
+def retention_server(private_redis: EmbeddedRedis, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    srv = start_server(private_redis.url, tmp_path_factory.mktemp("retention-server"))
+    yield srv
+    srv.stop()
+
+
+async def trim_all_but_last(redis_url: str, keep: int) -> int:
+    redis = Redis.from_url(redis_url)
+    store = Store(redis)
+    head = await store.head()
+    await store.trim_before(head - keep + 1)
+    await redis.aclose()
+    return head
+
+
+def read_events(response: httpx.Response) -> list[dict]:
+    return [orjson.loads(line) for line in response.iter_lines() if line]
+
+
+async def test_watch_from_before_retention_gets_a_410_error_event(
+    retention_server: Server, private_redis: EmbeddedRedis, tmp_path: Path
+) -> None:
+    with retention_server.client() as api:
+        first = api.post("/api/v1/namespaces/r/pods", json=pod_manifest("a")).json()
+        for name in ("b", "c", "d"):
+            api.post("/api/v1/namespaces/r/pods", json=pod_manifest(name))
+        head = await trim_all_but_last(private_redis.url, keep=2)
+        start = int(first["metadata"]["resourceVersion"])
+        with api.stream("GET", "/api/v1/namespaces/r/pods", params={"watch": "1", "resourceVersion": start, "timeoutSeconds": 5}) as response:
+            assert response.status_code == 200
+            events = read_events(response)
+    assert events == [
+        {
+            "type": "ERROR",
+            "object": {
+                "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+                "message": f"too old resource version: {start} ({head - 2})", "reason": "Expired", "code": 410,
+            },
+        }
+    ]  # fmt: skip
+
+
+async def test_watch_from_the_oldest_retained_position_replays_from_redis(
+    retention_server: Server, private_redis: EmbeddedRedis
+) -> None:
+    with retention_server.client() as api:
+        for name in ("e", "f", "g"):
+            api.post("/api/v1/namespaces/r2/pods", json=pod_manifest(name))
+        head = await trim_all_but_last(private_redis.url, keep=2)
+        params = {"watch": "1", "resourceVersion": head - 2, "timeoutSeconds": 1}
+        with api.stream("GET", "/api/v1/namespaces/r2/pods", params=params) as response:
+            events = read_events(response)
+    assert [(e["type"], e["object"]["metadata"]["name"]) for e in events] == [("ADDED", "f"), ("ADDED", "g")]
