@@ -23,6 +23,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from . import discovery, errors, pods_api, tasks, watch_api
 from .compactor import Compactor
+from .history import History
 from .auth import TokenFile
 from .registry import PodRegistry
 from .replica import Replica
@@ -228,7 +229,8 @@ def create_app(settings: Settings) -> Starlette:
         redis = Redis.from_url(settings.redis_url, decode_responses=False, health_check_interval=30)
         store = Store(redis)
         replica = Replica(store)
-        broadcaster = Broadcaster(replica)
+        history = History(replica)
+        broadcaster = Broadcaster(replica, history)
         compactor = Compactor(
             store,
             retention_events=settings.event_retention,
@@ -236,7 +238,7 @@ def create_app(settings: Settings) -> Starlette:
         )
         app.state.settings = settings
         app.state.replica = replica
-        app.state.registry = PodRegistry(store, replica)
+        app.state.registry = PodRegistry(store, replica, history)
         app.state.broadcaster = broadcaster
         await replica.start()
         compacting = tasks.spawn("compactor", compactor.run_forever())

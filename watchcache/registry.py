@@ -19,6 +19,7 @@ from . import errors, managed_fields
 from .deletion import DeleteOptions, check_preconditions, plan_delete, removes_after_update
 from .events import Pod, SelectorState, object_key, with_resource_version
 from .listing import ListOptions, decode_continue, encode_continue, select
+from .history import History
 from .replica import Replica
 from .selectors import pod_fields
 from .store import KeyExists, KeyMissing, Store, Stored, VersionMismatch
@@ -29,6 +30,14 @@ WRITE_ATTEMPTS = 16  # CAS retries under contention before answering 409 (apiser
 READ_WAIT_S = 3.0  # kube-apiserver waits this long for a resourceVersion "not older than" N
 
 Mutation = Callable[[Pod], Pod]
+
+CONTINUE_EXPIRED = (
+    "The provided continue parameter is too old to display a consistent list result. You can start "
+    "a new list without the continue parameter, or use the continue token in this response to "
+    "retrieve the remainder of the results. Continuing with the provided token results in an "
+    "inconsistent list - objects that were created, modified, or deleted between the time the "
+    "first chunk was returned and now may show up in the list."
+)
 
 
 def utc_now() -> datetime:
@@ -72,12 +81,14 @@ class PodRegistry:
         self,
         store: Store,
         replica: Replica,
+        history: History,
         *,
         clock: Callable[[], datetime] = utc_now,
         read_wait_s: float = READ_WAIT_S,
     ) -> None:
         self.store = store
         self.replica = replica
+        self.history = history
         self.clock = clock
         self.read_wait_s = read_wait_s
 
@@ -107,14 +118,40 @@ class PodRegistry:
         return entry
 
     async def list(self, namespace: str | None, opts: ListOptions) -> ListResult:
-        """One page of the pods matching ``opts``, in key order (list-watch.md §3, §4)."""
-        start_after = None
+        """One page of the pods matching ``opts``, in key order (list-watch.md §3, §4).
+
+        Every page of a pagination sequence is the state at the first page's rv: later pages
+        are rebuilt at that rv from the view and the log while the log retains what is needed.
+        """
         if opts.continue_token:
-            start_after = decode_continue(opts.continue_token, namespace).start_after
-            rv = await self.read_rv(None)
-        else:
-            rv = await self.read_rv(opts.resource_version)
-        selected = select(self.replica.view.entries(namespace, start_after), opts)
+            token = decode_continue(opts.continue_token, namespace)
+            await self.read_rv(None)
+            try:
+                entries = await self.history.state_at(token.rv, namespace, token.start_after)
+            except errors.Expired:
+                raise self._continue_expired(namespace, token.start_after) from None
+            return self._page(token.rv, entries, opts, namespace)
+        if self._exact(opts):
+            wanted = parse_resource_version(opts.resource_version or "")
+            await self.read_rv(opts.resource_version)
+            try:
+                entries = await self.history.state_at(wanted, namespace, None)
+            except errors.Expired:
+                raise errors.expired("The resourceVersion for the provided list is too old.") from None
+            return self._page(wanted, entries, opts, namespace)
+        rv = await self.read_rv(opts.resource_version)
+        return self._page(rv, self.replica.view.entries(namespace), opts, namespace)
+
+    @staticmethod
+    def _exact(opts: ListOptions) -> bool:
+        """``Exact``, or the legacy rule: an explicit non-zero rv with a limit lists exactly at it."""
+        if opts.resource_version_match == "Exact":
+            return True
+        legacy = not opts.resource_version_match and opts.limit > 0
+        return legacy and opts.resource_version not in (None, "0")
+
+    def _page(self, rv: int, entries: list[Entry], opts: ListOptions, namespace: str | None) -> ListResult:
+        selected = select(entries, opts)
         limit = 0 if opts.resource_version == "0" else opts.limit
         rv = max(rv, 1)  # a list rv is never "0": that would mean "any" to clients
         if not limit or len(selected) <= limit:
@@ -122,6 +159,11 @@ class PodRegistry:
         page = selected[:limit]
         remaining = None if opts.selective else len(selected) - limit
         return ListResult(rv, page, encode_continue(rv, page[-1].key, namespace), remaining)
+
+    def _continue_expired(self, namespace: str | None, start_after: str) -> errors.APIError:
+        """410 with a fresh token that continues, inconsistently, at the latest state."""
+        fresh = encode_continue(max(self.replica.view.rv, 1), start_after, namespace)
+        return errors.expired(CONTINUE_EXPIRED, list_continue=fresh)
 
     # ---- writes ------------------------------------------------------------------------
 

@@ -16,142 +16,17 @@ invariants 5 and 7).
 
 from __future__ import annotations
 
-import bisect
+import asyncio
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from typing import Any
 
-import asyncio
-
-import orjson
-
-from . import errors, table
-from .events import Event, EventType, SelectorState
+from .changes import Change, WatchFilter
+from .history import History
 from .replica import Applied, Replica
-from .selectors import FieldSelector, LabelSelector
 from .view import Entry
 
-WINDOW_EVENTS = 20_000  # recent changes kept in memory (~3 KB each: ~60 MB at most)
 BUFFER_EVENTS = 1_000  # per-watcher buffer of shared byte strings (references, not copies)
-
-WatchType = EventType | str  # plus "DELETED_PREVIOUS": left the selector (old content, new rv)
-LEFT = "LEFT"
-
-
-@dataclass(frozen=True, slots=True)
-class WatchFilter:
-    """Which pods a watch sees: a namespace (or all) and its selectors."""
-
-    namespace: str | None
-    label: LabelSelector
-    field: FieldSelector
-
-    def matches(self, key: str, state: SelectorState) -> bool:
-        if self.namespace is not None and not key.startswith(self.namespace + "/"):
-            return False
-        return self.label.matches(state.labels) and self.field.matches(state.fields)
-
-
-def event_line(event_type: str, obj: bytes) -> bytes:
-    return b'{"type":"' + event_type.encode() + b'","object":' + obj + b"}\n"
-
-
-def bookmark_line(rv: int, annotations: dict[str, str] | None = None) -> bytes:
-    meta: dict[str, Any] = {"resourceVersion": str(rv), "creationTimestamp": None}
-    if annotations:
-        meta["annotations"] = annotations
-    obj = {"kind": "Pod", "apiVersion": "v1", "metadata": meta, "spec": {"containers": None}, "status": {}}
-    return event_line("BOOKMARK", orjson.dumps(obj))
-
-
-def error_line(error: errors.APIError) -> bytes:
-    return event_line("ERROR", orjson.dumps(error.status()))
-
-
-class Change:
-    """One event as watchers see it; its wire lines are built lazily, once, and shared."""
-
-    __slots__ = ("_lines", "json", "key", "previous", "previous_json", "rv", "state", "type")
-
-    def __init__(
-        self,
-        rv: int,
-        event_type: EventType,
-        key: str,
-        json: bytes,
-        state: SelectorState,
-        previous: SelectorState | None,
-        previous_json: bytes | None,
-    ) -> None:
-        self.rv = rv
-        self.type = event_type
-        self.key = key
-        self.json = json
-        self.state = state
-        self.previous = previous
-        self.previous_json = previous_json
-        self._lines: dict[tuple[str, bool], bytes] = {}
-
-    @classmethod
-    def from_applied(cls, applied: Applied) -> Change:
-        event, entry, prev = applied.event, applied.entry, applied.previous
-        if entry is not None:
-            json, state = entry.json, entry.selector_state
-        else:
-            json = orjson.dumps(event.pod)
-            state = event.previous if event.type == "DELETED" and event.previous else _state_of(event)
-        prev_json = prev.json if prev is not None and prev.rv < event.rv else None
-        return cls(event.rv, event.type, event.key, json, state, event.previous, prev_json)
-
-    @classmethod
-    def from_event(cls, event: Event) -> Change:
-        """A change replayed from the Redis stream (older than the in-memory window)."""
-        state = event.previous if event.type == "DELETED" and event.previous else _state_of(event)
-        return cls(event.rv, event.type, event.key, orjson.dumps(event.pod), state, event.previous, None)
-
-    def judge(self, flt: WatchFilter) -> str | None:
-        """The event type this change is for a watcher with ``flt``, or None (list-watch §5)."""
-        if self.type == "DELETED":
-            return "DELETED" if flt.matches(self.key, self.state) else None
-        now = flt.matches(self.key, self.state)
-        before = self.previous is not None and flt.matches(self.key, self.previous)
-        if now:
-            return "MODIFIED" if before and self.type == "MODIFIED" else "ADDED"
-        return LEFT if before else None
-
-    def line(self, kind: str, as_table: bool) -> bytes:
-        cached = self._lines.get((kind, as_table))
-        if cached is None:
-            cached = self._lines[(kind, as_table)] = self._build(kind, as_table)
-        return cached
-
-    def _build(self, kind: str, as_table: bool) -> bytes:
-        obj = self.json
-        if kind == LEFT:
-            kind = "DELETED"
-            if self.previous_json is not None:
-                # the previous content, stamped with this event's rv (as the watch cache does)
-                previous = orjson.loads(self.previous_json)
-                previous["metadata"]["resourceVersion"] = str(self.rv)
-                obj = orjson.dumps(previous)
-        if as_table:
-            obj = table_event_object(orjson.loads(obj), with_columns=False)
-        return event_line(kind, obj)
-
-
-def table_event_object(pod: dict[str, Any], *, with_columns: bool) -> bytes:
-    """A one-row Table for ``kubectl get -w`` (only the first event carries the columns)."""
-    row = table.pod_row(pod, datetime.now(UTC), "Metadata")
-    meta = {"resourceVersion": pod["metadata"].get("resourceVersion", "")}
-    return orjson.dumps(table.table([row], meta, with_columns=with_columns))
-
-
-def _state_of(event: Event) -> SelectorState:
-    from .selectors import pod_fields
-
-    return SelectorState(event.pod["metadata"].get("labels") or {}, pod_fields(event.pod))
 
 
 @dataclass(eq=False)
@@ -189,12 +64,10 @@ class Metrics:
 class Broadcaster:
     """The replica's dispatcher and in-memory window of recent changes."""
 
-    def __init__(self, replica: Replica, *, window: int = WINDOW_EVENTS, buffer: int = BUFFER_EVENTS) -> None:
+    def __init__(self, replica: Replica, history: History, *, buffer: int = BUFFER_EVENTS) -> None:
         self.replica = replica
-        self.window_size = window
+        self.history = history
         self.buffer_size = buffer
-        self.window: list[Change] = []
-        self.window_rvs: list[int] = []
         self.metrics = Metrics()
         self._index: dict[tuple[str, str], set[Watcher]] = {}
         self._everyone: set[Watcher] = set()
@@ -214,8 +87,7 @@ class Broadcaster:
         """End every watch and forget the window (shutdown, or the view is rebuilt)."""
         for watcher in list(self.watchers):
             watcher.close()
-        self.window.clear()
-        self.window_rvs.clear()
+        self.history.reset()
 
     # ---- registration ----------------------------------------------------------------------
 
@@ -243,16 +115,9 @@ class Broadcaster:
     def dispatch(self, applied: list[Applied]) -> None:
         for item in applied:
             change = Change.from_applied(item)
-            self._remember(change)
+            self.history.remember(change)
             self._fan_out(change)
         self.metrics.events_dispatched += len(applied)
-
-    def _remember(self, change: Change) -> None:
-        self.window.append(change)
-        self.window_rvs.append(change.rv)
-        if len(self.window) > 2 * self.window_size:
-            del self.window[: self.window_size]
-            del self.window_rvs[: self.window_size]
 
     def _candidates(self, change: Change) -> Iterable[Watcher]:
         index = self._index
@@ -300,30 +165,6 @@ class Broadcaster:
             watcher.live = True
             return True
         return False
-
-    async def changes_after(self, rv: int, limit: int) -> list[Change]:
-        """Up to ``limit`` changes with rv > ``rv``, from the window or else the Redis stream.
-
-        Only changes this replica has dispatched (rv ≤ ``self.rv``) are returned, so a watcher
-        that catches up through here and then goes live never sees a change twice.
-        """
-        oldest = await self.replica.store.oldest_rv()
-        if oldest is not None and rv + 1 < oldest:
-            # retention is the log's, not the window's: what the log dropped is gone everywhere
-            raise self.expired(rv, oldest)
-        rvs = self.window_rvs
-        if rvs and rv + 1 >= rvs[0]:
-            start = bisect.bisect_right(rvs, rv)
-            return self.window[start : start + limit]
-        events = await self.replica.store.read_range(rv, limit)
-        if events and rv + 1 < events[0].rv:
-            raise self.expired(rv, events[0].rv)
-        ceiling = rvs[0] if rvs else self.rv + 1
-        return [Change.from_event(e) for e in events if e.rv < ceiling and e.rv <= self.rv]
-
-    @staticmethod
-    def expired(requested: int, oldest: int) -> errors.APIError:
-        return errors.expired(f"too old resource version: {requested} ({oldest - 1})")
 
     def initial_entries(self, flt: WatchFilter) -> list[Entry]:
         return [e for e in self.replica.view.entries(flt.namespace) if flt.matches(e.key, e.selector_state)]

@@ -23,15 +23,8 @@ from . import errors, params
 from .listing import ListOptions, parse_list_options
 from .registry import parse_resource_version
 from .responses import JSON, negotiate
-from .watch import (
-    Broadcaster,
-    Watcher,
-    WatchFilter,
-    bookmark_line,
-    error_line,
-    event_line,
-    table_event_object,
-)
+from .changes import WatchFilter, bookmark_line, error_line, event_line, table_event_object
+from .watch import Broadcaster, Watcher
 
 BOOKMARK_BEFORE_DEADLINE_S = 2.0  # the watch cache sends a last bookmark ~2 s before the deadline
 DEFAULT_TIMEOUT_RANGE_S = (1800.0, 3600.0)  # server default watch duration: random in [30, 60) min
@@ -206,7 +199,7 @@ class WatchStream:
         while not watcher.closed:
             if b.go_live_if_current(watcher):
                 return
-            changes = await b.changes_after(watcher.cursor, CATCH_UP_BATCH)
+            changes = await b.history.changes_after(watcher.cursor, CATCH_UP_BATCH)
             if not changes:
                 if b.go_live_if_current(watcher):
                     return
