@@ -6,13 +6,14 @@ Content-Type (415) → body size (413) → options (400/422) → body decode (40
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
 
 from . import errors, params, table
 from .decode import check_fields, decode_object_json, decode_pod
@@ -20,13 +21,14 @@ from .deletion import DeleteOptions, validate_options
 from .events import Pod
 from .listing import ListOptions, parse_list_options
 from .patches import APPLY_PATCH, PATCH_TYPES, apply_patch, parse_patch
-from .registry import PodRegistry, WriteOptions
-from .responses import json_response, negotiate
+from .registry import ListResult, PodRegistry, WriteOptions
+from .responses import JSON, is_pretty, json_response, negotiate
 from .strategy import check_identity, prepare_status_update, prepare_update
 from .validation import path_segment_name_errors
 from .view import Entry
 
 MAX_BODY_BYTES = 3 * 1024 * 1024  # kube-apiserver's request body limit
+LIST_CHUNK_BYTES = 1 << 20  # a streamed list is sent in ~1 MiB chunks
 BODY_TYPES = ("application/json", "application/yaml")
 BODY_TYPES_TEXT = "application/json, application/yaml, application/vnd.kubernetes.protobuf"
 PATCH_TYPES_TEXT = ", ".join(PATCH_TYPES)
@@ -101,15 +103,61 @@ def table_bytes(request: Request, pods: list[Pod], metadata: dict[str, Any]) -> 
     return orjson.dumps(table.table(rows, metadata))
 
 
-def list_bytes(rv: int, entries: list[Entry], continue_token: str | None, remaining: int | None) -> bytes:
-    """A PodList joined from the entries' pre-encoded bytes (no re-encoding)."""
-    meta: dict[str, Any] = {"resourceVersion": str(rv)}
-    if continue_token:
-        meta["continue"] = continue_token
-    if remaining is not None:
-        meta["remainingItemCount"] = remaining
-    head = b'{"kind":"PodList","apiVersion":"v1","metadata":' + orjson.dumps(meta) + b',"items":['
-    return head + b",".join(e.json for e in entries) + b"]}"
+def list_metadata(result: ListResult) -> dict[str, Any]:
+    meta: dict[str, Any] = {"resourceVersion": str(result.rv)}
+    if result.continue_token:
+        meta["continue"] = result.continue_token
+    if result.remaining is not None:
+        meta["remainingItemCount"] = result.remaining
+    return meta
+
+
+def list_head(result: ListResult) -> bytes:
+    return b'{"kind":"PodList","apiVersion":"v1","metadata":' + orjson.dumps(list_metadata(result)) + b',"items":['
+
+
+class PodListResponse(Response):
+    """A PodList streamed as it is joined from the entries' pre-encoded bytes.
+
+    Chunks of about ``LIST_CHUNK_BYTES`` go out as they are built: a 150k-pod list never
+    exists as one string, and concurrent large lists cost a chunk each, not a list each.
+    """
+
+    def __init__(self, result: ListResult) -> None:
+        self.result = result
+        self.status_code = 200
+        self.background = None
+        self.raw_headers = [(b"content-type", JSON.encode())]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
+        for chunk in list_chunks(self.result):
+            await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        await send({"type": "http.response.body", "body": b"]}", "more_body": False})
+
+
+def list_chunks(result: ListResult) -> Iterator[bytes]:
+    """The list's bytes up to (not including) the closing ``]}``, in bounded chunks."""
+    parts: list[bytes] = [list_head(result)]
+    size = 0
+    first = True
+    for entry in result.entries:
+        if not first:
+            parts.append(b",")
+        first = False
+        parts.append(entry.json)
+        size += len(entry.json)
+        if size >= LIST_CHUNK_BYTES:
+            yield b"".join(parts)
+            parts, size = [], 0
+    if parts:
+        yield b"".join(parts)
+
+
+def list_response(request: Request, result: ListResult) -> Response:
+    if is_pretty(request):
+        return json_response(request, b"".join(list_chunks(result)) + b"]}")
+    return PodListResponse(result)
 
 
 # ---- collection ----------------------------------------------------------------------------
@@ -120,15 +168,9 @@ async def list_pods(request: Request, namespace: str | None, query: Mapping[str,
     opts = parse_list_options(query or request.query_params, watch=False)
     result = await registry(request).list(namespace, opts)
     if representation == "table":
-        meta: dict[str, Any] = {"resourceVersion": str(result.rv)}
-        if result.continue_token:
-            meta["continue"] = result.continue_token
-        if result.remaining is not None:
-            meta["remainingItemCount"] = result.remaining
-        body = table_bytes(request, [orjson.loads(e.json) for e in result.entries], meta)
-    else:
-        body = list_bytes(result.rv, result.entries, result.continue_token, result.remaining)
-    return json_response(request, body)
+        body = table_bytes(request, [orjson.loads(e.json) for e in result.entries], list_metadata(result))
+        return json_response(request, body)
+    return list_response(request, result)
 
 
 async def create_pod(request: Request) -> Response:
@@ -154,7 +196,7 @@ async def delete_collection(request: Request) -> Response:
             await reg.delete(namespace, entry.name, delete_opts)
         except errors.NotFound:
             continue  # deleted meanwhile: deletecollection ignores such races
-    return json_response(request, list_bytes(result.rv, result.entries, result.continue_token, result.remaining))
+    return list_response(request, result)
 
 
 # ---- item ----------------------------------------------------------------------------------

@@ -140,7 +140,10 @@ class PodRegistry:
                 raise errors.expired("The resourceVersion for the provided list is too old.") from None
             return self._page(wanted, entries, opts, namespace)
         rv = await self.read_rv(opts.resource_version)
-        return self._page(rv, self.replica.view.entries(namespace), opts, namespace)
+        view = self.replica.view
+        node = opts.field_selector.exact("spec.nodeName")
+        candidates = view.indexed(namespace, node, opts.label_selector.equalities())
+        return self._page(rv, candidates if candidates is not None else view.entries(namespace), opts, namespace)
 
     @staticmethod
     def _exact(opts: ListOptions) -> bool:

@@ -11,6 +11,7 @@ GET, LIST and every watcher. Dict trees are not kept: they cost ~8x the bytes in
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import orjson
 from sortedcontainers import SortedDict
@@ -55,6 +56,9 @@ class View:
     def __init__(self) -> None:
         self.rv = 0
         self._entries: SortedDict = SortedDict()
+        # secondary indexes: what kubelets (spec.nodeName=X) and label-equality lists ask for
+        self._by_node: dict[str, set[str]] = {}
+        self._by_label: dict[tuple[str, str], set[str]] = {}
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -66,7 +70,7 @@ class View:
         """Bootstrap: take a snapshot entry unless a newer version is already held."""
         held = self._entries.get(entry.key)
         if held is None or held.rv < entry.rv:
-            self._entries[entry.key] = entry
+            self._put(entry, held)
 
     def apply(self, event: Event, encoded: bytes | None = None) -> Entry | None:
         """Apply one event in log order; idempotent for events already reflected.
@@ -81,11 +85,46 @@ class View:
         if held is not None and held.rv >= event.rv:
             return None
         if event.type == "DELETED":
-            self._entries.pop(event.key, None)
+            if held is not None:
+                del self._entries[event.key]
+                self._unindex(held)
             return None
         entry = make_entry(event.key, event.rv, event.pod, encoded)
-        self._entries[event.key] = entry
+        self._put(entry, held)
         return entry
+
+    def _put(self, entry: Entry, held: Entry | None) -> None:
+        if held is not None:
+            self._unindex(held)
+        self._entries[entry.key] = entry
+        key, state = entry.key, entry.selector_state
+        self._by_node.setdefault(state.fields.get("spec.nodeName", ""), set()).add(key)
+        for pair in state.labels.items():
+            self._by_label.setdefault(pair, set()).add(key)
+
+    def _unindex(self, entry: Entry) -> None:
+        key, state = entry.key, entry.selector_state
+        _discard(self._by_node, state.fields.get("spec.nodeName", ""), key)
+        for pair in state.labels.items():
+            _discard(self._by_label, pair, key)
+
+    def indexed(self, namespace: str | None, node: str | None, labels: dict[str, str]) -> list[Entry] | None:
+        """Candidates from the smallest matching index, in key order; None: no index applies.
+
+        Callers still apply the full selectors: an index only narrows the scan, so a selective
+        list costs in proportion to what it returns, not to the number of pods.
+        """
+        buckets = [self._by_label.get(pair, set()) for pair in labels.items()]
+        if node is not None:
+            buckets.append(self._by_node.get(node, set()))
+        if not buckets:
+            return None
+        keys = min(buckets, key=len)
+        if namespace is not None:
+            prefix = namespace + "/"
+            keys = {k for k in keys if k.startswith(prefix)}
+        entries = self._entries
+        return [entries[k] for k in sorted(keys)]
 
     def advance(self, rv: int) -> None:
         """Mark the view as reflecting the log up to ``rv`` (after a bootstrap snapshot)."""
@@ -107,3 +146,11 @@ class View:
             keys = self._entries.irange(lo, hi, inclusive=(True, False))
         entries = self._entries
         return [entries[key] for key in keys]
+
+
+def _discard(index: dict[Any, set[str]], value: Any, key: str) -> None:
+    bucket = index.get(value)
+    if bucket is not None:
+        bucket.discard(key)
+        if not bucket:
+            del index[value]
