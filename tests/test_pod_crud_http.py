@@ -232,3 +232,24 @@ def test_dry_run_create_stores_nothing(api: httpx.Client, ns: str) -> None:
     assert response.status_code == 201
     assert response.json()["metadata"]["resourceVersion"] == ""
     assert api.get(f"/api/v1/namespaces/{ns}/pods/web").status_code == 404
+
+
+def test_patch_making_a_field_the_wrong_type_is_422_patch_invalid(api: httpx.Client, ns: str) -> None:
+    create(api, ns, pod_manifest("web"))
+    response = api.patch(f"/api/v1/namespaces/{ns}/pods/web", json={"spec": {"containers": "x"}}, headers=MERGE_PATCH)
+    assert response.status_code == 422
+    body = response.json()
+    assert body["message"].startswith(' "" is invalid: patch: Invalid value: ')
+    assert body["details"]["causes"][0]["field"] == "patch"
+
+
+def test_strict_patch_with_unknown_field_is_422_and_warn_is_a_warning_header(api: httpx.Client, ns: str) -> None:
+    create(api, ns, pod_manifest("web"))
+    url = f"/api/v1/namespaces/{ns}/pods/web"
+    patch = {"spec": {"foo": 1}}
+    strict = api.patch(url, params={"fieldValidation": "Strict"}, json=patch, headers=MERGE_PATCH)
+    assert strict.status_code == 422
+    assert 'strict decoding error: unknown field "spec.foo"' in strict.json()["message"]
+    warn = api.patch(url, json={"spec": {"foo": 1}, "metadata": {"labels": {"a": "b"}}}, headers=MERGE_PATCH)
+    assert warn.status_code == 200
+    assert warn.headers.get_list("warning") == ['299 - "unknown field \\"spec.foo\\""']

@@ -16,7 +16,7 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from . import errors, params, table
-from .decode import check_fields, decode_object_json, decode_pod
+from .decode import DecodeError, check_fields, decode_object_json, decode_pod
 from .deletion import DeleteOptions, validate_options
 from .events import Pod
 from .listing import ListOptions, parse_list_options
@@ -247,12 +247,7 @@ async def patch_pod(request: Request, subresource: str | None = None) -> Respons
     def mutate(current: Pod) -> Pod:
         stored_uid = current["metadata"]["uid"]
         patched = apply_patch(patch_type, current, document)
-        if not isinstance(patched, dict):
-            raise errors.invalid_patch_result(orjson.dumps(patched).decode(), "json: cannot unmarshal into Go value of type struct")
-        patched, problems = check_fields(patched, field_validation=validation)
-        if problems and validation == "Strict":
-            raise errors.APIError(422, "Invalid", "strict decoding error: " + ", ".join(problems))
-        warnings[:] = problems if validation == "Warn" else []
+        patched = checked_patch_result(patched, validation, warnings)
         uid = (patched.get("metadata") or {}).get("uid")
         if uid and uid != stored_uid:
             raise errors.invalid(name, [errors.invalid_value("metadata.uid", uid, "field is immutable")])
@@ -260,6 +255,27 @@ async def patch_pod(request: Request, subresource: str | None = None) -> Respons
 
     written = await registry(request).update(namespace, name, mutate, opts)
     return pod_response(request, written.json, 200, warnings)
+
+
+def checked_patch_result(patched: Any, validation: str, warnings: list[str]) -> Pod:
+    """A patched document must still decode as a Pod; else 422 ``patch: Invalid value`` (patch.md §3, §6)."""
+    if not isinstance(patched, dict):
+        text = orjson.dumps(patched).decode()
+        raise errors.invalid_patch_result(text, f"json: cannot unmarshal {_json_kind(patched)} into Go value of type v1.Pod")
+    text = None
+    try:
+        text = orjson.dumps(patched).decode()
+        result, problems = check_fields(patched, field_validation=validation)
+    except DecodeError as exc:
+        raise errors.invalid_patch_result(text or "", exc.detail) from None
+    if problems and validation == "Strict":
+        raise errors.invalid_patch_result(text, "strict decoding error: " + ", ".join(problems))
+    warnings[:] = problems if validation == "Warn" else []
+    return result
+
+
+def _json_kind(value: Any) -> str:
+    return {list: "array", str: "string", bool: "bool", type(None): "null"}.get(type(value), "number")
 
 
 def _check_force(query: Mapping[str, str], patch_type: str) -> None:
