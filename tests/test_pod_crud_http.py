@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import httpx
 
 from .conftest import pod_manifest
@@ -253,3 +255,24 @@ def test_strict_patch_with_unknown_field_is_422_and_warn_is_a_warning_header(api
     warn = api.patch(url, json={"spec": {"foo": 1}, "metadata": {"labels": {"a": "b"}}}, headers=MERGE_PATCH)
     assert warn.status_code == 200
     assert warn.headers.get_list("warning") == ['299 - "unknown field \\"spec.foo\\""']
+
+
+def test_terminating_pod_is_removed_once_its_grace_period_is_over(api: httpx.Client, ns: str) -> None:
+    create(api, ns, pod_manifest("web", nodeName="node-1", terminationGracePeriodSeconds=1))
+    assert api.delete(f"/api/v1/namespaces/{ns}/pods/web").json()["metadata"]["deletionGracePeriodSeconds"] == 1
+    deadline = time.monotonic() + 10
+    while api.get(f"/api/v1/namespaces/{ns}/pods/web").status_code == 200:
+        assert time.monotonic() < deadline, "the pod was never removed"
+        time.sleep(0.2)
+
+
+def test_terminating_pod_with_finalizer_stays_until_it_is_removed(api: httpx.Client, ns: str) -> None:
+    manifest = pod_manifest("web")
+    manifest["metadata"]["finalizers"] = ["example.com/keep"]
+    create(api, ns, manifest)
+    deleted = api.delete(f"/api/v1/namespaces/{ns}/pods/web").json()
+    assert deleted["metadata"]["deletionGracePeriodSeconds"] == 0
+    assert api.get(f"/api/v1/namespaces/{ns}/pods/web").status_code == 200
+    patch = {"metadata": {"finalizers": None}}
+    assert api.patch(f"/api/v1/namespaces/{ns}/pods/web", json=patch, headers=MERGE_PATCH).status_code == 200
+    assert api.get(f"/api/v1/namespaces/{ns}/pods/web").status_code == 404

@@ -24,6 +24,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from . import discovery, errors, pods_api, tasks, watch_api
 from .compactor import Compactor
 from .history import History
+from .reaper import Reaper
 from .auth import TokenFile
 from .registry import PodRegistry
 from .replica import Replica
@@ -238,14 +239,15 @@ def create_app(settings: Settings) -> Starlette:
         )
         app.state.settings = settings
         app.state.replica = replica
-        app.state.registry = PodRegistry(store, replica, history)
+        registry = app.state.registry = PodRegistry(store, replica, history)
         app.state.broadcaster = broadcaster
         await replica.start()
         compacting = tasks.spawn("compactor", compactor.run_forever())
+        reaping = tasks.spawn("reaper", Reaper(registry).run_forever())
         try:
             yield
         finally:
-            await tasks.cancel(compacting)
+            await tasks.cancel(compacting, reaping)
             await broadcaster.close()
             await replica.stop()
             await redis.aclose()

@@ -90,7 +90,7 @@ def plan_delete(pod: Pod, opts: DeleteOptions, now: datetime) -> DeletePlan:
         return DeletePlan(None, remove=not finalizers)
     if grace >= pending:
         return DeletePlan(None, remove=False)
-    deleted_at = _parse(meta["deletionTimestamp"]) - timedelta(seconds=pending) + timedelta(seconds=grace)
+    deleted_at = parse_timestamp(meta["deletionTimestamp"]) - timedelta(seconds=pending) + timedelta(seconds=grace)
     return DeletePlan(_mark(pod, deleted_at, grace), remove=grace == 0 and not finalizers)
 
 
@@ -107,5 +107,5 @@ def _mark(pod: Pod, when: datetime, grace: int) -> Pod:
     return canonical({**pod, "metadata": meta})
 
 
-def _parse(value: str) -> datetime:
+def parse_timestamp(value: str) -> datetime:
     return datetime.fromisoformat(value.replace("Z", "+00:00"))

@@ -29,6 +29,7 @@ class Entry:
     json: bytes
     uid: str
     selector_state: SelectorState
+    terminating: bool = False
 
     @property
     def namespace(self) -> str:
@@ -47,7 +48,8 @@ def make_entry(key: str, rv: int, pod: Pod, encoded: bytes | None = None) -> Ent
     """Build an entry for ``pod`` (which already carries its resourceVersion)."""
     meta = pod["metadata"]
     state = SelectorState(meta.get("labels") or {}, pod_fields(pod))
-    return Entry(key, rv, encoded or orjson.dumps(pod), meta.get("uid", ""), state)
+    terminating = "deletionTimestamp" in meta
+    return Entry(key, rv, encoded or orjson.dumps(pod), meta.get("uid", ""), state, terminating)
 
 
 class View:
@@ -59,6 +61,7 @@ class View:
         # secondary indexes: what kubelets (spec.nodeName=X) and label-equality lists ask for
         self._by_node: dict[str, set[str]] = {}
         self._by_label: dict[tuple[str, str], set[str]] = {}
+        self.terminating: set[str] = set()  # keys of pods with a deletionTimestamp
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -101,12 +104,15 @@ class View:
         self._by_node.setdefault(state.fields.get("spec.nodeName", ""), set()).add(key)
         for pair in state.labels.items():
             self._by_label.setdefault(pair, set()).add(key)
+        if entry.terminating:
+            self.terminating.add(key)
 
     def _unindex(self, entry: Entry) -> None:
         key, state = entry.key, entry.selector_state
         _discard(self._by_node, state.fields.get("spec.nodeName", ""), key)
         for pair in state.labels.items():
             _discard(self._by_label, pair, key)
+        self.terminating.discard(key)
 
     def indexed(self, namespace: str | None, node: str | None, labels: dict[str, str]) -> list[Entry] | None:
         """Candidates from the smallest matching index, in key order; None: no index applies.
