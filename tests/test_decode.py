@@ -12,10 +12,10 @@ from watchcache.decode import (
     check_fields,
     decode_object_json,
     decode_pod,
-    format_warning_header,
     go_syntax_error,
 )
 from watchcache.errors import BadRequest
+from watchcache.responses import warning_header
 
 PREFIX = 'Pod in version "v1" cannot be handled as a Pod: '
 UNRECOGNIZED = (
@@ -567,13 +567,18 @@ def test_escaped_quotes_in_values_do_not_fool_the_key_count():
     assert error_of(dup) == PREFIX + 'strict decoding error: duplicate field "metadata.name"'
 
 
-def test_key_ending_in_backslash_with_duplicate_is_still_caught():
-    data = b'{"metadata":{"labels":{"a\\\\":"1"},"name":"a","name":"b"}}'
+def test_space_before_colon_everywhere_with_duplicate_is_still_caught():
+    data = b'{"metadata" : {"name" : "a", "name" : "b"}}'
     assert error_of(data) == PREFIX + 'strict decoding error: duplicate field "metadata.name"'
 
 
-def test_whitespace_before_colon_with_duplicate_is_still_caught():
-    data = b'{"metadata" : {"name" : "a", "name":"b"}}'
+def test_newline_before_colon_takes_the_exact_pass():
+    data = b'{"metadata"\n:{"name":"a","name"\n:"b"}}'
+    assert error_of(data) == PREFIX + 'strict decoding error: duplicate field "metadata.name"'
+
+
+def test_pretty_printed_duplicate_is_caught():
+    data = b'{\n  "metadata": {\n    "name": "a",\n    "name": "b"\n  }\n}'
     assert error_of(data) == PREFIX + 'strict decoding error: duplicate field "metadata.name"'
 
 
@@ -692,7 +697,7 @@ def test_deep_nesting_does_not_crash_the_scanner():
     ],
 )
 def test_format_warning_header(text, header):
-    assert format_warning_header(text) == header
+    assert warning_header(text) == header
 
 
 def test_unknown_directive_is_a_programming_error():

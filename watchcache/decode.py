@@ -148,11 +148,13 @@ def check_fields(obj: dict[str, Any], *, field_validation: str) -> tuple[dict[st
     _directive(field_validation)
     checker = Checker()
     try:
-        pod = checker.struct(obj, POD, None)
+        try:
+            pod = checker.struct(obj, POD, None)
+        except NeedsExactPass:  # a float quantity: its repr is the best literal a dict offers
+            checker = Checker(exact=True)
+            pod = checker.struct(_floats_as_literals(obj), POD, None)
     except SchemaError as exc:
         raise DecodeError(PREFIX + exc.detail, exc.detail) from None
-    except NeedsExactPass:
-        pod = _rerun_with_literals(obj, checker)
     return pod, _dedupe(checker.problems)
 
 
@@ -165,11 +167,6 @@ def decode_object_json(body: bytes) -> Any:
         return orjson.loads(body)
     except orjson.JSONDecodeError:
         return plain(_load_exact(body, wrap=False))
-
-
-def format_warning_header(text: str) -> str:
-    """One ``Warning`` header value: ``299 - "<text>"`` with ``"`` and ``\\`` escaped (RFC 7234)."""
-    return '299 - "' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 # --- pipeline ---------------------------------------------------------------------------------
@@ -214,15 +211,6 @@ def _finish(checked: tuple[Checker, dict[str, Any]], directive: FieldValidation)
 
 def _dedupe(problems: list[str]) -> list[str]:
     return list(dict.fromkeys(problems))[:MAX_STRICT_ERRORS]
-
-
-def _rerun_with_literals(obj: dict[str, Any], checker: Checker) -> dict[str, Any]:
-    """A float quantity in an already-parsed dict: its repr is the best literal we have."""
-    exact = _floats_as_literals(obj)
-    try:
-        return Checker(exact=True).struct(exact, POD, None) if checker else exact
-    except SchemaError as exc:
-        raise DecodeError(PREFIX + exc.detail, exc.detail) from None
 
 
 def _floats_as_literals(value: Any) -> Any:
