@@ -276,3 +276,12 @@ def test_terminating_pod_with_finalizer_stays_until_it_is_removed(api: httpx.Cli
     patch = {"metadata": {"finalizers": None}}
     assert api.patch(f"/api/v1/namespaces/{ns}/pods/web", json=patch, headers=MERGE_PATCH).status_code == 200
     assert api.get(f"/api/v1/namespaces/{ns}/pods/web").status_code == 404
+
+
+def test_metrics_endpoint_reports_the_view_and_watchers(api: httpx.Client, ns: str) -> None:
+    create(api, ns, pod_manifest("web"))
+    text = api.get("/metrics").text
+    samples = dict(line.rsplit(" ", 1) for line in text.splitlines() if line and not line.startswith("#"))
+    assert float(samples["watchcache_view_pods"]) >= 1
+    assert float(samples["watchcache_view_resource_version"]) >= 1
+    assert "watchcache_watchers" in samples

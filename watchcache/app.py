@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import orjson
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 from starlette.applications import Starlette
@@ -24,6 +25,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from . import discovery, errors, pods_api, tasks, watch_api
 from .compactor import Compactor
 from .history import History
+from .metrics import registry_for
 from .reaper import Reaper
 from .auth import TokenFile
 from .registry import PodRegistry
@@ -128,6 +130,10 @@ async def namespace(request: Request) -> Response:
     return Response(orjson.dumps(body), media_type=JSON)
 
 
+async def metrics(request: Request) -> Response:
+    return Response(generate_latest(request.app.state.metrics), media_type=CONTENT_TYPE_LATEST)
+
+
 async def livez(request: Request) -> Response:
     return PlainTextResponse("ok")
 
@@ -155,6 +161,7 @@ ROUTES = [
     Route("/apis", static(discovery.API_GROUP_LIST), methods=["GET"]),
     Route("/openapi/v3", static(discovery.OPENAPI_V3_ROOT), methods=["GET"]),
     Route("/openapi/v3/api/v1", static(discovery.OPENAPI_V3_API_V1), methods=["GET"]),
+    Route("/metrics", metrics, methods=["GET"]),
     Route("/livez", livez, methods=["GET"]),
     Route("/healthz", livez, methods=["GET"]),
     Route("/readyz", readyz, methods=["GET"]),
@@ -241,6 +248,7 @@ def create_app(settings: Settings) -> Starlette:
         app.state.replica = replica
         registry = app.state.registry = PodRegistry(store, replica, history)
         app.state.broadcaster = broadcaster
+        app.state.metrics = registry_for(broadcaster)
         await replica.start()
         compacting = tasks.spawn("compactor", compactor.run_forever())
         reaping = tasks.spawn("reaper", Reaper(registry).run_forever())

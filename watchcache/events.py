@@ -34,6 +34,7 @@ class Event:
     pod: Pod
     previous: SelectorState | None = None
     previous_rv: int = 0  # the rv of the version this event replaced (0: none)
+    time_ms: int = 0  # when Redis appended it (its clock, ms)
 
 
 def object_key(namespace: str, name: str) -> str:
@@ -78,4 +79,5 @@ def decode_entry(entry_id: bytes | str, fields: dict[bytes, bytes]) -> Event:
         pod,
         unpack_previous(fields[b"p"]),
         int(fields.get(b"r", b"0")),
+        int(fields.get(b"ts", b"0")),
     )

@@ -12,8 +12,8 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from . import errors
-from .defaults import apply_defaults, qos_class, sync_pod_ips
+from . import errors, subresources
+from .defaults import apply_defaults, qos_class
 from .events import Pod
 from .validation import create_warnings, validate_pod_create, validate_pod_update
 
@@ -139,25 +139,27 @@ def prepare_update(new: Pod, old: Pod, namespace: str, name: str) -> Pod:
 
 
 def prepare_status_update(new: Pod, old: Pod, namespace: str, name: str) -> Pod:
-    """``/status`` rules: status and (for pods) labels/annotations/finalizers change; spec kept."""
+    """``/status`` PUT/PATCH: status and (for pods) labels/annotations/finalizers change; spec,
+    ownerReferences and deletion fields are kept (pod-semantics.md §4). Same contract as
+    ``prepare_update``."""
     check_identity(new, namespace, name)
     meta = new.setdefault("metadata", {})
-    old_meta = old["metadata"]
-    check_preconditions(meta, old_meta, namespace, name)
-    merged = dict(old_meta)
-    for key in ("labels", "annotations", "finalizers"):
-        if key in meta:
-            merged[key] = meta[key]
-        else:
-            merged.pop(key, None)
-    status = new.get("status") or {}
-    sync_pod_ips(status)
-    if not status.get("qosClass"):
-        status["qosClass"] = (old.get("status") or {}).get("qosClass")
-    result = canonical({"metadata": merged, "spec": old.get("spec") or {}, "status": status})
-    problems = validate_pod_update(result, old)
-    if status.get("qosClass") != (old.get("status") or {}).get("qosClass"):
-        problems.append(errors.invalid_value("status.qosClass", status.get("qosClass"), "field is immutable"))
+    check_preconditions(meta, old["metadata"], namespace, name)
+    result = canonical(subresources.merge_status_write(new, old))
+    problems = subresources.validate_status_update(result, old)
+    if problems:
+        raise errors.invalid(name, problems)
+    return result
+
+
+def prepare_ephemeral_update(new: Pod, old: Pod, namespace: str, name: str) -> Pod:
+    """``/ephemeralcontainers`` PUT/PATCH: only ``spec.ephemeralContainers`` is taken from the
+    body, appended to at most (pod-semantics.md §5). Same contract as ``prepare_update``."""
+    check_identity(new, namespace, name)
+    meta = new.setdefault("metadata", {})
+    check_preconditions(meta, old["metadata"], namespace, name)
+    result = canonical(subresources.merge_ephemeral_write(new, old))
+    problems = subresources.validate_ephemeral_update(result, old)
     if problems:
         raise errors.invalid(name, problems)
     return result

@@ -17,6 +17,7 @@ invariants 5 and 7).
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -40,6 +41,7 @@ class Watcher:
     as_table: bool
     cursor: int
     live: bool = False
+    parked: bool = False
     closed: bool = False
     buffer: deque[bytes] = field(default_factory=deque)
     wake: asyncio.Event = field(default_factory=asyncio.Event)
@@ -58,7 +60,7 @@ class Metrics:
     deliveries: int = 0
     parked: int = 0
     resumed: int = 0
-    delivery_lag_s: float = 0.0
+    dispatch_lag_s: float = 0.0  # from Redis appending the newest event to its dispatch
 
 
 class Broadcaster:
@@ -118,6 +120,8 @@ class Broadcaster:
             self.history.remember(change)
             self._fan_out(change)
         self.metrics.events_dispatched += len(applied)
+        if applied and applied[-1].event.time_ms:
+            self.metrics.dispatch_lag_s = time.time() - applied[-1].event.time_ms / 1000
 
     def _candidates(self, change: Change) -> Iterable[Watcher]:
         index = self._index
@@ -153,6 +157,7 @@ class Broadcaster:
     def _park(self, watcher: Watcher, cursor: int) -> None:
         """Stop live delivery; the watcher resumes from ``cursor`` once it has drained."""
         watcher.live = False
+        watcher.parked = True
         watcher.cursor = cursor
         watcher.wake.set()
         self.metrics.parked += 1
@@ -161,10 +166,13 @@ class Broadcaster:
 
     def go_live_if_current(self, watcher: Watcher) -> bool:
         """Atomic with dispatch (no await): a watcher at the head becomes live."""
-        if watcher.cursor >= self.rv:
-            watcher.live = True
-            return True
-        return False
+        if watcher.cursor < self.rv:
+            return False
+        watcher.live = True
+        if watcher.parked:
+            watcher.parked = False
+            self.metrics.resumed += 1
+        return True
 
     def initial_entries(self, flt: WatchFilter) -> list[Entry]:
         return [e for e in self.replica.view.entries(flt.namespace) if flt.matches(e.key, e.selector_state)]

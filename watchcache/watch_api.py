@@ -217,7 +217,6 @@ class WatchStream:
             watcher.cursor = changes[-1].rv
             if lines:
                 await self.write(b"".join(lines))
-        b.metrics.resumed += 1
 
 
 def _with_columns(chunk: bytes) -> bytes:
