@@ -69,3 +69,15 @@ def test_dry_run_create(core: client.CoreV1Api, ns: str) -> None:
     pod = core.create_namespaced_pod(ns, pod_manifest("web"), dry_run="All")
     assert pod.metadata.uid
     assert core.list_namespaced_pod(ns).items == []
+
+
+def test_status_and_ephemeral_containers_subresources(core: client.CoreV1Api, ns: str) -> None:
+    core.create_namespaced_pod(ns, pod_manifest("web", nodeName="node-1"))
+    status = {"status": {"phase": "Running", "podIP": "10.1.2.3", "conditions": [{"type": "Ready", "status": "True"}]}}
+    updated = core.patch_namespaced_pod_status("web", ns, status)
+    assert updated.status.phase == "Running"
+    assert [ip.ip for ip in updated.status.pod_i_ps] == ["10.1.2.3"]
+    debug = {"spec": {"ephemeralContainers": [{"name": "dbg", "image": "busybox", "targetContainerName": "web"}]}}
+    patched = core.patch_namespaced_pod_ephemeralcontainers("web", ns, debug)
+    assert [c.name for c in patched.spec.ephemeral_containers] == ["dbg"]
+    assert core.read_namespaced_pod_status("web", ns).status.phase == "Running"

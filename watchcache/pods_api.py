@@ -6,7 +6,7 @@ Content-Type (415) → body size (413) → options (400/422) → body decode (40
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -23,7 +23,7 @@ from .listing import ListOptions, parse_list_options
 from .patches import APPLY_PATCH, PATCH_TYPES, apply_patch, parse_patch
 from .registry import ListResult, PodRegistry, WriteOptions
 from .responses import JSON, is_pretty, json_response, negotiate
-from .strategy import check_identity, prepare_status_update, prepare_update
+from .strategy import prepare_ephemeral_update, prepare_status_update, prepare_update
 from .validation import path_segment_name_errors
 from .view import Entry
 
@@ -288,10 +288,15 @@ def _check_force(query: Mapping[str, str], patch_type: str) -> None:
         raise errors.invalid_options("PatchOptions", problems)
 
 
-def _preparer(subresource: str | None):  # type: ignore[no-untyped-def]
-    if subresource == "status":
-        return prepare_status_update
-    return prepare_update
+PREPARERS: dict[str | None, Callable[[Pod, Pod, str, str], Pod]] = {
+    None: prepare_update,
+    "status": prepare_status_update,
+    "ephemeralcontainers": prepare_ephemeral_update,
+}
+
+
+def _preparer(subresource: str | None) -> Callable[[Pod, Pod, str, str], Pod]:
+    return PREPARERS[subresource]
 
 
 def _fresh(body: Pod) -> Pod:
@@ -359,5 +364,3 @@ def check_watch_name(query: Mapping[str, str], name: str) -> dict[str, str]:
     merged["fieldSelector"] = given or term
     return merged
 
-
-__all__ = ["ListOptions", "check_identity"]
