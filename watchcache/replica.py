@@ -60,6 +60,7 @@ class Replica:
         self._reset_listeners: list[Callable[[], None]] = []
         self._pending: dict[int, bytes] = {}
         self._task: asyncio.Task[Any] | None = None
+        self._head_read: asyncio.Future[int] | None = None
 
     async def start(self) -> None:
         await self.bootstrap()
@@ -119,10 +120,24 @@ class Replica:
 
         Returns the rv reached; raises TimeoutError if the view does not catch up in time.
         """
-        head = await self.store.head()
+        head = await self._fresh_head()
         if not await self.wait_for(head, timeout):
             raise TimeoutError(head)
         return max(self.view.rv, head)
+
+    async def _fresh_head(self) -> int:
+        """The log head, read by a GET that starts after this call: single-flight under load.
+
+        Concurrent readers join the next pending read; a read stops accepting joiners the
+        moment it is sent, so every reader gets a head at least as new as its own arrival.
+        """
+        if self._head_read is None:
+            self._head_read = asyncio.ensure_future(self._read_head())
+        return await asyncio.shield(self._head_read)
+
+    async def _read_head(self) -> int:
+        self._head_read = None  # sent now: later arrivals need a later read
+        return await self.store.head()
 
     def _apply(self, events: list[Event]) -> None:
         pending, view = self._pending, self.view
