@@ -111,3 +111,53 @@ def test_unauthenticated_kubectl_is_refused(secure_cluster: Cluster, tmp_path: P
     )  # fmt: skip
     assert result.returncode != 0
     assert "You must be logged in to the server" in result.stderr  # kubectl's wording for a 401
+
+
+def test_apply_client_side_create_update_and_unchanged(cluster: Cluster, tmp_path: Path, ns: str) -> None:
+    manifest = pod_manifest("web", labels={"app": "web"})
+    path = manifest_file(tmp_path, manifest)
+    assert kubectl(cluster, tmp_path, "apply", "-n", ns, "-f", path).stdout.strip() == "pod/web created"
+    assert kubectl(cluster, tmp_path, "apply", "-n", ns, "-f", path).stdout.strip() == "pod/web unchanged"
+    manifest["metadata"]["labels"] = {"app": "web", "tier": "front"}
+    manifest["spec"]["containers"][0]["image"] = "nginx:latest"
+    path = manifest_file(tmp_path, manifest)
+    assert kubectl(cluster, tmp_path, "apply", "-n", ns, "-f", path).stdout.strip() == "pod/web configured"
+    pod = json.loads(kubectl(cluster, tmp_path, "get", "pod", "web", "-n", ns, "-o", "json").stdout)
+    assert pod["metadata"]["labels"] == {"app": "web", "tier": "front"}
+    assert pod["spec"]["containers"][0]["image"] == "nginx:latest"
+
+
+def test_apply_server_side_create_and_update(cluster: Cluster, tmp_path: Path, ns: str) -> None:
+    manifest = pod_manifest("web", labels={"app": "web"})
+    path = manifest_file(tmp_path, manifest)
+    assert kubectl(cluster, tmp_path, "apply", "--server-side", "-n", ns, "-f", path).stdout.strip() == "pod/web serverside-applied"
+    manifest["metadata"]["labels"] = {"app": "web", "tier": "back"}
+    path = manifest_file(tmp_path, manifest)
+    kubectl(cluster, tmp_path, "apply", "--server-side", "-n", ns, "-f", path)
+    pod = json.loads(kubectl(cluster, tmp_path, "get", "pod", "web", "-n", ns, "-o", "json", "--show-managed-fields").stdout)
+    assert pod["metadata"]["labels"] == {"app": "web", "tier": "back"}
+    assert any(m["manager"] == "kubectl" and m["operation"] == "Apply" for m in pod["metadata"]["managedFields"])
+
+
+def test_strategic_patch_and_dry_run_and_warnings(cluster: Cluster, tmp_path: Path, ns: str) -> None:
+    kubectl(cluster, tmp_path, "run", "web", "-n", ns, "--image=nginx")
+    kubectl(cluster, tmp_path, "patch", "pod", "web", "-n", ns, "-p", '{"spec":{"containers":[{"name":"web","image":"nginx:latest"}]}}')
+    image = kubectl(cluster, tmp_path, "get", "pod", "web", "-n", ns, "-o", "jsonpath={.spec.containers[0].image}").stdout
+    assert image == "nginx:latest"
+    dry = kubectl(cluster, tmp_path, "run", "ghost", "-n", ns, "--image=nginx", "--dry-run=server")
+    assert dry.stdout.strip() == "pod/ghost created (server dry run)"
+    assert kubectl(cluster, tmp_path, "get", "pod", "ghost", "-n", ns, check=False).returncode == 1
+    manifest = pod_manifest("odd")
+    manifest["spec"]["foo"] = "bar"
+    result = kubectl(cluster, tmp_path, "create", "-n", ns, "--validate=warn", "-f", manifest_file(tmp_path, manifest))
+    assert 'Warning: unknown field "spec.foo"' in result.stderr
+
+
+def test_delete_scheduled_pod_is_terminating_then_force_removes_it(cluster: Cluster, tmp_path: Path, ns: str) -> None:
+    kubectl(cluster, tmp_path, "create", "-n", ns, "-f", manifest_file(tmp_path, pod_manifest("web", nodeName="node-1")))
+    kubectl(cluster, tmp_path, "delete", "pod", "web", "-n", ns, "--wait=false")
+    status = kubectl(cluster, tmp_path, "get", "pod", "web", "-n", ns, "--no-headers").stdout.split()[2]
+    assert status == "Terminating"
+    out = kubectl(cluster, tmp_path, "delete", "pod", "web", "-n", ns, "--grace-period=0", "--force")
+    assert 'pod "web" force deleted' in out.stdout
+    assert kubectl(cluster, tmp_path, "get", "pod", "web", "-n", ns, check=False).returncode == 1

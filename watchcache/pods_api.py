@@ -7,6 +7,7 @@ Content-Type (415) → body size (413) → options (400/422) → body decode (40
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -16,6 +17,7 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from . import errors, params, table
+from .apply import apply, parse_apply_body
 from .decode import DecodeError, check_fields, decode_object_json, decode_pod
 from .deletion import DeleteOptions, validate_options
 from .events import Pod
@@ -23,7 +25,7 @@ from .listing import ListOptions, parse_list_options
 from .patches import APPLY_PATCH, PATCH_TYPES, apply_patch, parse_patch
 from .registry import ListResult, PodRegistry, WriteOptions
 from .responses import JSON, is_pretty, json_response, negotiate
-from .strategy import prepare_ephemeral_update, prepare_status_update, prepare_update
+from .strategy import check_identity, prepare_ephemeral_update, prepare_status_update, prepare_update, timestamp
 from .validation import path_segment_name_errors
 from .view import Entry
 
@@ -237,9 +239,7 @@ async def patch_pod(request: Request, subresource: str | None = None) -> Respons
     opts, validation = write_options(request, "PatchOptions", subresource)
     _check_force(request.query_params, patch_type)
     if patch_type == APPLY_PATCH:
-        raise errors.APIError(
-            415, "UnsupportedMediaType", "server-side apply is not supported by this server yet", {}
-        )
+        return await apply_pod(request, namespace, name, body, replace(opts, applied=True))
     document = parse_patch(patch_type, body)
     prepare = _preparer(subresource)
     warnings: list[str] = []
@@ -255,6 +255,49 @@ async def patch_pod(request: Request, subresource: str | None = None) -> Respons
 
     written = await registry(request).update(namespace, name, mutate, opts)
     return pod_response(request, written.json, 200, warnings)
+
+
+async def apply_pod(request: Request, namespace: str, name: str, body: bytes, opts: WriteOptions) -> Response:
+    """Server-side apply (patch.md §5): merge the applied configuration, own its fields, create if absent."""
+    applied = parse_apply_body(body)
+    _check_applied_fields(applied, namespace, name)
+    force = params.flag(request.query_params, "force")
+    prepare = _preparer(opts.subresource)
+    reg = registry(request)
+
+    def mutate(current: Pod) -> Pod:
+        merged = apply(current, applied, manager=opts.manager, force=force, now=timestamp(reg.clock()), subresource=opts.subresource)
+        owners = merged["metadata"].get("managedFields")
+        result = prepare(merged, current, namespace, name)
+        result["metadata"]["managedFields"] = owners
+        return result
+
+    for _ in range(2):  # absent → create; lost a create race → update
+        try:
+            written = await reg.update(namespace, name, mutate, opts)
+            return pod_response(request, written.json, 200)
+        except errors.NotFound:
+            if opts.subresource is not None:
+                raise
+        created = apply(None, applied, manager=opts.manager, force=force, now=timestamp(reg.clock()))
+        check_identity(created, namespace, name)
+        try:
+            written = await reg.create(namespace, created, opts)
+            return pod_response(request, written.json, 201, written.warnings)
+        except errors.AlreadyExists:
+            continue
+    raise errors.conflict(name)
+
+
+def _check_applied_fields(applied: Pod, namespace: str, name: str) -> None:
+    """Fields outside the Pod schema cannot be owned: 400, with structured-merge-diff's text."""
+    _, problems = check_fields(orjson.loads(orjson.dumps(applied)), field_validation="Strict")
+    unknown = [p.split('"')[1] for p in problems if p.startswith("unknown field")]
+    if unknown:
+        raise errors.BadRequest(
+            f"failed to create typed patch object (/v1, Kind=Pod) {namespace}/{name}: "
+            f".{unknown[0]}: field not declared in schema"
+        )
 
 
 def checked_patch_result(patched: Any, validation: str, warnings: list[str]) -> Pod:

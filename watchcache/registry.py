@@ -66,6 +66,7 @@ class WriteOptions:
     manager: str
     dry_run: bool = False
     subresource: str | None = None
+    applied: bool = False  # server-side apply: managedFields come from the apply itself
 
 
 def _previous(pod: Pod) -> SelectorState:
@@ -185,9 +186,10 @@ class PodRegistry:
         now = self.clock()
         generated = not (pod.get("metadata") or {}).get("name")
         pod, warnings = prepare_create(pod, namespace, now=now)
-        managed_fields.record(
-            pod, None, manager=opts.manager, operation="Update", subresource=None, time=timestamp(now)
-        )
+        if not opts.applied:
+            managed_fields.record(
+                pod, None, manager=opts.manager, operation="Update", subresource=None, time=timestamp(now)
+            )
         meta = pod["metadata"]
         attempts = GENERATE_NAME_ATTEMPTS if generated else 1
         for attempt in range(attempts):
@@ -224,9 +226,10 @@ class PodRegistry:
             if same_content(new, old):
                 return self._unwritten(old)
             now = timestamp(self.clock())
-            managed_fields.record(
-                new, old, manager=opts.manager, operation="Update", subresource=opts.subresource, time=now
-            )
+            if not opts.applied:
+                managed_fields.record(
+                    new, old, manager=opts.manager, operation="Update", subresource=opts.subresource, time=now
+                )
             if opts.dry_run:
                 return self._unwritten(with_resource_version(new, stored.rv))
             try:
