@@ -7,6 +7,8 @@ decimal exponent (``e3``, ``E-2``). ``E`` alone means exa; ``E`` followed by dig
 
 from __future__ import annotations
 
+import functools
+
 import re
 from decimal import ROUND_UP, Context, Decimal, InvalidOperation
 
@@ -35,6 +37,11 @@ def parse_quantity(text: str) -> Decimal:
     """The exact value of a quantity string; ``ValueError`` for anything else."""
     if not isinstance(text, str):
         raise ValueError(FORMAT_ERROR)
+    return _parse(text)
+
+
+@functools.lru_cache(maxsize=4096)  # pods repeat a handful of quantities ("100m", "128Mi")
+def _parse(text: str) -> Decimal:
     match = _QUANTITY_RE.fullmatch(text)
     if match is None:
         raise ValueError(FORMAT_ERROR)
