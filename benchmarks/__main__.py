@@ -1,0 +1,35 @@
+"""``python -m benchmarks writes|reads|fanout|all [--quick]`` — see benchmarks/README.md."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+from typing import Any
+
+from .common import progress
+
+
+def _scenarios() -> dict[str, Callable[[bool], dict[str, Any]]]:
+    from . import fanout, reads, writes
+
+    return {"writes": writes.run, "reads": reads.run, "fanout": fanout.run}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+    parser.add_argument("scenario", choices=["writes", "reads", "fanout", "all"])
+    parser.add_argument("--quick", action="store_true", help="smoke-test sizes: each scenario < 1 minute")
+    args = parser.parse_args(argv)
+    scenarios = _scenarios()
+    names = list(scenarios) if args.scenario == "all" else [args.scenario]
+    for name in names:
+        progress(f"=== {name}{' (quick)' if args.quick else ''} ===")
+        results = scenarios[name](args.quick)
+        print(json.dumps({name: results.get("ratios", {})}, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

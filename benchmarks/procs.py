@@ -1,0 +1,205 @@
+"""Processes of a benchmark run and how the two cores are split between them.
+
+- core 0 (``SERVER_CORE``): the process under test — the watchcache server, a ceiling server,
+  or the redis-py ceiling process — one at a time under load;
+- core 1 (``CLIENT_CORE``): redis-server, the load-generating client process(es) and this
+  orchestrator (which only samples /proc while a phase runs).
+
+So the load generator never shares the measured process' core, and Redis (which is not the
+bottleneck: design.md) never steals from it either.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing as mp
+import os
+import resource
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import redis
+
+from watchcache.embedded_redis import EmbeddedRedis, find_free_port
+
+from .common import progress
+
+SERVER_CORE = 0
+CLIENT_CORE = 1
+CORES_NOTE = (
+    "core 0: process under test (watchcache server / ceiling server / redis-py ceiling); "
+    "core 1: redis-server + load-generating client processes + orchestrator"
+)
+START_TIMEOUT_S = 120.0  # a 50k-pod bootstrap takes a few seconds; be generous
+MP = mp.get_context("spawn")  # clean children: no inherited event loops or sockets
+
+
+def _cores(core: int) -> set[int]:
+    available = os.sched_getaffinity(0)
+    return {core} if core in available and len(available) > 1 else available
+
+
+def pin_pid(pid: int, core: int) -> None:
+    """Pin every thread of a running process to one core."""
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        with contextlib.suppress(OSError):
+            os.sched_setaffinity(int(tid), _cores(core))
+
+
+def pin_self(core: int) -> None:
+    os.sched_setaffinity(0, _cores(core))
+    raise_fd_limit()
+
+
+def raise_fd_limit() -> None:
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
+@contextlib.contextmanager
+def private_redis(workdir: Path) -> Iterator[EmbeddedRedis]:
+    """A private redis-server (no persistence) pinned to the client core."""
+    with EmbeddedRedis(workdir, persistence=False) as embedded:
+        client = redis.Redis.from_url(embedded.url)
+        pin_pid(int(client.info("server")["process_id"]), CLIENT_CORE)
+        client.close()
+        yield embedded
+
+
+@dataclass
+class ServerProcess:
+    name: str
+    port: int
+    process: subprocess.Popen[bytes]
+    log: Path
+    ready_s: float = 0.0
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def _preexec() -> None:
+    pin_self(SERVER_CORE)
+
+
+def start_process(name: str, args: list[str], workdir: Path, ready_path: str, port: int) -> ServerProcess:
+    """Start a server on core 0 and wait until ``ready_path`` answers 200."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    log = workdir / f"{name}-{port}.log"
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    started = time.monotonic()
+    with log.open("wb") as out:
+        process = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, env=env, preexec_fn=_preexec)
+    server = ServerProcess(name, port, process, log)
+    deadline = started + START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{name} exited with {process.returncode}:\n{log.read_text()[-3000:]}")
+        with contextlib.suppress(httpx.HTTPError):
+            if httpx.get(f"http://127.0.0.1:{port}{ready_path}", timeout=1.0).status_code == 200:
+                server.ready_s = time.monotonic() - started
+                return server
+        time.sleep(0.05)
+    server.stop()
+    raise RuntimeError(f"{name} did not become ready:\n{log.read_text()[-3000:]}")
+
+
+@contextlib.contextmanager
+def watchcache_server(redis_url: str, workdir: Path) -> Iterator[ServerProcess]:
+    """``python -m watchcache serve`` (uvloop + httptools, as the CLI configures uvicorn)."""
+    port = find_free_port()
+    args = [
+        sys.executable, "-m", "watchcache", "serve", "--port", str(port), "--redis-url", redis_url,
+        "--data-dir", str(workdir), "--log-level", "warning",
+    ]  # fmt: skip
+    server = start_process("watchcache", args, workdir, "/readyz", port)
+    progress(f"watchcache server pid {server.pid} on :{port}, ready after {server.ready_s:.2f}s")
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@contextlib.contextmanager
+def ceiling_server(kind: str, workdir: Path, *extra: str) -> Iterator[ServerProcess]:
+    """One of the ceiling servers of ``benchmarks.ceilings`` (raw ASGI on uvicorn, or canned)."""
+    port = find_free_port()
+    args = [sys.executable, "-m", "benchmarks.ceilings", kind, "--port", str(port), *extra]
+    server = start_process(f"ceiling-{kind}", args, workdir, "/ready", port)
+    progress(f"ceiling server '{kind}' pid {server.pid} on :{port}")
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def _child(core: int, target: Callable[..., Any], args: tuple[Any, ...], queue: Any) -> None:
+    pin_self(core)
+    try:
+        queue.put(("ok", target(*args)))
+    except BaseException as exc:  # report, never hang the parent
+        queue.put(("error", f"{type(exc).__name__}: {exc}"))
+        raise
+
+
+@dataclass
+class Child:
+    process: Any
+    queue: Any
+
+    def result(self, timeout: float) -> Any:
+        status, value = self.queue.get(timeout=timeout)
+        self.process.join(10)
+        if status != "ok":
+            raise RuntimeError(f"client process failed: {value}")
+        return value
+
+
+def spawn(target: Callable[..., Any], *args: Any, core: int = CLIENT_CORE) -> Child:
+    """Run ``target(*args)`` in a fresh process pinned to ``core``; ``.result()`` returns its value."""
+    queue = MP.Queue()
+    process = MP.Process(target=_child, args=(core, target, args, queue), daemon=True)
+    process.start()
+    return Child(process, queue)
+
+
+def run_client(
+    target: Callable[..., Any], *args: Any, timeout: float = 600.0, core: int = CLIENT_CORE
+) -> Any:
+    return spawn(target, *args, core=core).result(timeout)
+
+
+def run_measured(
+    server: ServerProcess, target: Callable[..., Any], *args: Any, timeout: float = 600.0
+) -> dict[str, Any]:
+    """``run_client`` plus the server's CPU use over the phase (robust to noisy neighbours)."""
+    from .common import cpu_seconds
+
+    cpu0, t0 = cpu_seconds(server.pid), time.monotonic()
+    result: dict[str, Any] = run_client(target, *args, timeout=timeout)
+    cpu, wall = cpu_seconds(server.pid) - cpu0, time.monotonic() - t0
+    result["server_cpu_util"] = round(cpu / wall, 3)
+    # CPU over the whole phase (warm-up included) per request counted in the window, rescaled
+    done = max(1, result.get("ok", 0)) * wall / max(result.get("duration_s", wall), 1e-9)
+    result["server_cpu_us_per_req"] = round(cpu / done * 1e6, 1)
+    return result
+
+
+def event() -> Any:
+    return MP.Event()

@@ -1,0 +1,222 @@
+"""Scenario ``reads``: GET, full and paged LIST, selective lists and memory, per store size.
+
+For each size P the store is filled straight through ``Store.write`` (no HTTP), then a fresh
+server bootstraps from it. Ceilings: a raw ASGI app on the same uvicorn (uvloop + httptools)
+serving a fixed pre-encoded pod (GET) and one pre-joined body as large as the list (LIST).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import redis as sync_redis
+import uvloop
+from redis.asyncio import Redis
+
+from watchcache.store import Store
+
+from . import httpclient, plots, procs
+from .common import Sampler, progress, ratio, rss_mb, write_results
+from .httpclient import Plan
+from .pods import preload_pods
+
+ALL_PODS = "/api/v1/pods"
+NODE_LIST = "/api/v1/pods?fieldSelector=spec.nodeName%3Dnode-7"
+LABEL_LIST = "/api/v1/pods?labelSelector=app%3Dapp-3"
+PRELOAD_CONCURRENCY = 64
+
+
+@dataclass(frozen=True)
+class Config:
+    sizes: tuple[int, ...]
+    conns: int = 32
+    get_s: float = 8.0
+    list_reps: int = 10
+    list_max_s: float = 30.0
+    selective_s: float = 4.0
+
+    @classmethod
+    def of(cls, quick: bool) -> Config:
+        if quick:
+            return cls(sizes=(1_000, 10_000), get_s=3.0, list_reps=5, list_max_s=8.0, selective_s=2.0)
+        return cls(sizes=(1_000, 10_000, 50_000))
+
+
+# ---- preload -----------------------------------------------------------------------------------
+
+
+async def _preload(redis_url: str, count: int) -> float:
+    redis = Redis.from_url(redis_url, max_connections=PRELOAD_CONCURRENCY + 4)
+    store = Store(redis)
+    pods = preload_pods(count)
+    start = time.monotonic()
+    queue = iter(pods)
+
+    async def worker() -> None:
+        for key, pod in queue:
+            await store.write(key, "ADDED", pod, expected_rv=None)
+
+    await asyncio.gather(*(worker() for _ in range(PRELOAD_CONCURRENCY)))
+    await redis.aclose()
+    return time.monotonic() - start
+
+
+def preload(redis_url: str, count: int) -> None:
+    sync_redis.Redis.from_url(redis_url).flushall()
+    seconds = uvloop.run(_preload(redis_url, count))
+    progress(f"reads: preloaded {count:,} pods via Store.write in {seconds:.1f}s ({count / seconds:,.0f}/s)")
+
+
+# ---- phases ------------------------------------------------------------------------------------
+
+
+def _get(server: procs.ServerProcess, paths: tuple[str, ...], cfg: Config, label: str) -> dict[str, Any]:
+    result = procs.run_measured(
+        server, httpclient.load, server.port, Plan("get", paths=paths), cfg.conns, cfg.get_s, 1.0, 0, label
+    )
+    progress(
+        f"reads: {label}: {result['rps']:,.0f} req/s, "
+        f"p50 {result['latency']['p50_ms']} ms, p99 {result['latency']['p99_ms']} ms"
+    )
+    return result
+
+
+def _lists(
+    server: procs.ServerProcess, path: str, reps: int, max_s: float, label: str, conns: int = 1
+) -> dict[str, Any]:
+    procs.run_client(httpclient.get, server.port, path, 256)  # warm: the ceiling builds its body lazily
+    result = procs.run_measured(
+        server, httpclient.load, server.port, Plan("get", paths=(path,)), conns, max_s, 0.0, reps, label
+    )
+    p50_s = result["latency"]["p50_ms"] / 1e3
+    result["mb_per_s_at_p50"] = round(result["bytes_per_response"] / p50_s / 1e6, 1) if p50_s > 0 else 0.0
+    progress(
+        f"reads: {label}: p50 {result['latency']['p50_ms']} ms, "
+        f"{result['mb_per_s_at_p50']:,.0f} MB/s at p50, "
+        f"{result['bytes_per_response'] / 1e6:.2f} MB each, statuses {result['statuses']}"
+    )
+    return result
+
+
+def _rss_during_lists(server: procs.ServerProcess, cfg: Config) -> dict[str, Any]:
+    before = rss_mb(server.pid)
+    with Sampler(server.pid, interval=0.02) as sampler:
+        procs.run_client(
+            httpclient.load, server.port, Plan("get", paths=(ALL_PODS,)), 4, cfg.list_max_s, 0.0, 4, "4 lists"
+        )
+    return {"before_mb": round(before, 1), "peak_mb": round(sampler.peak_rss, 1), "series": sampler.series()}
+
+
+def measure_size(
+    redis_url: str, workdir: Path, ceiling: procs.ServerProcess, size: int, cfg: Config, empty_rss: float
+) -> dict[str, Any]:
+    preload(redis_url, size)
+    rng = random.Random(size)
+    paths = tuple(
+        f"/api/v1/namespaces/ns-{i % 10}/pods/pod-{i}" for i in (rng.randrange(size) for _ in range(2000))
+    )
+    out: dict[str, Any] = {"pods": size}
+    with procs.watchcache_server(redis_url, workdir) as server:
+        out["bootstrap_s"] = round(server.ready_s, 2)
+        out["rss_ready_mb"] = round(rss_mb(server.pid), 1)
+        out["rss_kb_per_pod"] = round((out["rss_ready_mb"] - empty_rss) * 1024 / size, 2)
+        out["get"] = _get(server, paths, cfg, f"P={size:,} GET")
+        out["ceiling_get"] = _get(ceiling, ("/small",), cfg, "ceiling GET /small")
+        out["list"] = _lists(server, ALL_PODS, cfg.list_reps, cfg.list_max_s, f"P={size:,} full list")
+        body = out["list"]["bytes_per_response"]
+        out["ceiling_list"] = _lists(
+            ceiling, f"/large?bytes={body}", cfg.list_reps, cfg.list_max_s, "ceiling large body"
+        )
+        out["paging"] = procs.run_client(httpclient.page_all, server.port, ALL_PODS, 500, cfg.list_max_s * 4)
+        progress(
+            f"reads: P={size:,} limit=500 paging: "
+            f"{out['paging']['pages']} pages in {out['paging']['seconds']}s"
+        )
+        reps = cfg.list_reps * 5
+        out["list_node"] = _lists(
+            server, NODE_LIST, reps, cfg.selective_s, f"P={size:,} node-7 list", conns=4
+        )
+        out["list_label"] = _lists(
+            server, LABEL_LIST, reps, cfg.selective_s, f"P={size:,} app=app-3 list", conns=4
+        )
+        out["rss_4_lists"] = _rss_during_lists(server, cfg)
+        progress(
+            f"reads: P={size:,} RSS {out['rss_4_lists']['before_mb']} "
+            f"-> peak {out['rss_4_lists']['peak_mb']} MB"
+        )
+    out["ratios"] = {
+        "get_rps": ratio(out["get"]["rps"], out["ceiling_get"]["rps"]),
+        "get_cpu": ratio(out["ceiling_get"]["server_cpu_us_per_req"], out["get"]["server_cpu_us_per_req"]),
+        "list_mb_per_s": ratio(out["list"]["mb_per_s_at_p50"], out["ceiling_list"]["mb_per_s_at_p50"]),
+    }
+    return out
+
+
+def measure(workdir: Path, cfg: Config) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "config": {
+            "sizes": list(cfg.sizes),
+            "conns": cfg.conns,
+            "get_s": cfg.get_s,
+            "list_reps": cfg.list_reps,
+        }
+    }
+    with procs.ceiling_server("canned", workdir) as canned:
+        out["client_ceiling"] = procs.run_measured(
+            canned, httpclient.load, canned.port, Plan("get", paths=("/small",)), cfg.conns, cfg.get_s, 1.0
+        )
+        progress(f"reads: client ceiling (GET from canned server): {out['client_ceiling']['rps']:,.0f} req/s")
+    with procs.private_redis(workdir) as redis, procs.ceiling_server("get", workdir) as ceiling:
+        with procs.watchcache_server(redis.url, workdir) as empty:
+            time.sleep(0.5)
+            out["rss_empty_mb"] = round(rss_mb(empty.pid), 1)
+        out["sizes"] = [
+            measure_size(redis.url, workdir, ceiling, size, cfg, out["rss_empty_mb"]) for size in cfg.sizes
+        ]
+    out["ratios"] = {str(s["pods"]): s["ratios"] for s in out["sizes"]}
+    return out
+
+
+def plot(results: dict[str, Any], name: str) -> None:
+    sizes = results["sizes"]
+    labels = [f"{s['pods']:,}" for s in sizes]
+    fig, axes = plots.figure(3, "reads: watchcache vs raw uvicorn ceiling (pods in store on the x axis)")
+    plots.paired_bars(
+        axes[0][0],
+        labels,
+        [s["get"]["rps"] for s in sizes],
+        [s["ceiling_get"]["rps"] for s in sizes],
+        "req/s",
+    )
+    axes[0][0].set_title(f"single GET, {results['config']['conns']} conns", fontsize=9)
+    plots.paired_bars(
+        axes[0][1],
+        labels,
+        [s["list"]["mb_per_s_at_p50"] for s in sizes],
+        [s["ceiling_list"]["mb_per_s_at_p50"] for s in sizes],
+        "MB/s (size / p50)",
+    )
+    axes[0][1].set_title("full list, 1 conn", fontsize=9)
+    ax = axes[0][2]
+    for s in sizes:
+        series = s["rss_4_lists"]["series"]
+        ax.plot(series["t_s"], series["rss_mb"], label=f"{s['pods']:,} pods")
+    ax.set_xlabel("s")
+    ax.set_ylabel("server RSS (MiB)")
+    ax.set_title("RSS during 4 concurrent full lists", fontsize=9)
+    ax.legend(fontsize=8)
+    plots.save(fig, name)
+
+
+def run(quick: bool) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="wc-bench-reads-") as tmp:
+        results = measure(Path(tmp), Config.of(quick))
+    write_results("reads", quick, procs.CORES_NOTE, results)
+    plot(results, "reads-quick" if quick else "reads")
+    return results

@@ -1,0 +1,131 @@
+"""Print the README's result tables (markdown) from ``results/*.json``.
+
+``python -m benchmarks.summary [--quick]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+from .common import RESULTS_DIR
+
+
+def _load(name: str) -> dict[str, Any] | None:
+    path = RESULTS_DIR / f"{name}.json"
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def _head(doc: dict[str, Any]) -> str:
+    git, load = doc.get("git", {}), doc.get("load_average_at_end", [])
+    return f"_{doc['when']}, watchcache {git.get('head', '?')}, load average at end {load}_\n"
+
+
+def writes_table(doc: dict[str, Any]) -> str:
+    r = doc["results"]
+    rows = [
+        "| operation | watchcache writes/s | p50 / p99 ms | server CPU µs/write | ceiling writes/s | "
+        "ceiling CPU µs/write | ratio (throughput) | ratio (CPU) |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    pairs = (("create", "ceiling_create"), ("replace", "ceiling_update"), ("patch", "ceiling_update"))
+    for op, ceiling in pairs:
+        s, c = r[op], r[ceiling]
+        rows.append(
+            f"| {op} | {s['rps']:,.0f} | {s['latency']['p50_ms']:.1f} / {s['latency']['p99_ms']:.1f} | "
+            f"{s['server_cpu_us_per_req']:,.0f} | {c['rps']:,.0f} | {c['cpu_us_per_write']:,.0f} | "
+            f"**{r['ratios'][op]:.2f}** | **{r['ratios'][op + '_cpu']:.2f}** |"
+        )
+    client = r["client_ceiling"]
+    rows.append(f"\nClient ceiling (same client POSTing to a canned server): {client['rps']:,.0f} req/s.")
+    return _head(doc) + "\n".join(rows) + "\n"
+
+
+def reads_table(doc: dict[str, Any]) -> str:
+    r = doc["results"]
+    rows = [
+        "| pods | bootstrap s | RSS MiB (KB/pod) | GET req/s (p50/p99 ms) | ceiling GET req/s | GET ratio "
+        "(req/s, CPU) | list p50/p99 ms | list MB/s | ceiling MB/s | list ratio | paging limit=500 "
+        "| node-7 list p50 ms | app=app-3 list p50 ms | RSS during 4 lists |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for s in r["sizes"]:
+        g, cg, lst, cl = s["get"], s["ceiling_get"], s["list"], s["ceiling_list"]
+        p, ratios = s["paging"], s["ratios"]
+        g_lat, l_lat = g["latency"], lst["latency"]
+        rows.append(
+            f"| {s['pods']:,} | {s['bootstrap_s']} | {s['rss_ready_mb']:.0f} ({s['rss_kb_per_pod']:.1f}) | "
+            f"{g['rps']:,.0f} ({g_lat['p50_ms']:.1f}/{g_lat['p99_ms']:.1f}) | {cg['rps']:,.0f} | "
+            f"**{ratios['get_rps']:.2f}, {ratios['get_cpu']:.2f}** | "
+            f"{l_lat['p50_ms']:.1f}/{l_lat['p99_ms']:.1f} ({lst['bytes_per_response'] / 1e6:.1f} MB) | "
+            f"{lst['mb_per_s_at_p50']:,.0f} | {cl['mb_per_s_at_p50']:,.0f} | "
+            f"**{ratios['list_mb_per_s']:.2f}** | "
+            f"{p['pages']} pages in {p['seconds']} s (page p50 {p['page_latency']['p50_ms']:.1f} ms) | "
+            f"{s['list_node']['latency']['p50_ms']:.1f} | {s['list_label']['latency']['p50_ms']:.1f} | "
+            f"{s['rss_4_lists']['before_mb']:.0f} → {s['rss_4_lists']['peak_mb']:.0f} MiB |"
+        )
+    rows.append(
+        f"\nEmpty server RSS {r['rss_empty_mb']} MiB; client ceiling (GET from a canned server) "
+        f"{r['client_ceiling']['rps']:,.0f} req/s."
+    )
+    return _head(doc) + "\n".join(rows) + "\n"
+
+
+def fanout_table(doc: dict[str, Any]) -> str:
+    r = doc["results"]
+    rows = [
+        "| watchers | events/s | delivered / expected | ack→receipt p50/p99 ms | ceiling p50/p99 ms "
+        "| CPU µs/delivery (ceiling) | ratio (CPU) | RSS MiB connected (KB/watcher) |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for row in r["main"]:
+        s, c = row["service"], row["ceiling"]
+        rows.append(
+            f"| {row['watchers']:,} | {s['rate']:g} | {s['deliveries']:,} / {s['expected_deliveries']:,} | "
+            f"{s['ack_to_receipt']['p50_ms']:.1f}/{s['ack_to_receipt']['p99_ms']:.1f} | "
+            f"{c['ack_to_receipt']['p50_ms']:.1f}/{c['ack_to_receipt']['p99_ms']:.1f} | "
+            f"{s['server_cpu_us_per_delivery']:.1f} ({c['server_cpu_us_per_delivery']:.1f}) | "
+            f"**{row['ratios']['cpu_per_delivery']:.2f}** | "
+            f"{s['rss_connected_mb']:.0f} ({s['rss_kb_per_watcher']:.0f}) |"
+        )
+    rows += [
+        "",
+        "| kubelet-style watchers | events/s | delivered | ack→receipt p50/p99 ms | server CPU µs/event "
+        "| RSS MiB connected (KB/watcher) |",
+        "|---:|---:|---:|---:|---:|---:|",
+    ]
+    for s in r["kubelet"]:
+        rows.append(
+            f"| {s['watchers']:,} | {s['rate']:g} | {s['deliveries']:,} / {s['expected_deliveries']:,} | "
+            f"{s['ack_to_receipt']['p50_ms']:.2f}/{s['ack_to_receipt']['p99_ms']:.2f} | "
+            f"{s['server_cpu_us_per_event']:,.0f} | "
+            f"{s['rss_connected_mb']:.0f} ({s['rss_kb_per_watcher']:.0f}) |"
+        )
+    st = r["stalled"]
+    metrics = st.get("metrics", {})
+    stall_s = r["config"]["stall_seconds"] - 1.5
+    rows.append(
+        f"\nStalled: {st['watchers']} watchers, 10% stop reading for {stall_s:g} s at "
+        f"{st['rate']:g} events/s: {st['deliveries']:,} / {st['expected_deliveries']:,} delivered (slowest "
+        f"stalled watcher got {st.get('stalled_min_events')} of {st['events']} events), RSS peak "
+        f"{st['rss_peak_mb']} MiB, parked {metrics.get('watchcache_watchers_parked_total', 'n/a')}, "
+        f"resumed {metrics.get('watchcache_watchers_resumed_total', 'n/a')}, ack→receipt p99 "
+        f"{st['ack_to_receipt']['p99_ms']:.0f} ms (the stalled ones)."
+    )
+    return _head(doc) + "\n".join(rows) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.summary")
+    parser.add_argument("--quick", action="store_true")
+    args = parser.parse_args()
+    suffix = "-quick" if args.quick else ""
+    for name, table in (("writes", writes_table), ("reads", reads_table), ("fanout", fanout_table)):
+        doc = _load(name + suffix)
+        if doc is not None:
+            print(f"### {name}{suffix}\n\n{table(doc)}")
+
+
+if __name__ == "__main__":
+    main()

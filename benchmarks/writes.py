@@ -1,0 +1,178 @@
+"""Scenario ``writes``: create / replace / patch throughput against the Lua write ceiling.
+
+- service: N keep-alive connections from one client process POST ~3 KB pods (then PUT and
+  merge-PATCH the pods each connection created) for a fixed time; pods/s counts 2xx answers;
+- ceiling: the same Lua transaction (``Store.write``) from one redis-py asyncio process on the
+  server's core, with the same concurrency — "create" is one write per pod, "update" is what an
+  update needs at least: ``Store.get`` then a CAS ``Store.write``;
+- client ceiling: the same client POSTing to a canned server (no framework): it must be far
+  above the service for the service number to mean anything.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import uvloop
+from redis.asyncio import Redis
+
+from watchcache.store import Store
+
+from . import httpclient, plots, procs
+from .common import latency_ms, progress, ratio, write_results
+from .httpclient import Plan
+from .pods import renamed, stored_pod
+
+
+@dataclass(frozen=True)
+class Config:
+    conns: int
+    duration: float
+    warmup: float = 1.0
+
+    @classmethod
+    def of(cls, quick: bool) -> Config:
+        return cls(conns=16, duration=4.0) if quick else cls(conns=32, duration=15.0)
+
+
+# ---- the ceiling: Store.write from one redis-py process -------------------------------------------
+
+
+async def _store_writer(
+    store: Store, mode: str, worker: int, window: tuple[float, float], lat: list[float]
+) -> None:
+    pod = renamed(stored_pod("x", "ns-0", worker), "x", worker)
+    meta = pod["metadata"]
+    seq = 0
+    while (now := time.monotonic()) < window[1]:
+        name = f"ceiling-{worker}-{seq if mode == 'create' else seq % 500}"
+        key = f"ns-0/{name}"
+        meta["name"] = name
+        if mode == "create":
+            await store.write(key, "ADDED", pod, expected_rv=None)
+        else:
+            current = await store.get(key)
+            if current is None:
+                await store.write(key, "ADDED", pod, expected_rv=None)
+            else:
+                meta.setdefault("annotations", {})["bench/rev"] = str(seq)
+                await store.write(key, "MODIFIED", pod, expected_rv=current.rv)
+        if now >= window[0]:
+            lat.append(time.monotonic() - now)
+        seq += 1
+
+
+async def _store_ceiling(
+    redis_url: str, mode: str, conns: int, duration: float, warmup: float
+) -> dict[str, Any]:
+    redis = Redis.from_url(redis_url, max_connections=conns + 4)
+    store = Store(redis)
+    start = time.monotonic()
+    window = (start + warmup, start + warmup + duration)
+    lat: list[float] = []
+    cpu0 = time.process_time()
+    await asyncio.gather(*(_store_writer(store, mode, w, window, lat) for w in range(conns)))
+    cpu = time.process_time() - cpu0
+    total = time.monotonic() - start
+    await redis.aclose()
+    return {
+        "mode": mode,
+        "conns": conns,
+        "writes": len(lat),
+        "rps": round(len(lat) / duration, 1),
+        "latency": latency_ms(lat),
+        "cpu_util": round(cpu / total, 3),
+        "cpu_us_per_write": round(cpu / max(1, len(lat)) * duration / total * 1e6, 1),
+    }
+
+
+def store_ceiling(redis_url: str, mode: str, conns: int, duration: float, warmup: float) -> dict[str, Any]:
+    return uvloop.run(_store_ceiling(redis_url, mode, conns, duration, warmup))
+
+
+# ---- the run -----------------------------------------------------------------------------------
+
+
+def _phase(server: procs.ServerProcess, plan: Plan, cfg: Config, label: str) -> dict[str, Any]:
+    progress(f"writes: {label} ({cfg.conns} conns, {cfg.duration:g}s)")
+    result = procs.run_measured(
+        server, httpclient.load, server.port, plan, cfg.conns, cfg.duration, cfg.warmup, 0, label
+    )
+    progress(
+        f"writes: {label}: {result['rps']:,.0f}/s, p50 {result['latency']['p50_ms']} ms, "
+        f"{result['server_cpu_us_per_req']:.0f} us server CPU/req, statuses {result['statuses']}"
+    )
+    return result
+
+
+def measure(workdir: Path, cfg: Config) -> dict[str, Any]:
+    out: dict[str, Any] = {"config": {"conns": cfg.conns, "duration_s": cfg.duration, "warmup_s": cfg.warmup}}
+    with procs.ceiling_server("canned", workdir) as canned:
+        out["client_ceiling"] = _phase(canned, Plan("create"), cfg, "client ceiling (POST to canned server)")
+    with procs.private_redis(workdir) as redis:
+        with procs.watchcache_server(redis.url, workdir) as server:
+            create = _phase(server, Plan("create"), cfg, "create")
+            targets = tuple(create.pop("sent_per_conn"))
+            out["create"] = create
+            out["replace"] = _phase(server, Plan("replace", targets=targets), cfg, "replace (PUT)")
+            out["patch"] = _phase(server, Plan("patch", targets=targets), cfg, "patch (merge)")
+        for mode in ("create", "update"):
+            progress(f"writes: ceiling Store.write {mode} from one redis-py process on core 0")
+            out[f"ceiling_{mode}"] = procs.run_client(
+                store_ceiling, redis.url, mode, cfg.conns, cfg.duration, cfg.warmup, core=procs.SERVER_CORE
+            )
+            progress(f"writes: ceiling {mode}: {out[f'ceiling_{mode}']['rps']:,.0f}/s")
+    for key in ("client_ceiling", "replace", "patch"):
+        out[key].pop("sent_per_conn", None)
+    out["ratios"] = {
+        "create_cpu": ratio(
+            out["ceiling_create"]["cpu_us_per_write"], out["create"]["server_cpu_us_per_req"]
+        ),
+        "replace_cpu": ratio(
+            out["ceiling_update"]["cpu_us_per_write"], out["replace"]["server_cpu_us_per_req"]
+        ),
+        "patch_cpu": ratio(out["ceiling_update"]["cpu_us_per_write"], out["patch"]["server_cpu_us_per_req"]),
+        "create": ratio(out["create"]["rps"], out["ceiling_create"]["rps"]),
+        "replace": ratio(out["replace"]["rps"], out["ceiling_update"]["rps"]),
+        "patch": ratio(out["patch"]["rps"], out["ceiling_update"]["rps"]),
+        "create_vs_client_ceiling": ratio(out["create"]["rps"], out["client_ceiling"]["rps"]),
+    }
+    return out
+
+
+def plot(results: dict[str, Any], name: str) -> None:
+    fig, axes = plots.figure(2, "writes: pods/s vs the Lua write transaction from one redis-py process")
+    labels = ["create", "replace (PUT)", "patch (merge)"]
+    service = [results[k]["rps"] for k in ("create", "replace", "patch")]
+    ceiling = [
+        results["ceiling_create"]["rps"],
+        results["ceiling_update"]["rps"],
+        results["ceiling_update"]["rps"],
+    ]
+    plots.paired_bars(axes[0][0], labels, service, ceiling, "writes/s")
+    axes[0][0].set_title(f"throughput ({results['config']['conns']} conns)", fontsize=9)
+    ax = axes[0][1]
+    p50 = [results[k]["latency"]["p50_ms"] for k in ("create", "replace", "patch")]
+    p99 = [results[k]["latency"]["p99_ms"] for k in ("create", "replace", "patch")]
+    xs = range(len(labels))
+    ax.bar([x - 0.2 for x in xs], p50, 0.4, label="p50", color=plots.SERVICE_COLOR)
+    ax.bar([x + 0.2 for x in xs], p99, 0.4, label="p99", color="#ff7f0e")
+    ax.set_xticks(list(xs), labels, fontsize=8)
+    ax.set_ylabel("ms")
+    ax.set_title("watchcache request latency", fontsize=9)
+    ax.legend(fontsize=8)
+    plots.save(fig, name)
+
+
+def run(quick: bool) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="wc-bench-writes-") as tmp:
+        results = measure(Path(tmp), Config.of(quick))
+    name = "writes-quick" if quick else "writes"
+    write_results("writes", quick, procs.CORES_NOTE, results)
+    plot(results, name)
+    return results
