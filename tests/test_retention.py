@@ -43,6 +43,12 @@ async def write_events(store: Store, count: int) -> int:
     return rv
 
 
+async def test_the_first_event_is_rv_2_because_1_names_the_empty_store(store: Store) -> None:
+    """An empty store lists at rv "1" (never "0"); a watch from there must see the first write."""
+    assert await store.head() == 0
+    assert await write_events(store, 1) == 2
+
+
 async def test_compactor_keeps_the_newest_events_by_count(store: Store) -> None:
     head = await write_events(store, 20)
     compactor = Compactor(store, retention_events=5, retention_seconds=HOUR_S)
@@ -61,7 +67,7 @@ async def test_compactor_keeps_young_events(store: Store) -> None:
     await write_events(store, 10)
     compactor = Compactor(store, retention_events=1000, retention_seconds=HOUR_S)
     assert await compactor.compact_once() == 0
-    assert await store.oldest_rv() == 1
+    assert await store.oldest_rv() == 2  # rv 1 is the empty store's
 
 
 async def test_only_the_lease_holder_compacts(store: Store) -> None:

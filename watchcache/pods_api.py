@@ -24,6 +24,7 @@ from .events import Pod
 from .listing import ListOptions, parse_list_options
 from .patches import APPLY_PATCH, PATCH_TYPES, apply_patch, parse_patch
 from .registry import ListResult, PodRegistry, WriteOptions
+from .selectors import parse_field_selector
 from .responses import JSON, is_pretty, json_response, negotiate
 from .strategy import check_identity, prepare_ephemeral_update, prepare_status_update, prepare_update, timestamp
 from .validation import path_segment_name_errors
@@ -401,9 +402,8 @@ def check_watch_name(query: Mapping[str, str], name: str) -> dict[str, str]:
     """``/watch/namespaces/{ns}/pods/{name}``: a watch restricted to that name (list-watch §5)."""
     merged = dict(query)
     given = query.get("fieldSelector", "")
-    term = f"metadata.name={name}"
-    if given and term not in given.split(","):
+    if given and parse_field_selector(given).exact("metadata.name") != name:
         raise errors.BadRequest("fieldSelector metadata.name doesn't match requested name")
-    merged["fieldSelector"] = given or term
+    merged["fieldSelector"] = given or f"metadata.name={name}"
     return merged
 

@@ -46,6 +46,10 @@ else
   if previous_rv ~= ARGV[3] then return {'conflict', current} end
 end
 local rv = redis.call('INCR', KEYS[1])
+if rv == 1 then
+  -- rv 1 names the empty store (a list's rv is never "0"), so no event may have it
+  rv = redis.call('INCR', KEYS[1])
+end
 local now = redis.call('TIME')
 local ts = tostring(now[1] * 1000 + math.floor(now[2] / 1000))
 redis.call('XADD', KEYS[2], rv .. '-0', 't', ARGV[2], 'k', ARGV[1], 'o', ARGV[4], 'p', ARGV[5],

@@ -24,6 +24,7 @@ from .listing import ListOptions, parse_list_options
 from .registry import parse_resource_version
 from .responses import JSON, negotiate
 from .changes import WatchFilter, bookmark_line, error_line, event_line, table_event_object
+from .view import Entry
 from .watch import Broadcaster, Watcher
 
 BOOKMARK_BEFORE_DEADLINE_S = 2.0  # the watch cache sends a last bookmark ~2 s before the deadline
@@ -65,6 +66,12 @@ class WatchResponse(Response):
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         stream = WatchStream(self, send)
+        try:
+            # the start position is fixed before the 200 goes out: any write the client makes
+            # once it holds the response is after it
+            start: tuple[int, list[Entry] | None] | errors.APIError = await stream.position()
+        except errors.APIError as exc:
+            start = exc
         await send(
             {
                 "type": "http.response.start",
@@ -72,9 +79,12 @@ class WatchResponse(Response):
                 "headers": [(b"content-type", JSON.encode()), (b"cache-control", b"no-cache, private")],
             }
         )
+        if isinstance(start, errors.APIError):
+            await send({"type": "http.response.body", "body": error_line(start), "more_body": False})
+            return
         listener = asyncio.ensure_future(_until_disconnect(receive))
         try:
-            await stream.run(listener)
+            await stream.run(listener, *start)
         finally:
             listener.cancel()
             with contextlib.suppress(Exception):
@@ -102,11 +112,11 @@ class WatchStream:
     async def write(self, chunk: bytes) -> None:
         await self.send({"type": "http.response.body", "body": chunk, "more_body": True})
 
-    async def run(self, disconnected: asyncio.Future[Any]) -> None:
-        watcher = await self.start()
-        if watcher is None:
-            return
+    async def run(self, disconnected: asyncio.Future[Any], cursor: int, initial: list[Entry] | None) -> None:
+        watcher = Watcher(self.r.filter, self.r.as_table, cursor=cursor)
         disconnected.add_done_callback(lambda _: watcher.close())
+        if initial is not None:
+            await self.send_initial(initial, cursor)
         self.broadcaster.register(watcher)
         try:
             await self.loop(watcher)
@@ -115,25 +125,20 @@ class WatchStream:
         finally:
             self.broadcaster.unregister(watcher)
 
-    async def start(self) -> Watcher | None:
-        """Send the initial state when asked and return the watcher at its start position."""
+    async def position(self) -> tuple[int, list[Entry] | None]:
+        """Where the watch starts, and the initial state to send first (None: none).
+
+        Raises APIError (sent as an ERROR event) when a requested rv is not reached in time.
+        """
         opts, b = self.r.opts, self.broadcaster
         rv_param = opts.resource_version
         initial = opts.send_initial_events if opts.send_initial_events is not None else rv_param in (None, "0")
         if rv_param and rv_param != "0" and not initial:
-            return Watcher(self.r.filter, self.r.as_table, cursor=int(rv_param))
-        try:
-            cursor = await self._initial_rv(rv_param)
-        except errors.APIError as exc:
-            await self.write(error_line(exc))
-            return None
+            return int(rv_param), None
+        reached = await self._initial_rv(rv_param)
         if initial:
-            entries = b.initial_entries(self.r.filter)  # synchronous with cursor: no gap, no overlap
-            cursor = b.rv
-            await self.send_initial(entries, cursor)
-        else:
-            cursor = b.rv
-        return Watcher(self.r.filter, self.r.as_table, cursor=cursor)
+            return b.rv, b.initial_entries(self.r.filter)  # one synchronous step: no gap, no overlap
+        return (reached if not rv_param else b.rv), None
 
     async def _initial_rv(self, rv_param: str | None) -> int:
         replica = self.broadcaster.replica
@@ -144,7 +149,7 @@ class WatchStream:
             raise errors.resource_version_too_large(wanted, replica.view.rv)
         return replica.view.rv
 
-    async def send_initial(self, entries: list[Any], rv: int) -> None:
+    async def send_initial(self, entries: list[Entry], rv: int) -> None:
         lines = [self.line_for("ADDED", e.json) for e in entries]
         for start in range(0, len(lines), CATCH_UP_BATCH):
             await self.write(b"".join(lines[start : start + CATCH_UP_BATCH]))
@@ -182,7 +187,9 @@ class WatchStream:
             wake_at = self.deadline if self.next_bookmark is None else min(self.deadline, self.next_bookmark)
             watcher.wake.clear()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(watcher.wake.wait(), max(wake_at - now, 0))
+                # a timer handle, not a task per wake-up (asyncio.wait_for would make one)
+                async with asyncio.timeout(max(wake_at - now, 0)):
+                    await watcher.wake.wait()
 
     async def flush(self, watcher: Watcher) -> None:
         buffer = watcher.buffer
