@@ -133,3 +133,28 @@ async def test_watch_from_the_oldest_retained_position_replays_from_redis(
         with api.stream("GET", "/api/v1/namespaces/r2/pods", params=params) as response:
             events = read_events(response)
     assert [(e["type"], e["object"]["metadata"]["name"]) for e in events] == [("ADDED", "f"), ("ADDED", "g")]
+
+
+async def test_a_change_replayed_from_redis_leaves_a_selector_with_its_previous_content(store: Store) -> None:
+    from watchcache.changes import LEFT, WatchFilter
+    from watchcache.history import History
+    from watchcache.replica import Replica
+    from watchcache.selectors import parse_field_selector, parse_label_selector
+
+    pod = {"kind": "Pod", "apiVersion": "v1", "metadata": {"name": "a", "namespace": "d", "resourceVersion": "", "labels": {"app": "x"}}}
+    first = await store.write("d/a", "ADDED", pod, expected_rv=None)
+    moved = {**pod, "metadata": {**pod["metadata"], "labels": {"app": "y"}}}
+    from watchcache.events import SelectorState
+
+    await store.write("d/a", "MODIFIED", moved, expected_rv=first, previous=SelectorState({"app": "x"}, {}))
+    replica = Replica(store)
+    await replica.bootstrap()
+    history = History(replica)  # empty window: everything comes from the stream
+    change = (await history.changes_after(first, 10))[0]
+    flt = WatchFilter(None, parse_label_selector("app=x"), parse_field_selector(""))
+    assert change.judge(flt) == LEFT
+    await history.fill_previous(change)
+    line = orjson.loads(change.line(LEFT, False))
+    assert line["type"] == "DELETED"
+    assert line["object"]["metadata"]["labels"] == {"app": "x"}
+    assert line["object"]["metadata"]["resourceVersion"] == str(change.rv)

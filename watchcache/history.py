@@ -89,6 +89,13 @@ class History:
         events = await self.replica.store.read_range(rv - 1, 1)
         return Change.from_event(events[0]) if events and events[0].rv == rv else None
 
+    async def fill_previous(self, change: Change) -> None:
+        """Give a change replayed from the stream the content of the version it replaced."""
+        if change.previous_rv:
+            previous = await self.version(change.previous_rv)
+            if previous is not None:
+                change.previous_json = previous.json
+
     async def state_at(self, rv: int, namespace: str | None, start_after: str | None) -> list[Entry]:
         """The pods as they were at ``rv`` (in key order), rebuilt from the view and the log.
 

@@ -23,7 +23,7 @@ from . import errors, params
 from .listing import ListOptions, parse_list_options
 from .registry import parse_resource_version
 from .responses import JSON, negotiate
-from .changes import WatchFilter, bookmark_line, error_line, event_line, table_event_object
+from .changes import LEFT, WatchFilter, bookmark_line, error_line, event_line, table_event_object
 from .view import Entry
 from .watch import Broadcaster, Watcher
 
@@ -215,6 +215,8 @@ class WatchStream:
             lines = []
             for change in changes:
                 kind = change.judge(watcher.filter)
+                if kind == LEFT and change.previous_json is None:
+                    await b.history.fill_previous(change)  # replayed from Redis: fetch what it left as
                 if kind is not None:
                     if self.r.as_table and not self.r.columns_sent:
                         lines.append(_with_columns(change.line(kind, True)))
