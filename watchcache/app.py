@@ -1,7 +1,7 @@
-"""The Starlette application: lifespan, routes, authentication and the one error mapping.
+"""The application of one replica: endpoints, the route table, authentication, lifespan.
 
-Every failure leaves through :func:`api_error`/:func:`http_error`, which render a Kubernetes
-``Status``; Redis outages become 503s, and an unexpected exception a logged 500 ``Status``.
+Routing and the one error mapping (every failure a Kubernetes ``Status``; Redis outages 503,
+anything unexpected a logged 500) live in :mod:`router`.
 """
 
 from __future__ import annotations
@@ -14,23 +14,20 @@ from typing import Any
 import orjson
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from redis.asyncio import Redis
-from redis.exceptions import RedisError
-from starlette.applications import Starlette
-from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
-from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from . import discovery, errors, pods_api, tasks, watch_api
+from .auth import TokenFile
 from .compactor import Compactor
 from .history import History
 from .metrics import registry_for
 from .reaper import Reaper
-from .auth import TokenFile
 from .registry import PodRegistry
 from .replica import Replica
-from .responses import JSON, negotiate, status_response
+from .responses import JSON, negotiate
+from .router import Route, Router
 from .settings import Settings
 from .store import Store
 from .watch import Broadcaster
@@ -38,7 +35,6 @@ from .watch import Broadcaster
 log = logging.getLogger("watchcache.app")
 
 HEALTH_PATHS = frozenset({"/livez", "/readyz", "/healthz"})  # open to load balancers
-API_PREFIXES = ("/api", "/apis", "/openapi", "/version")
 
 
 # ---- endpoints -----------------------------------------------------------------------------
@@ -145,61 +141,29 @@ async def readyz(request: Request) -> Response:
 
 
 POD = "/api/v1/namespaces/{namespace}/pods/{name}"
+GET = ("GET",)
+ITEM = ("GET", "PUT", "PATCH")
 ROUTES = [
-    Route("/api/v1/pods", all_pods, methods=["GET"]),
-    Route("/api/v1/namespaces/{namespace}/pods", namespaced_pods, methods=["GET", "POST", "DELETE"]),
-    Route(POD, pod, methods=["GET", "PUT", "PATCH", "DELETE"]),
-    Route(POD + "/status", pod_status, methods=["GET", "PUT", "PATCH"]),
-    Route(POD + "/ephemeralcontainers", pod_ephemeral_containers, methods=["GET", "PUT", "PATCH"]),
-    Route("/api/v1/namespaces/{namespace}", namespace, methods=["GET"]),
-    Route("/api/v1/watch/pods", watch_all, methods=["GET"]),
-    Route("/api/v1/watch/namespaces/{namespace}/pods", watch_namespaced, methods=["GET"]),
-    Route("/api/v1/watch/namespaces/{namespace}/pods/{name}", watch_named, methods=["GET"]),
-    Route("/version", static(discovery.VERSION), methods=["GET"]),
-    Route("/api", api_versions, methods=["GET"]),
-    Route("/api/v1", static(discovery.API_RESOURCE_LIST), methods=["GET"]),
-    Route("/apis", static(discovery.API_GROUP_LIST), methods=["GET"]),
-    Route("/openapi/v3", static(discovery.OPENAPI_V3_ROOT), methods=["GET"]),
-    Route("/openapi/v3/api/v1", static(discovery.OPENAPI_V3_API_V1), methods=["GET"]),
-    Route("/metrics", metrics, methods=["GET"]),
-    Route("/livez", livez, methods=["GET"]),
-    Route("/healthz", livez, methods=["GET"]),
-    Route("/readyz", readyz, methods=["GET"]),
+    Route("/api/v1/pods", all_pods, GET),
+    Route("/api/v1/namespaces/{namespace}/pods", namespaced_pods, ("GET", "POST", "DELETE")),
+    Route(POD, pod, (*ITEM, "DELETE")),
+    Route(POD + "/status", pod_status, ITEM),
+    Route(POD + "/ephemeralcontainers", pod_ephemeral_containers, ITEM),
+    Route("/api/v1/namespaces/{namespace}", namespace, GET),
+    Route("/api/v1/watch/pods", watch_all, GET),
+    Route("/api/v1/watch/namespaces/{namespace}/pods", watch_namespaced, GET),
+    Route("/api/v1/watch/namespaces/{namespace}/pods/{name}", watch_named, GET),
+    Route("/version", static(discovery.VERSION), GET),
+    Route("/api", api_versions, GET),
+    Route("/api/v1", static(discovery.API_RESOURCE_LIST), GET),
+    Route("/apis", static(discovery.API_GROUP_LIST), GET),
+    Route("/openapi/v3", static(discovery.OPENAPI_V3_ROOT), GET),
+    Route("/openapi/v3/api/v1", static(discovery.OPENAPI_V3_API_V1), GET),
+    Route("/metrics", metrics, GET),
+    Route("/livez", livez, GET),
+    Route("/healthz", livez, GET),
+    Route("/readyz", readyz, GET),
 ]
-
-
-# ---- errors --------------------------------------------------------------------------------
-
-
-async def api_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, errors.APIError)
-    return status_response(request, exc)
-
-
-async def http_error(request: Request, exc: Exception) -> Response:
-    """Router errors: 405 with ``Allow``; 404 as a Status under API prefixes, else plain text."""
-    assert isinstance(exc, HTTPException)
-    if exc.status_code == 405:
-        response = status_response(request, errors.method_not_allowed())
-        response.headers["Allow"] = (exc.headers or {}).get("Allow", "")
-        return response
-    if exc.status_code == 404 and not request.url.path.startswith(API_PREFIXES):
-        return PlainTextResponse("404 page not found\n", status_code=404)
-    if exc.status_code == 404:
-        return status_response(request, errors.path_not_found())
-    return status_response(request, errors.APIError(exc.status_code, "", exc.detail))
-
-
-async def redis_error(request: Request, exc: Exception) -> Response:
-    log.warning("Redis error on %s %s: %s", request.method, request.url.path, exc)
-    return status_response(
-        request, errors.APIError(503, "ServiceUnavailable", f"storage unavailable: {exc}", {"retryAfterSeconds": 1})
-    )
-
-
-async def internal_error(request: Request, exc: Exception) -> Response:
-    log.exception("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
-    return status_response(request, errors.APIError(500, "InternalError", f"Internal error occurred: {exc}"))
 
 
 # ---- authentication ------------------------------------------------------------------------
@@ -227,14 +191,15 @@ class TokenAuthentication:
 # ---- assembly ------------------------------------------------------------------------------
 
 
-def create_app(settings: Settings) -> Starlette:
+def create_app(settings: Settings) -> ASGIApp:
     """The ASGI app of one replica; ``settings.redis_url`` must name a reachable Redis."""
     if settings.redis_url is None:
         raise ValueError("create_app needs a Redis URL (the CLI starts an embedded Redis)")
+    redis_url = settings.redis_url
 
     @contextlib.asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        redis = Redis.from_url(settings.redis_url, decode_responses=False, health_check_interval=30)
+    async def lifespan(app: Router) -> AsyncIterator[None]:
+        redis = Redis.from_url(redis_url, decode_responses=False, health_check_interval=30)
         store = Store(redis)
         replica = Replica(store)
         history = History(replica)
@@ -260,16 +225,7 @@ def create_app(settings: Settings) -> Starlette:
             await replica.stop()
             await redis.aclose()
 
-    app = Starlette(
-        routes=ROUTES,
-        lifespan=lifespan,
-        exception_handlers={
-            errors.APIError: api_error,
-            HTTPException: http_error,
-            RedisError: redis_error,
-            Exception: internal_error,
-        },
-    )
+    app: ASGIApp = Router(ROUTES, lifespan)
     if settings.token_file is not None:
-        app.add_middleware(TokenAuthentication, tokens=TokenFile.load(settings.token_file))
+        app = TokenAuthentication(app, TokenFile.load(settings.token_file))
     return app
