@@ -26,15 +26,37 @@ class SelectorState:
     fields: dict[str, str]
 
 
-@dataclass(frozen=True, slots=True)
 class Event:
-    rv: int
-    type: EventType
-    key: str
-    pod: Pod
-    previous: SelectorState | None = None
-    previous_rv: int = 0  # the rv of the version this event replaced (0: none)
-    time_ms: int = 0  # when Redis appended it (its clock, ms)
+    """One log entry. The pod is decoded from msgpack only when someone asks for it: a replica
+    applying its own write already holds the entry the writer built, and never unpacks it."""
+
+    __slots__ = ("_packed", "_pod", "key", "previous", "previous_rv", "rv", "time_ms", "type")
+
+    def __init__(
+        self,
+        rv: int,
+        type: EventType,  # noqa: A002 - the wire name
+        key: str,
+        pod: Pod | None = None,
+        previous: SelectorState | None = None,
+        previous_rv: int = 0,  # the rv of the version this event replaced (0: none)
+        time_ms: int = 0,  # when Redis appended it (its clock, ms)
+        packed: bytes = b"",
+    ) -> None:
+        self.rv = rv
+        self.type = type
+        self.key = key
+        self.previous = previous
+        self.previous_rv = previous_rv
+        self.time_ms = time_ms
+        self._pod = pod
+        self._packed = packed
+
+    @property
+    def pod(self) -> Pod:
+        if self._pod is None:
+            self._pod = with_resource_version(unpack(self._packed), self.rv)
+        return self._pod
 
 
 def object_key(namespace: str, name: str) -> str:
@@ -70,14 +92,13 @@ def with_resource_version(pod: Pod, rv: int) -> Pod:
 def decode_entry(entry_id: bytes | str, fields: dict[bytes, bytes]) -> Event:
     """Turn one XRANGE/XREAD entry (``<rv>-0``, fields t/k/o/p/r) into an :class:`Event`."""
     raw_id = entry_id.decode() if isinstance(entry_id, bytes) else entry_id
-    rv = int(raw_id.partition("-")[0])
-    pod = with_resource_version(unpack(fields[b"o"]), rv)
     return Event(
-        rv,
+        int(raw_id.partition("-")[0]),
         fields[b"t"].decode(),  # type: ignore[arg-type]
         fields[b"k"].decode(),
-        pod,
+        None,
         unpack_previous(fields[b"p"]),
         int(fields.get(b"r", b"0")),
         int(fields.get(b"ts", b"0")),
+        fields[b"o"],
     )

@@ -44,7 +44,13 @@ UNOWNED_METADATA = frozenset(
 
 
 def changed_fields(old: Any, new: Any, field: str = "") -> FieldSet | None:
-    """The FieldsV1 set of what ``new`` sets differently from ``old`` (None: nothing)."""
+    """The FieldsV1 set of what ``new`` sets differently from ``old`` (None: nothing).
+
+    Equal subtrees are dismissed by one C-level comparison before any walking, so an update
+    costs in proportion to what it changed, not to the size of the pod.
+    """
+    if old == new:
+        return None
     if isinstance(new, dict):
         old_map = old if isinstance(old, dict) else {}
         out: FieldSet = {}
@@ -53,20 +59,20 @@ def changed_fields(old: Any, new: Any, field: str = "") -> FieldSet | None:
             if sub is not None:
                 out[f"f:{key}"] = sub
         if out and field in MAP_FIELDS:
-            out.setdefault(".", {})
-        return out if out else (None if old == new else {})
+            out["."] = {}
+        return out
     if isinstance(new, list) and field in MERGE_KEYS:
         keys = MERGE_KEYS[field]
         old_items = {_element_key(e, keys): e for e in old} if isinstance(old, list) else {}
         out = {}
         for element in new:
             ident = _element_key(element, keys)
-            sub = changed_fields(old_items.get(ident), element, "")
+            sub = changed_fields(old_items.get(ident), element)
             if sub is not None:
-                sub.setdefault(".", {})
+                sub["."] = {}
                 out[ident] = sub
-        return out if out else (None if old == new else {})
-    return None if old == new else {}
+        return out
+    return {}
 
 
 def _element_key(element: Any, keys: tuple[str, ...]) -> str:

@@ -24,7 +24,7 @@ from .replica import Replica
 from .selectors import pod_fields
 from .store import KeyExists, KeyMissing, Store, Stored, VersionMismatch
 from .strategy import GENERATE_NAME_ATTEMPTS, generate_name, prepare_create, same_content, timestamp
-from .view import Entry
+from .view import Entry, make_entry
 
 WRITE_ATTEMPTS = 16  # CAS retries under contention before answering 409 (apiserver retries too)
 READ_WAIT_S = 3.0  # kube-apiserver waits this long for a resourceVersion "not older than" N
@@ -172,9 +172,10 @@ class PodRegistry:
     # ---- writes ------------------------------------------------------------------------
 
     def _written(self, pod: Pod, rv: int, warnings: list[str] | tuple[str, ...] = ()) -> Written:
-        """Encode a pod just committed at ``rv``; the view adopts the same bytes (encode once)."""
+        """Encode a pod just committed at ``rv``; the view adopts the entry (encode once, no unpack)."""
         body = orjson.dumps(with_resource_version(pod, rv))
-        self.replica.offer_encoding(rv, body)
+        meta = pod["metadata"]
+        self.replica.offer_entry(rv, make_entry(object_key(meta["namespace"], meta["name"]), rv, pod, body))
         return Written(pod, body, tuple(warnings))
 
     @staticmethod

@@ -32,7 +32,7 @@ log = logging.getLogger("watchcache.replica")
 
 TAIL_BLOCK_MS = 5_000  # XREAD BLOCK per call; only bounds how often an idle tailer loops
 RETRY_BACKOFF_S = (0.1, 0.2, 0.5, 1.0, 2.0)  # tailer reconnect delays while Redis is away
-PENDING_ENCODINGS_MAX = 10_000  # writer-encoded bodies waiting for the tailer to adopt them
+PENDING_ENCODINGS_MAX = 10_000  # writer-built entries waiting for the tailer to adopt them
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,7 +58,7 @@ class Replica:
         self._seq = itertools.count()
         self._listeners: list[Listener] = []
         self._reset_listeners: list[Callable[[], None]] = []
-        self._pending: dict[int, bytes] = {}
+        self._pending: dict[int, Entry] = {}
         self._task: asyncio.Task[Any] | None = None
         self._head_read: asyncio.Future[int] | None = None
 
@@ -98,10 +98,10 @@ class Replica:
         self.ready = True
         log.info("view ready: %d pods at resourceVersion %d", count, self.view.rv)
 
-    def offer_encoding(self, rv: int, body: bytes) -> None:
-        """A writer hands over the JSON it encoded for rv, so the tailer need not encode again."""
+    def offer_entry(self, rv: int, entry: Entry) -> None:
+        """A writer hands over the entry it built for rv: the tailer neither unpacks nor encodes."""
         if rv > self.view.rv and len(self._pending) < PENDING_ENCODINGS_MAX:
-            self._pending[rv] = body
+            self._pending[rv] = entry
 
     async def wait_for(self, rv: int, timeout: float) -> bool:
         """Wait until the view has applied the log up to ``rv``; False on timeout."""

@@ -75,9 +75,10 @@ class View:
         if held is None or held.rv < entry.rv:
             self._put(entry, held)
 
-    def apply(self, event: Event, encoded: bytes | None = None) -> Entry | None:
+    def apply(self, event: Event, built: Entry | None = None) -> Entry | None:
         """Apply one event in log order; idempotent for events already reflected.
 
+        ``built`` is the entry the writer of this event already made on this replica, if any.
         Returns the new entry (``None`` for a deletion or a skipped event). Events at or below
         the held version of their key are skipped: that is what makes snapshot-then-replay
         correct although the snapshot scan is not atomic.
@@ -92,7 +93,7 @@ class View:
                 del self._entries[event.key]
                 self._unindex(held)
             return None
-        entry = make_entry(event.key, event.rv, event.pod, encoded)
+        entry = built if built is not None and built.rv == event.rv else make_entry(event.key, event.rv, event.pod)
         self._put(entry, held)
         return entry
 
