@@ -217,10 +217,11 @@ def create_app(settings: Settings) -> ASGIApp:
         await replica.start()
         compacting = tasks.spawn("compactor", compactor.run_forever())
         reaping = tasks.spawn("reaper", Reaper(registry).run_forever())
+        ticking = tasks.spawn("watch-ticker", broadcaster.tick_forever())
         try:
             yield
         finally:
-            await tasks.cancel(compacting, reaping)
+            await tasks.cancel(compacting, reaping, ticking)
             await broadcaster.close()
             await replica.stop()
             await redis.aclose()

@@ -28,6 +28,7 @@ from .replica import Applied, Replica
 from .view import Entry
 
 BUFFER_EVENTS = 1_000  # per-watcher buffer of shared byte strings (references, not copies)
+TICK_S = 0.25  # resolution of watch deadlines and bookmarks
 
 
 @dataclass(eq=False)
@@ -46,6 +47,7 @@ class Watcher:
     buffer: deque[bytes] = field(default_factory=deque)
     wake: asyncio.Event = field(default_factory=asyncio.Event)
     index_keys: tuple[tuple[str, str], ...] = ()
+    due: float = float("inf")  # monotonic time of its next deadline or bookmark
 
     def close(self) -> None:
         self.closed = True
@@ -76,6 +78,15 @@ class Broadcaster:
         self.watchers: set[Watcher] = set()
         replica.add_listener(self.dispatch)
         replica.add_reset_listener(self.reset)
+
+    async def tick_forever(self) -> None:
+        """Wake watchers whose deadline or bookmark is due: one timer for all, not one per wait."""
+        while True:
+            await asyncio.sleep(TICK_S)
+            now = time.monotonic()
+            for watcher in self.watchers:
+                if watcher.due <= now:
+                    watcher.wake.set()
 
     @property
     def rv(self) -> int:

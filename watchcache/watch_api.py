@@ -184,12 +184,10 @@ class WatchStream:
                 if self.next_bookmark <= now:
                     self.next_bookmark = self.deadline + 1
                 continue
-            wake_at = self.deadline if self.next_bookmark is None else min(self.deadline, self.next_bookmark)
+            # no timer per wait: the broadcaster's ticker wakes watchers whose time has come
+            watcher.due = self.deadline if self.next_bookmark is None else min(self.deadline, self.next_bookmark)
             watcher.wake.clear()
-            with contextlib.suppress(TimeoutError):
-                # a timer handle, not a task per wake-up (asyncio.wait_for would make one)
-                async with asyncio.timeout(max(wake_at - now, 0)):
-                    await watcher.wake.wait()
+            await watcher.wake.wait()
 
     async def flush(self, watcher: Watcher) -> None:
         buffer = watcher.buffer
