@@ -45,13 +45,26 @@ class Watcher:
     parked: bool = False
     closed: bool = False
     buffer: deque[bytes] = field(default_factory=deque)
-    wake: asyncio.Event = field(default_factory=asyncio.Event)
+    waiter: asyncio.Future[None] | None = None  # set while its task sleeps
     index_keys: tuple[tuple[str, str], ...] = ()
     due: float = float("inf")  # monotonic time of its next deadline or bookmark
 
     def close(self) -> None:
         self.closed = True
-        self.wake.set()
+        self.wake()
+
+    def wake(self) -> None:
+        """Resume the watcher's task if it sleeps (a bare future: cheaper than asyncio.Event)."""
+        waiter = self.waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    async def sleep(self) -> None:
+        self.waiter = asyncio.get_running_loop().create_future()
+        try:
+            await self.waiter
+        finally:
+            self.waiter = None
 
 
 @dataclass
@@ -86,7 +99,7 @@ class Broadcaster:
             now = time.monotonic()
             for watcher in self.watchers:
                 if watcher.due <= now:
-                    watcher.wake.set()
+                    watcher.wake()
 
     @property
     def rv(self) -> int:
@@ -161,7 +174,7 @@ class Broadcaster:
                 self._park(watcher, change.rv - 1)
                 continue
             watcher.buffer.append(change.line(kind, watcher.as_table))
-            watcher.wake.set()
+            watcher.wake()
             delivered += 1
         self.metrics.deliveries += delivered
 
@@ -170,7 +183,7 @@ class Broadcaster:
         watcher.live = False
         watcher.parked = True
         watcher.cursor = cursor
-        watcher.wake.set()
+        watcher.wake()
         self.metrics.parked += 1
 
     # ---- catching up -------------------------------------------------------------------------

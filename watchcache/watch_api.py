@@ -186,8 +186,7 @@ class WatchStream:
                 continue
             # no timer per wait: the broadcaster's ticker wakes watchers whose time has come
             watcher.due = self.deadline if self.next_bookmark is None else min(self.deadline, self.next_bookmark)
-            watcher.wake.clear()
-            await watcher.wake.wait()
+            await watcher.sleep()
 
     async def flush(self, watcher: Watcher) -> None:
         buffer = watcher.buffer
