@@ -46,7 +46,9 @@ class Server:
         return httpx.Client(base_url=self.url, timeout=10.0, **kwargs)  # type: ignore[arg-type]
 
 
-def start_server(redis_url: str, workdir: Path, *extra: str, scheme: str = "http", verify: object = False) -> Server:
+def start_server(
+    redis_url: str, workdir: Path, *extra: str, scheme: str = "http", verify: object = False
+) -> Server:
     port = find_free_port()
     workdir.mkdir(parents=True, exist_ok=True)
     log = workdir / f"server-{port}.log"
@@ -105,7 +107,9 @@ def ns() -> str:
     return f"t-{uuid.uuid4().hex[:10]}"
 
 
-def pod_manifest(name: str, *, image: str = "nginx", labels: dict[str, str] | None = None, **spec: object) -> dict:
+def pod_manifest(
+    name: str, *, image: str = "nginx", labels: dict[str, str] | None = None, **spec: object
+) -> dict:
     manifest: dict = {
         "apiVersion": "v1",
         "kind": "Pod",
@@ -134,7 +138,8 @@ class Cluster:
 def write_kubeconfig(workdir: Path, server: Server, *extra: str) -> Path:
     port = server.url.rsplit(":", 1)[1]
     out = subprocess.run(
-        [sys.executable, "-m", "watchcache", "kubeconfig", "--port", port, "--data-dir", str(workdir), *extra],
+        [sys.executable, "-m", "watchcache", "kubeconfig", "--port", port, "--data-dir", str(workdir),
+         *extra],
         check=True, capture_output=True, text=True,
     )  # fmt: skip
     path = workdir / "kubeconfig.yaml"
@@ -149,7 +154,9 @@ def open_cluster(server: Server, tmp_path_factory: pytest.TempPathFactory) -> Cl
 
 
 @pytest.fixture(scope="session")
-def secure_cluster(redis_server: EmbeddedRedis, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+def secure_cluster(
+    redis_server: EmbeddedRedis, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Cluster]:
     """A token-protected server on TLS with a self-signed CA (as with kube-apiserver --cert-dir)."""
     workdir = tmp_path_factory.mktemp("secure")
     token = uuid.uuid4().hex

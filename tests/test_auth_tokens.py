@@ -48,9 +48,7 @@ HEADERS = [
 
 
 @pytest.mark.parametrize(("header", "user"), HEADERS, ids=[repr(h) for h, _ in HEADERS])
-def test_authorization_header_forms(
-    tokens: TokenFile, header: str | None, user: User | None
-) -> None:
+def test_authorization_header_forms(tokens: TokenFile, header: str | None, user: User | None) -> None:
     assert tokens.authenticate(header) == user
 
 

@@ -15,12 +15,24 @@ UNAUTHORIZED = {
 
 @pytest.mark.parametrize(
     "path",
-    ["/api", "/api/v1", "/apis", "/version", "/api/v1/pods", "/api/v1/watch/pods", "/api/v1/namespaces/default/pods/x"],
+    [
+        "/api",
+        "/api/v1",
+        "/apis",
+        "/version",
+        "/api/v1/pods",
+        "/api/v1/watch/pods",
+        "/api/v1/namespaces/default/pods/x",
+    ],
 )
 @pytest.mark.parametrize("authorization", [None, "Bearer", "Bearer wrong", "Basic YTpi", "Token x"])
-def test_requests_without_a_valid_token_get_401(secure_cluster: Cluster, path: str, authorization: str | None) -> None:
+def test_requests_without_a_valid_token_get_401(
+    secure_cluster: Cluster, path: str, authorization: str | None
+) -> None:
     headers = {"Authorization": authorization} if authorization else {}
-    response = httpx.get(secure_cluster.server.url + path, headers=headers, verify=secure_cluster.ssl_context())
+    response = httpx.get(
+        secure_cluster.server.url + path, headers=headers, verify=secure_cluster.ssl_context()
+    )
     assert response.status_code == 401
     assert response.json() == UNAUTHORIZED
 

@@ -185,9 +185,7 @@ STUB_APP_LAUNCHER = textwrap.dedent(
 )
 
 
-def test_serve_runs_https_on_embedded_redis_and_stops_it_on_sigterm(
-    tmp_path: Path, token_file: Path
-) -> None:
+def test_serve_runs_https_on_embedded_redis_and_stops_it_on_sigterm(tmp_path: Path, token_file: Path) -> None:
     port = find_free_port()
     data_dir = tmp_path / "data"
     flags = ["--port", str(port), "--data-dir", str(data_dir), "--token-file", str(token_file)]

@@ -86,9 +86,7 @@ def test_starting_twice_is_refused_rather_than_leaking_a_second_server(
         persistent.start()
 
 
-def test_missing_binary_says_how_to_install_it(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_missing_binary_says_how_to_install_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PATH", str(tmp_path))  # a directory without redis-server
     with pytest.raises(RedisServerNotFound) as err:
         EmbeddedRedis(tmp_path).start()

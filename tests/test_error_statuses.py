@@ -18,7 +18,9 @@ def status_of(response: httpx.Response) -> dict:
 
 def test_malformed_json_body_is_400_bad_request(api: httpx.Client, ns: str) -> None:
     response = api.post(
-        f"/api/v1/namespaces/{ns}/pods", content=b'{"metadata": {', headers={"Content-Type": "application/json"}
+        f"/api/v1/namespaces/{ns}/pods",
+        content=b'{"metadata": {',
+        headers={"Content-Type": "application/json"},
     )
     assert response.status_code == 400
     assert status_of(response)["reason"] == "BadRequest"
@@ -29,7 +31,10 @@ def test_wrong_field_type_is_400_with_go_decoder_text(api: httpx.Client, ns: str
     manifest["spec"]["containers"] = "nginx"
     response = api.post(f"/api/v1/namespaces/{ns}/pods", json=manifest)
     assert response.status_code == 400
-    assert "cannot unmarshal string into Go struct field PodSpec.spec.containers" in status_of(response)["message"]
+    assert (
+        "cannot unmarshal string into Go struct field PodSpec.spec.containers"
+        in status_of(response)["message"]
+    )
 
 
 def test_post_with_unsupported_content_type_is_415(api: httpx.Client, ns: str) -> None:
@@ -40,7 +45,9 @@ def test_post_with_unsupported_content_type_is_415(api: httpx.Client, ns: str) -
 
 def test_patch_with_plain_json_content_type_is_415(api: httpx.Client, ns: str) -> None:
     api.post(f"/api/v1/namespaces/{ns}/pods", json=pod_manifest("web"))
-    response = api.patch(f"/api/v1/namespaces/{ns}/pods/web", json={}, headers={"Content-Type": "application/json"})
+    response = api.patch(
+        f"/api/v1/namespaces/{ns}/pods/web", json={}, headers={"Content-Type": "application/json"}
+    )
     assert response.status_code == 415
 
 
@@ -52,7 +59,9 @@ def test_accept_without_json_is_406(api: httpx.Client, ns: str) -> None:
 
 def test_body_over_3_mib_is_413(api: httpx.Client, ns: str) -> None:
     big = b'{"metadata":{"name":"x","annotations":{"a":"' + b"x" * (3 * 1024 * 1024) + b'"}}}'
-    response = api.post(f"/api/v1/namespaces/{ns}/pods", content=big, headers={"Content-Type": "application/json"})
+    response = api.post(
+        f"/api/v1/namespaces/{ns}/pods", content=big, headers={"Content-Type": "application/json"}
+    )
     assert response.status_code == 413
     assert status_of(response)["message"] == "Request entity too large: limit is 3145728"
 
@@ -95,7 +104,9 @@ def test_bad_list_parameters_get_a_status(api: httpx.Client, ns: str, query: dic
 
 
 @pytest.mark.parametrize("value", ["true", "Foo"])
-def test_bad_dry_run_or_field_validation_is_422_create_options(api: httpx.Client, ns: str, value: str) -> None:
+def test_bad_dry_run_or_field_validation_is_422_create_options(
+    api: httpx.Client, ns: str, value: str
+) -> None:
     response = api.post(f"/api/v1/namespaces/{ns}/pods", params={"dryRun": value}, json=pod_manifest("web"))
     assert response.status_code == 422
     assert status_of(response)["message"].startswith('CreateOptions.meta.k8s.io "" is invalid: dryRun')
@@ -103,7 +114,10 @@ def test_bad_dry_run_or_field_validation_is_422_create_options(api: httpx.Client
 
 @pytest.mark.parametrize(
     ("segment", "message"),
-    [("%2E%2E", 'Name parameter invalid: "..": may not be \'..\''), ("a%25b", 'Name parameter invalid: "a%b": may not contain \'%\'')],
+    [
+        ("%2E%2E", "Name parameter invalid: \"..\": may not be '..'"),
+        ("a%25b", "Name parameter invalid: \"a%b\": may not contain '%'"),
+    ],
 )
 def test_invalid_pod_name_in_path_is_400(api: httpx.Client, ns: str, segment: str, message: str) -> None:
     response = api.get(f"/api/v1/namespaces/{ns}/pods/{segment}")

@@ -18,8 +18,17 @@ pytestmark = [
 ]
 
 
-def kubectl(cluster: Cluster, tmp_path: Path, *args: str, stdin: str | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
-    cmd = ["kubectl", "--kubeconfig", str(cluster.kubeconfig), "--cache-dir", str(tmp_path / "kube-cache"), *args]
+def kubectl(
+    cluster: Cluster, tmp_path: Path, *args: str, stdin: str | None = None, check: bool = True
+) -> subprocess.CompletedProcess[str]:
+    cmd = [
+        "kubectl",
+        "--kubeconfig",
+        str(cluster.kubeconfig),
+        "--cache-dir",
+        str(tmp_path / "kube-cache"),
+        *args,
+    ]
     result = subprocess.run(cmd, input=stdin, capture_output=True, text=True, timeout=60)
     if check and result.returncode != 0:
         raise AssertionError(f"{' '.join(args)} failed ({result.returncode}):\n{result.stderr}")
@@ -62,7 +71,19 @@ def test_label_annotate_and_patch(cluster: Cluster, tmp_path: Path, ns: str) -> 
     kubectl(cluster, tmp_path, "run", "web", "-n", ns, "--image=nginx")
     kubectl(cluster, tmp_path, "label", "pod", "web", "-n", ns, "tier=front")
     kubectl(cluster, tmp_path, "annotate", "pod", "web", "-n", ns, "note=hello")
-    kubectl(cluster, tmp_path, "patch", "pod", "web", "-n", ns, "--type", "merge", "-p", '{"metadata":{"labels":{"run":null}}}')
+    kubectl(
+        cluster,
+        tmp_path,
+        "patch",
+        "pod",
+        "web",
+        "-n",
+        ns,
+        "--type",
+        "merge",
+        "-p",
+        '{"metadata":{"labels":{"run":null}}}',
+    )
     kubectl(
         cluster, tmp_path, "patch", "pod", "web", "-n", ns, "--type", "json",
         "-p", '[{"op":"replace","path":"/spec/containers/0/image","value":"nginx:1.27"}]',
@@ -78,8 +99,13 @@ def test_label_annotate_and_patch(cluster: Cluster, tmp_path: Path, ns: str) -> 
 def test_replace_from_file(cluster: Cluster, tmp_path: Path, ns: str) -> None:
     kubectl(cluster, tmp_path, "create", "-n", ns, "-f", manifest_file(tmp_path, pod_manifest("web")))
     changed = pod_manifest("web", image="nginx:latest")  # keeps the defaulted pull policy
-    assert kubectl(cluster, tmp_path, "replace", "-n", ns, "-f", manifest_file(tmp_path, changed)).stdout.strip() == "pod/web replaced"
-    image = kubectl(cluster, tmp_path, "get", "pod", "web", "-n", ns, "-o", "jsonpath={.spec.containers[0].image}").stdout
+    assert (
+        kubectl(cluster, tmp_path, "replace", "-n", ns, "-f", manifest_file(tmp_path, changed)).stdout.strip()
+        == "pod/web replaced"
+    )
+    image = kubectl(
+        cluster, tmp_path, "get", "pod", "web", "-n", ns, "-o", "jsonpath={.spec.containers[0].image}"
+    ).stdout
     assert image == "nginx:latest"
 
 
@@ -130,31 +156,64 @@ def test_apply_client_side_create_update_and_unchanged(cluster: Cluster, tmp_pat
 def test_apply_server_side_create_and_update(cluster: Cluster, tmp_path: Path, ns: str) -> None:
     manifest = pod_manifest("web", labels={"app": "web"})
     path = manifest_file(tmp_path, manifest)
-    assert kubectl(cluster, tmp_path, "apply", "--server-side", "-n", ns, "-f", path).stdout.strip() == "pod/web serverside-applied"
+    assert (
+        kubectl(cluster, tmp_path, "apply", "--server-side", "-n", ns, "-f", path).stdout.strip()
+        == "pod/web serverside-applied"
+    )
     manifest["metadata"]["labels"] = {"app": "web", "tier": "back"}
     path = manifest_file(tmp_path, manifest)
     kubectl(cluster, tmp_path, "apply", "--server-side", "-n", ns, "-f", path)
-    pod = json.loads(kubectl(cluster, tmp_path, "get", "pod", "web", "-n", ns, "-o", "json", "--show-managed-fields").stdout)
+    pod = json.loads(
+        kubectl(
+            cluster, tmp_path, "get", "pod", "web", "-n", ns, "-o", "json", "--show-managed-fields"
+        ).stdout
+    )
     assert pod["metadata"]["labels"] == {"app": "web", "tier": "back"}
-    assert any(m["manager"] == "kubectl" and m["operation"] == "Apply" for m in pod["metadata"]["managedFields"])
+    assert any(
+        m["manager"] == "kubectl" and m["operation"] == "Apply" for m in pod["metadata"]["managedFields"]
+    )
 
 
 def test_strategic_patch_and_dry_run_and_warnings(cluster: Cluster, tmp_path: Path, ns: str) -> None:
     kubectl(cluster, tmp_path, "run", "web", "-n", ns, "--image=nginx")
-    kubectl(cluster, tmp_path, "patch", "pod", "web", "-n", ns, "-p", '{"spec":{"containers":[{"name":"web","image":"nginx:latest"}]}}')
-    image = kubectl(cluster, tmp_path, "get", "pod", "web", "-n", ns, "-o", "jsonpath={.spec.containers[0].image}").stdout
+    kubectl(
+        cluster,
+        tmp_path,
+        "patch",
+        "pod",
+        "web",
+        "-n",
+        ns,
+        "-p",
+        '{"spec":{"containers":[{"name":"web","image":"nginx:latest"}]}}',
+    )
+    image = kubectl(
+        cluster, tmp_path, "get", "pod", "web", "-n", ns, "-o", "jsonpath={.spec.containers[0].image}"
+    ).stdout
     assert image == "nginx:latest"
     dry = kubectl(cluster, tmp_path, "run", "ghost", "-n", ns, "--image=nginx", "--dry-run=server")
     assert dry.stdout.strip() == "pod/ghost created (server dry run)"
     assert kubectl(cluster, tmp_path, "get", "pod", "ghost", "-n", ns, check=False).returncode == 1
     manifest = pod_manifest("odd")
     manifest["spec"]["foo"] = "bar"
-    result = kubectl(cluster, tmp_path, "create", "-n", ns, "--validate=warn", "-f", manifest_file(tmp_path, manifest))
+    result = kubectl(
+        cluster, tmp_path, "create", "-n", ns, "--validate=warn", "-f", manifest_file(tmp_path, manifest)
+    )
     assert 'Warning: unknown field "spec.foo"' in result.stderr
 
 
-def test_delete_scheduled_pod_is_terminating_then_force_removes_it(cluster: Cluster, tmp_path: Path, ns: str) -> None:
-    kubectl(cluster, tmp_path, "create", "-n", ns, "-f", manifest_file(tmp_path, pod_manifest("web", nodeName="node-1")))
+def test_delete_scheduled_pod_is_terminating_then_force_removes_it(
+    cluster: Cluster, tmp_path: Path, ns: str
+) -> None:
+    kubectl(
+        cluster,
+        tmp_path,
+        "create",
+        "-n",
+        ns,
+        "-f",
+        manifest_file(tmp_path, pod_manifest("web", nodeName="node-1")),
+    )
     kubectl(cluster, tmp_path, "delete", "pod", "web", "-n", ns, "--wait=false")
     status = kubectl(cluster, tmp_path, "get", "pod", "web", "-n", ns, "--no-headers").stdout.split()[2]
     assert status == "Terminating"

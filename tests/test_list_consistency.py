@@ -58,7 +58,9 @@ def test_remaining_item_count_counts_what_follows_the_page(api: httpx.Client, ns
         api.post(f"/api/v1/namespaces/{ns}/pods", json=pod_manifest(f"p{i}"))
     page = api.get(f"/api/v1/namespaces/{ns}/pods", params={"limit": 2}).json()
     assert page["metadata"]["remainingItemCount"] == 3
-    selective = api.get(f"/api/v1/namespaces/{ns}/pods", params={"limit": 2, "labelSelector": "run!=x"}).json()
+    selective = api.get(
+        f"/api/v1/namespaces/{ns}/pods", params={"limit": 2, "labelSelector": "run!=x"}
+    ).json()
     assert "remainingItemCount" not in selective["metadata"]
 
 
@@ -74,7 +76,7 @@ def test_exact_list_equals_the_state_a_watcher_saw_at_that_rv(server: Server, ns
         with api.stream("GET", f"/api/v1/namespaces/{ns}/pods", params=params) as response:
             events = [orjson.loads(line) for line in response.iter_lines() if line]
         checkpoints = sorted({int(e["object"]["metadata"]["resourceVersion"]) for e in events})
-        for at in rng.sample(checkpoints, min(6, len(checkpoints))) + [int(head)]:
+        for at in [*rng.sample(checkpoints, min(6, len(checkpoints))), int(head)]:
             seen: dict[str, str] = {}
             for event in events:
                 meta = event["object"]["metadata"]
@@ -85,7 +87,8 @@ def test_exact_list_equals_the_state_a_watcher_saw_at_that_rv(server: Server, ns
                 else:
                     seen[meta["name"]] = meta["resourceVersion"]
             exact = api.get(
-                f"/api/v1/namespaces/{ns}/pods", params={"resourceVersion": at, "resourceVersionMatch": "Exact"}
+                f"/api/v1/namespaces/{ns}/pods",
+                params={"resourceVersion": at, "resourceVersionMatch": "Exact"},
             ).json()
             assert exact["metadata"]["resourceVersion"] == str(at)
             assert items(exact) == sorted(seen.items()), f"state at {at}"

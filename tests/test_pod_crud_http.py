@@ -67,7 +67,10 @@ def test_invalid_pod_is_422_with_every_cause(api: httpx.Client, ns: str) -> None
     assert response.status_code == 422
     body = response.json()
     assert body["reason"] == "Invalid"
-    assert [c["field"] for c in body["details"]["causes"]] == ["spec.containers[0].image", "spec.restartPolicy"]
+    assert [c["field"] for c in body["details"]["causes"]] == [
+        "spec.containers[0].image",
+        "spec.restartPolicy",
+    ]
 
 
 def test_get_missing_pod_is_404_not_found(api: httpx.Client, ns: str) -> None:
@@ -96,7 +99,9 @@ def test_empty_list_has_items_array_and_nonzero_resource_version(api: httpx.Clie
 def test_all_namespaces_list_contains_pods_of_every_namespace(api: httpx.Client, ns: str) -> None:
     create(api, ns, pod_manifest("web"))
     create(api, ns + "-x", pod_manifest("web"))
-    keys = {(p["metadata"]["namespace"], p["metadata"]["name"]) for p in api.get("/api/v1/pods").json()["items"]}
+    keys = {
+        (p["metadata"]["namespace"], p["metadata"]["name"]) for p in api.get("/api/v1/pods").json()["items"]
+    }
     assert {(ns, "web"), (ns + "-x", "web")} <= keys
 
 
@@ -126,7 +131,9 @@ def test_replace_with_current_resource_version_updates_image(api: httpx.Client, 
 
 def test_replace_with_stale_resource_version_is_409_conflict(api: httpx.Client, ns: str) -> None:
     pod = create(api, ns, pod_manifest("web"))
-    api.patch(f"/api/v1/namespaces/{ns}/pods/web", json={"metadata": {"labels": {"a": "b"}}}, headers=MERGE_PATCH)
+    api.patch(
+        f"/api/v1/namespaces/{ns}/pods/web", json={"metadata": {"labels": {"a": "b"}}}, headers=MERGE_PATCH
+    )
     response = api.put(f"/api/v1/namespaces/{ns}/pods/web", json=pod)
     assert response.status_code == 409
     assert response.json()["reason"] == "Conflict"
@@ -238,14 +245,18 @@ def test_dry_run_create_stores_nothing(api: httpx.Client, ns: str) -> None:
 
 def test_patch_making_a_field_the_wrong_type_is_422_patch_invalid(api: httpx.Client, ns: str) -> None:
     create(api, ns, pod_manifest("web"))
-    response = api.patch(f"/api/v1/namespaces/{ns}/pods/web", json={"spec": {"containers": "x"}}, headers=MERGE_PATCH)
+    response = api.patch(
+        f"/api/v1/namespaces/{ns}/pods/web", json={"spec": {"containers": "x"}}, headers=MERGE_PATCH
+    )
     assert response.status_code == 422
     body = response.json()
     assert body["message"].startswith(' "" is invalid: patch: Invalid value: ')
     assert body["details"]["causes"][0]["field"] == "patch"
 
 
-def test_strict_patch_with_unknown_field_is_422_and_warn_is_a_warning_header(api: httpx.Client, ns: str) -> None:
+def test_strict_patch_with_unknown_field_is_422_and_warn_is_a_warning_header(
+    api: httpx.Client, ns: str
+) -> None:
     create(api, ns, pod_manifest("web"))
     url = f"/api/v1/namespaces/{ns}/pods/web"
     patch = {"spec": {"foo": 1}}
@@ -259,7 +270,9 @@ def test_strict_patch_with_unknown_field_is_422_and_warn_is_a_warning_header(api
 
 def test_terminating_pod_is_removed_once_its_grace_period_is_over(api: httpx.Client, ns: str) -> None:
     create(api, ns, pod_manifest("web", nodeName="node-1", terminationGracePeriodSeconds=1))
-    assert api.delete(f"/api/v1/namespaces/{ns}/pods/web").json()["metadata"]["deletionGracePeriodSeconds"] == 1
+    assert (
+        api.delete(f"/api/v1/namespaces/{ns}/pods/web").json()["metadata"]["deletionGracePeriodSeconds"] == 1
+    )
     deadline = time.monotonic() + 10
     while api.get(f"/api/v1/namespaces/{ns}/pods/web").status_code == 200:
         assert time.monotonic() < deadline, "the pod was never removed"

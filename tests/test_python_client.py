@@ -46,7 +46,9 @@ def test_replace_and_both_patch_body_kinds(core: client.CoreV1Api, ns: str) -> N
         "web", ns, [{"op": "add", "path": "/metadata/labels/b", "value": "2"}]
     )  # a list body is sent as application/json-patch+json
     assert patched.metadata.labels == {"a": "1", "b": "2"}
-    patched = core.patch_namespaced_pod("web", ns, {"spec": {"containers": [{"name": "web", "image": "nginx:1.27"}]}})
+    patched = core.patch_namespaced_pod(
+        "web", ns, {"spec": {"containers": [{"name": "web", "image": "nginx:1.27"}]}}
+    )
     assert patched.spec.containers[0].image == "nginx:1.27"  # dict body: strategic merge patch
 
 
@@ -73,11 +75,19 @@ def test_dry_run_create(core: client.CoreV1Api, ns: str) -> None:
 
 def test_status_and_ephemeral_containers_subresources(core: client.CoreV1Api, ns: str) -> None:
     core.create_namespaced_pod(ns, pod_manifest("web", nodeName="node-1"))
-    status = {"status": {"phase": "Running", "podIP": "10.1.2.3", "conditions": [{"type": "Ready", "status": "True"}]}}
+    status = {
+        "status": {
+            "phase": "Running",
+            "podIP": "10.1.2.3",
+            "conditions": [{"type": "Ready", "status": "True"}],
+        }
+    }
     updated = core.patch_namespaced_pod_status("web", ns, status)
     assert updated.status.phase == "Running"
     assert [ip.ip for ip in updated.status.pod_i_ps] == ["10.1.2.3"]
-    debug = {"spec": {"ephemeralContainers": [{"name": "dbg", "image": "busybox", "targetContainerName": "web"}]}}
+    debug = {
+        "spec": {"ephemeralContainers": [{"name": "dbg", "image": "busybox", "targetContainerName": "web"}]}
+    }
     patched = core.patch_namespaced_pod_ephemeralcontainers("web", ns, debug)
     assert [c.name for c in patched.spec.ephemeral_containers] == ["dbg"]
     assert core.read_namespaced_pod_status("web", ns).status.phase == "Running"

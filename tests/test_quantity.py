@@ -54,8 +54,27 @@ def test_parse_quantity_is_exact_beyond_default_decimal_precision() -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["", "abc", "Gi", "1KiB", "1 Gi", " 1", "1 ", "1.2.3", "1e", "1ki", "1K", "1e1.5", "--1",
-     "1\n", "\u0661", "0x10", "1_000", None, 5],
+    [
+        "",
+        "abc",
+        "Gi",
+        "1KiB",
+        "1 Gi",
+        " 1",
+        "1 ",
+        "1.2.3",
+        "1e",
+        "1ki",
+        "1K",
+        "1e1.5",
+        "--1",
+        "1\n",
+        "\u0661",
+        "0x10",
+        "1_000",
+        None,
+        5,
+    ],
 )
 def test_parse_quantity_rejects_garbage_with_apimachinery_text(text: object) -> None:
     with pytest.raises(ValueError, match="quantities must match the regular expression") as info:

@@ -30,7 +30,10 @@ def test_two_puts_with_the_same_stale_version_on_two_replicas_one_wins(
             pod = a.post(f"/api/v1/namespaces/{ns}/pods", json=pod_manifest(name)).json()
 
             def put(client, image, pod=pod, name=name):  # type: ignore[no-untyped-def]
-                body = {**pod, "spec": {**pod["spec"], "containers": [{**pod["spec"]["containers"][0], "image": image}]}}
+                body = {
+                    **pod,
+                    "spec": {**pod["spec"], "containers": [{**pod["spec"]["containers"][0], "image": image}]},
+                }
                 return client.put(f"/api/v1/namespaces/{ns}/pods/{name}", json=body).status_code
 
             with concurrent.futures.ThreadPoolExecutor(2) as pool:
@@ -39,7 +42,10 @@ def test_two_puts_with_the_same_stale_version_on_two_replicas_one_wins(
 
 
 def test_a_replica_started_later_bootstraps_the_existing_pods(
-    server: Server, redis_server, tmp_path, ns: str  # type: ignore[no-untyped-def]
+    server: Server,
+    redis_server,
+    tmp_path,
+    ns: str,  # type: ignore[no-untyped-def]
 ) -> None:
     from .conftest import start_server
 

@@ -38,7 +38,11 @@ async def store(private_redis: EmbeddedRedis) -> AsyncIterator[Store]:
 async def write_events(store: Store, count: int) -> int:
     rv = 0
     for i in range(count):
-        pod = {"kind": "Pod", "apiVersion": "v1", "metadata": {"name": f"p{i}", "namespace": "d", "resourceVersion": ""}}
+        pod = {
+            "kind": "Pod",
+            "apiVersion": "v1",
+            "metadata": {"name": f"p{i}", "namespace": "d", "resourceVersion": ""},
+        }
         rv = await store.write(f"d/p{i}", "ADDED", pod, expected_rv=None)
     return rv
 
@@ -58,7 +62,9 @@ async def test_compactor_keeps_the_newest_events_by_count(store: Store) -> None:
 
 async def test_compactor_drops_events_older_than_the_age_limit(store: Store) -> None:
     head = await write_events(store, 10)
-    later = Compactor(store, retention_events=1000, retention_seconds=HOUR_S, clock=lambda: time.time() + 2 * HOUR_S)
+    later = Compactor(
+        store, retention_events=1000, retention_seconds=HOUR_S, clock=lambda: time.time() + 2 * HOUR_S
+    )
     await later.compact_once()
     assert await store.oldest_rv() == head  # everything is old; the head event is kept
 
@@ -80,7 +86,9 @@ async def test_only_the_lease_holder_compacts(store: Store) -> None:
 
 
 @pytest.fixture(scope="module")
-def retention_server(private_redis: EmbeddedRedis, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+def retention_server(
+    private_redis: EmbeddedRedis, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Server]:
     srv = start_server(private_redis.url, tmp_path_factory.mktemp("retention-server"))
     yield srv
     srv.stop()
@@ -108,7 +116,11 @@ async def test_watch_from_before_retention_gets_a_410_error_event(
             api.post("/api/v1/namespaces/r/pods", json=pod_manifest(name))
         head = await trim_all_but_last(private_redis.url, keep=2)
         start = int(first["metadata"]["resourceVersion"])
-        with api.stream("GET", "/api/v1/namespaces/r/pods", params={"watch": "1", "resourceVersion": start, "timeoutSeconds": 5}) as response:
+        with api.stream(
+            "GET",
+            "/api/v1/namespaces/r/pods",
+            params={"watch": "1", "resourceVersion": start, "timeoutSeconds": 5},
+        ) as response:
             assert response.status_code == 200
             events = read_events(response)
     assert events == [
@@ -116,7 +128,8 @@ async def test_watch_from_before_retention_gets_a_410_error_event(
             "type": "ERROR",
             "object": {
                 "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
-                "message": f"too old resource version: {start} ({head - 2})", "reason": "Expired", "code": 410,
+                "message": f"too old resource version: {start} ({head - 2})",
+                "reason": "Expired", "code": 410,
             },
         }
     ]  # fmt: skip
@@ -141,7 +154,11 @@ async def test_a_change_replayed_from_redis_leaves_a_selector_with_its_previous_
     from watchcache.replica import Replica
     from watchcache.selectors import parse_field_selector, parse_label_selector
 
-    pod = {"kind": "Pod", "apiVersion": "v1", "metadata": {"name": "a", "namespace": "d", "resourceVersion": "", "labels": {"app": "x"}}}
+    pod = {
+        "kind": "Pod",
+        "apiVersion": "v1",
+        "metadata": {"name": "a", "namespace": "d", "resourceVersion": "", "labels": {"app": "x"}},
+    }
     first = await store.write("d/a", "ADDED", pod, expected_rv=None)
     moved = {**pod, "metadata": {**pod["metadata"], "labels": {"app": "y"}}}
     from watchcache.events import SelectorState

@@ -147,15 +147,9 @@ CASES = [
     ),
     pytest.param(
         spec(containers=[{**WEB, "volumeMounts": [{"name": "data", "mountPath": "/data"}]}]),
+        spec(containers=[{"name": "web", "volumeMounts": [{"mountPath": "/data", "readOnly": True}]}]),
         spec(
-            containers=[
-                {"name": "web", "volumeMounts": [{"mountPath": "/data", "readOnly": True}]}
-            ]
-        ),
-        spec(
-            containers=[
-                {**WEB, "volumeMounts": [{"name": "data", "mountPath": "/data", "readOnly": True}]}
-            ]
+            containers=[{**WEB, "volumeMounts": [{"name": "data", "mountPath": "/data", "readOnly": True}]}]
         ),
         id="volumeMounts-merged-by-mountPath",
     ),
@@ -332,9 +326,7 @@ CASES = [
         {"metadata": {"ownerReferences": [{"uid": "u1", "controller": True}]}},
         {
             "metadata": {
-                "ownerReferences": [
-                    {"uid": "u1", "kind": "ReplicaSet", "name": "rs", "controller": True}
-                ]
+                "ownerReferences": [{"uid": "u1", "kind": "ReplicaSet", "name": "rs", "controller": True}]
             }
         },
         id="ownerReferences-by-uid",
@@ -703,8 +695,7 @@ ERRORS = [
     pytest.param(
         spec(containers=[WEB]),
         spec(containers=["web"]),
-        "list element types are not identical: "
-        "[[map[image:nginx:1.26 name:web resources:map[]]] [web]]",
+        "list element types are not identical: [[map[image:nginx:1.26 name:web resources:map[]]] [web]]",
         id="mixed-element-types",
     ),
     pytest.param(

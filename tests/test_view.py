@@ -12,7 +12,13 @@ def pod(ns: str, name: str, *, node: str = "", labels: dict[str, str] | None = N
     spec: dict = {"containers": [{"name": "c", "image": "i"}]}
     if node:
         spec["nodeName"] = node
-    return {"kind": "Pod", "apiVersion": "v1", "metadata": {"name": name, "namespace": ns, "labels": labels or {}, "resourceVersion": ""}, "spec": spec, "status": {}}
+    return {
+        "kind": "Pod",
+        "apiVersion": "v1",
+        "metadata": {"name": name, "namespace": ns, "labels": labels or {}, "resourceVersion": ""},
+        "spec": spec,
+        "status": {},
+    }
 
 
 def event(rv: int, kind: str, ns: str, name: str, **kw: object) -> Event:

@@ -17,18 +17,42 @@ from .quantity import parse_quantity, round_up_milli
 CONTAINER_LISTS = ("containers", "initContainers", "ephemeralContainers")
 
 # Probe fields are non-pointer int32s in Go: 0 means "unset" and gets the default.
-_PROBE_DEFAULTS = {"timeoutSeconds": 1, "periodSeconds": 10, "successThreshold": 1,
-                   "failureThreshold": 3}
+_PROBE_DEFAULTS = {"timeoutSeconds": 1, "periodSeconds": 10, "successThreshold": 1, "failureThreshold": 3}
 _PROBES = ("livenessProbe", "readinessProbe", "startupProbe")
 
 # Every VolumeSource member of core/v1, in the Go struct's order (validation reports the
 # second one it meets); a volume with none of them is an emptyDir (SetDefaults_Volume).
 VOLUME_SOURCES = (
-    "hostPath", "emptyDir", "gcePersistentDisk", "awsElasticBlockStore", "gitRepo", "secret",
-    "nfs", "iscsi", "glusterfs", "persistentVolumeClaim", "rbd", "flexVolume", "cinder",
-    "cephfs", "flocker", "downwardAPI", "fc", "azureFile", "configMap", "vsphereVolume",
-    "quobyte", "azureDisk", "photonPersistentDisk", "projected", "portworxVolume", "scaleIO",
-    "storageos", "csi", "ephemeral", "image",
+    "hostPath",
+    "emptyDir",
+    "gcePersistentDisk",
+    "awsElasticBlockStore",
+    "gitRepo",
+    "secret",
+    "nfs",
+    "iscsi",
+    "glusterfs",
+    "persistentVolumeClaim",
+    "rbd",
+    "flexVolume",
+    "cinder",
+    "cephfs",
+    "flocker",
+    "downwardAPI",
+    "fc",
+    "azureFile",
+    "configMap",
+    "vsphereVolume",
+    "quobyte",
+    "azureDisk",
+    "photonPersistentDisk",
+    "projected",
+    "portworxVolume",
+    "scaleIO",
+    "storageos",
+    "csi",
+    "ephemeral",
+    "image",
 )
 _DEFAULT_MODE = 420  # 0644, the file mode of secret/configMap/downwardAPI/projected files
 
@@ -134,14 +158,10 @@ def image_tag(image: Any) -> str:
     tag = ""
     colon = name.rfind(":")
     if colon > name.rfind("/"):
-        name, tag = name[:colon], name[colon + 1:]
+        name, tag = name[:colon], name[colon + 1 :]
         if not _TAG_RE.fullmatch(tag):
             return ""
-    if (
-        len(name) > _IMAGE_NAME_MAX
-        or _HEX64_RE.fullmatch(name)
-        or not _IMAGE_NAME_RE.fullmatch(name)
-    ):
+    if len(name) > _IMAGE_NAME_MAX or _HEX64_RE.fullmatch(name) or not _IMAGE_NAME_RE.fullmatch(name):
         return ""
     if not tag and not at:
         return "latest"

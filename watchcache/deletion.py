@@ -84,20 +84,28 @@ def plan_delete(pod: Pod, opts: DeleteOptions, now: datetime) -> DeletePlan:
     grace = effective_grace(pod, opts.grace_period_seconds)
     finalizers = bool(meta.get("finalizers"))
     if "deletionTimestamp" not in meta:
-        return DeletePlan(_mark(pod, now + timedelta(seconds=grace), grace), remove=grace == 0 and not finalizers)
+        return DeletePlan(
+            _mark(pod, now + timedelta(seconds=grace), grace), remove=grace == 0 and not finalizers
+        )
     pending = meta.get("deletionGracePeriodSeconds")
     if not pending:
         return DeletePlan(None, remove=not finalizers)
     if grace >= pending:
         return DeletePlan(None, remove=False)
-    deleted_at = parse_timestamp(meta["deletionTimestamp"]) - timedelta(seconds=pending) + timedelta(seconds=grace)
+    deleted_at = (
+        parse_timestamp(meta["deletionTimestamp"]) - timedelta(seconds=pending) + timedelta(seconds=grace)
+    )
     return DeletePlan(_mark(pod, deleted_at, grace), remove=grace == 0 and not finalizers)
 
 
 def removes_after_update(pod: Pod) -> bool:
     """An update that drops the last finalizer of a pod pending deletion with grace 0 deletes it."""
     meta = pod["metadata"]
-    return "deletionTimestamp" in meta and not meta.get("finalizers") and not meta.get("deletionGracePeriodSeconds")
+    return (
+        "deletionTimestamp" in meta
+        and not meta.get("finalizers")
+        and not meta.get("deletionGracePeriodSeconds")
+    )
 
 
 def _mark(pod: Pod, when: datetime, grace: int) -> Pod:

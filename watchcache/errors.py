@@ -305,6 +305,4 @@ def expired(message: str, list_continue: str | None = None) -> Expired:
 
 
 def initializing() -> APIError:
-    return APIError(
-        429, "TooManyRequests", "storage is (re)initializing", {"retryAfterSeconds": 1}
-    )
+    return APIError(429, "TooManyRequests", "storage is (re)initializing", {"retryAfterSeconds": 1})

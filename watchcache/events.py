@@ -35,7 +35,7 @@ class Event:
     def __init__(
         self,
         rv: int,
-        type: EventType,  # noqa: A002 - the wire name
+        type: EventType,
         key: str,
         pod: Pod | None = None,
         previous: SelectorState | None = None,

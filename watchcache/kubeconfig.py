@@ -36,9 +36,7 @@ def render_kubeconfig(settings: Settings, *, server: str | None = None) -> str:
         "kind": "Config",
         "clusters": [{"name": NAME, "cluster": cluster}],
         "users": [{"name": NAME, "user": user}],
-        "contexts": [
-            {"name": NAME, "context": {"cluster": NAME, "user": NAME, "namespace": NAMESPACE}}
-        ],
+        "contexts": [{"name": NAME, "context": {"cluster": NAME, "user": NAME, "namespace": NAMESPACE}}],
         "current-context": NAME,
         "preferences": {},
     }

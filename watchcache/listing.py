@@ -84,18 +84,22 @@ def validate(opts: ListOptions) -> None:
             problems.append(errors.forbidden("sendInitialEvents", "sendInitialEvents is forbidden for list"))
         if match and opts.continue_token:
             problems.append(
-                errors.forbidden("resourceVersionMatch", "resourceVersionMatch is forbidden when continue is provided")
+                errors.forbidden(
+                    "resourceVersionMatch", "resourceVersionMatch is forbidden when continue is provided"
+                )
             )
         elif match and rv is None:
             problems.append(
                 errors.forbidden(
-                    "resourceVersionMatch", "resourceVersionMatch is forbidden unless resourceVersion is provided"
+                    "resourceVersionMatch",
+                    "resourceVersionMatch is forbidden unless resourceVersion is provided",
                 )
             )
         elif match == "Exact" and rv == "0":
             problems.append(
                 errors.forbidden(
-                    "resourceVersionMatch", 'resourceVersionMatch "exact" is forbidden for resourceVersion "0"'
+                    "resourceVersionMatch",
+                    'resourceVersionMatch "exact" is forbidden for resourceVersion "0"',
                 )
             )
     if problems:
@@ -116,7 +120,8 @@ def _watch_problems(opts: ListOptions) -> list[errors.FieldError]:
     if match == "":
         return [
             errors.forbidden(
-                "resourceVersionMatch", "sendInitialEvents requires setting resourceVersionMatch to NotOlderThan"
+                "resourceVersionMatch",
+                "sendInitialEvents requires setting resourceVersionMatch to NotOlderThan",
             )
         ]
     if match != "NotOlderThan":
@@ -141,7 +146,10 @@ def decode_continue(token: str, namespace: str | None) -> Continue:
     except (binascii.Error, ValueError, KeyError, TypeError) as exc:
         raise errors.BadRequest(f"invalid continue token: continue key is not valid: {exc}") from None
     if rv <= 0:
-        raise errors.BadRequest("invalid continue token: continue key is not valid: incorrect encoded start resourceVersion (version meta.k8s.io/v1)")
+        raise errors.BadRequest(
+            "invalid continue token: continue key is not valid: "
+            "incorrect encoded start resourceVersion (version meta.k8s.io/v1)"
+        )
     start = start.rstrip("\x00")
     if namespace is not None:
         start = f"{namespace}/{start}"

@@ -103,7 +103,9 @@ def record(
     mine = None
     for entry in entries:
         if (entry.get("manager"), entry.get("operation"), entry.get("subresource")) == (
-            manager, operation, subresource,
+            manager,
+            operation,
+            subresource,
         ):
             mine = entry
     fields = _merge(mine.get("fieldsV1", {}) if mine else {}, changed)

@@ -27,15 +27,23 @@ class WatchCacheCollector(Collector):
             "watchcache_watchers_parked", "Watches parked because they read too slowly.",
             value=sum(1 for w in b.watchers if w.parked),
         )  # fmt: skip
-        yield CounterMetricFamily("watchcache_events_dispatched", "Events dispatched to watchers.", value=m.events_dispatched)
-        yield CounterMetricFamily("watchcache_watch_deliveries", "Events queued for a watcher.", value=m.deliveries)
+        yield CounterMetricFamily(
+            "watchcache_events_dispatched", "Events dispatched to watchers.", value=m.events_dispatched
+        )
+        yield CounterMetricFamily(
+            "watchcache_watch_deliveries", "Events queued for a watcher.", value=m.deliveries
+        )
         yield CounterMetricFamily("watchcache_watchers_parked", "Times a watcher was parked.", value=m.parked)
-        yield CounterMetricFamily("watchcache_watchers_resumed", "Times a parked watcher rejoined live delivery.", value=m.resumed)
+        yield CounterMetricFamily(
+            "watchcache_watchers_resumed", "Times a parked watcher rejoined live delivery.", value=m.resumed
+        )
         yield GaugeMetricFamily(
             "watchcache_dispatch_lag_seconds", "From Redis appending the newest event to its dispatch.",
             value=m.dispatch_lag_s,
         )  # fmt: skip
-        yield GaugeMetricFamily("watchcache_view_resource_version", "The rv the view has applied.", value=view.rv)
+        yield GaugeMetricFamily(
+            "watchcache_view_resource_version", "The rv the view has applied.", value=view.rv
+        )
         yield GaugeMetricFamily("watchcache_view_pods", "Pods in the view.", value=len(view))
 
 

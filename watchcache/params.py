@@ -43,9 +43,7 @@ def dry_run(values: list[str], options_kind: str) -> bool:
     if not values:
         return False
     if any(v != DRY_RUN_ALL for v in values):
-        raise errors.invalid_options(
-            options_kind, [errors.not_supported("dryRun", values, [DRY_RUN_ALL])]
-        )
+        raise errors.invalid_options(options_kind, [errors.not_supported("dryRun", values, [DRY_RUN_ALL])])
     return True
 
 

@@ -1,4 +1,4 @@
-"""The non-apply PATCH types (patch.md §1–4): parse the patch body and apply it to a pod.
+"""The non-apply PATCH types (patch.md §1-4): parse the patch body and apply it to a pod.
 
 JSON Patch (RFC 6902) uses the ``jsonpatch`` library; merge and strategic merge patches are
 ``strategic_merge``'s. Server-side apply lives in ``apply.py``.

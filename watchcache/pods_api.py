@@ -21,14 +21,19 @@ from .apply import apply, parse_apply_body
 from .decode import DecodeError, check_fields, decode_object_json, decode_pod
 from .deletion import DeleteOptions, validate_options
 from .events import Pod
-from .listing import ListOptions, parse_list_options
+from .listing import parse_list_options
 from .patches import APPLY_PATCH, PATCH_TYPES, apply_patch, parse_patch
 from .registry import ListResult, PodRegistry, WriteOptions
-from .selectors import parse_field_selector
 from .responses import JSON, is_pretty, json_response, negotiate
-from .strategy import check_identity, prepare_ephemeral_update, prepare_status_update, prepare_update, timestamp
+from .selectors import parse_field_selector
+from .strategy import (
+    check_identity,
+    prepare_ephemeral_update,
+    prepare_status_update,
+    prepare_update,
+    timestamp,
+)
 from .validation import path_segment_name_errors
-from .view import Entry
 
 MAX_BODY_BYTES = 3 * 1024 * 1024  # kube-apiserver's request body limit
 LIST_CHUNK_BYTES = 1 << 20  # a streamed list is sent in ~1 MiB chunks
@@ -93,9 +98,15 @@ async def decode_body(request: Request, field_validation: str) -> tuple[Pod, lis
 # ---- representation ------------------------------------------------------------------------
 
 
-def pod_response(request: Request, body: bytes, status_code: int = 200, warnings: list[str] | tuple[str, ...] = ()) -> Response:
+def pod_response(
+    request: Request, body: bytes, status_code: int = 200, warnings: list[str] | tuple[str, ...] = ()
+) -> Response:
     if negotiate(request.headers.get("accept")) == "table":
-        body = table_bytes(request, [orjson.loads(body)], {"resourceVersion": orjson.loads(body)["metadata"].get("resourceVersion", "")})
+        body = table_bytes(
+            request,
+            [orjson.loads(body)],
+            {"resourceVersion": orjson.loads(body)["metadata"].get("resourceVersion", "")},
+        )
     return json_response(request, body, status_code, warnings=warnings)
 
 
@@ -116,7 +127,11 @@ def list_metadata(result: ListResult) -> dict[str, Any]:
 
 
 def list_head(result: ListResult) -> bytes:
-    return b'{"kind":"PodList","apiVersion":"v1","metadata":' + orjson.dumps(list_metadata(result)) + b',"items":['
+    return (
+        b'{"kind":"PodList","apiVersion":"v1","metadata":'
+        + orjson.dumps(list_metadata(result))
+        + b',"items":['
+    )
 
 
 class PodListResponse(Response):
@@ -166,7 +181,9 @@ def list_response(request: Request, result: ListResult) -> Response:
 # ---- collection ----------------------------------------------------------------------------
 
 
-async def list_pods(request: Request, namespace: str | None, query: Mapping[str, str] | None = None) -> Response:
+async def list_pods(
+    request: Request, namespace: str | None, query: Mapping[str, str] | None = None
+) -> Response:
     representation = negotiate(request.headers.get("accept"))
     opts = parse_list_options(query or request.query_params, watch=False)
     result = await registry(request).list(namespace, opts)
@@ -208,7 +225,9 @@ async def delete_collection(request: Request) -> Response:
 async def get_pod(request: Request) -> Response:
     negotiate(request.headers.get("accept"))
     name = path_name(request)
-    entry = await registry(request).get(request.path_params["namespace"], name, request.query_params.get("resourceVersion"))
+    entry = await registry(request).get(
+        request.path_params["namespace"], name, request.query_params.get("resourceVersion")
+    )
     return pod_response(request, entry.json)
 
 
@@ -267,7 +286,14 @@ async def apply_pod(request: Request, namespace: str, name: str, body: bytes, op
     reg = registry(request)
 
     def mutate(current: Pod) -> Pod:
-        merged = apply(current, applied, manager=opts.manager, force=force, now=timestamp(reg.clock()), subresource=opts.subresource)
+        merged = apply(
+            current,
+            applied,
+            manager=opts.manager,
+            force=force,
+            now=timestamp(reg.clock()),
+            subresource=opts.subresource,
+        )
         owners = merged["metadata"].get("managedFields")
         result = prepare(merged, current, namespace, name)
         result["metadata"]["managedFields"] = owners
@@ -305,7 +331,9 @@ def checked_patch_result(patched: Any, validation: str, warnings: list[str]) -> 
     """A patched document must still decode as a Pod; else 422 ``patch: Invalid value`` (patch.md §3, §6)."""
     if not isinstance(patched, dict):
         text = orjson.dumps(patched).decode()
-        raise errors.invalid_patch_result(text, f"json: cannot unmarshal {_json_kind(patched)} into Go value of type v1.Pod")
+        raise errors.invalid_patch_result(
+            text, f"json: cannot unmarshal {_json_kind(patched)} into Go value of type v1.Pod"
+        )
     text = None
     try:
         text = orjson.dumps(patched).decode()
@@ -353,7 +381,13 @@ async def delete_pod(request: Request) -> Response:
     namespace, name = request.path_params["namespace"], path_name(request)
     opts = await delete_options(request)
     written = await registry(request).delete(namespace, name, opts)
-    status_code = 202 if opts.orphan_dependents is False and "deletionTimestamp" in written.pod["metadata"] and written.pod["metadata"].get("deletionGracePeriodSeconds") else 200
+    status_code = (
+        202
+        if opts.orphan_dependents is False
+        and "deletionTimestamp" in written.pod["metadata"]
+        and written.pod["metadata"].get("deletionGracePeriodSeconds")
+        else 200
+    )
     return pod_response(request, written.json, status_code)
 
 
@@ -370,7 +404,9 @@ async def delete_options(request: Request) -> DeleteOptions:
         opts = DeleteOptions(
             grace_period_seconds=params.integer(query, "gracePeriodSeconds"),
             propagation_policy=query.get("propagationPolicy"),
-            orphan_dependents=None if "orphanDependents" not in query else params.flag(query, "orphanDependents"),
+            orphan_dependents=None
+            if "orphanDependents" not in query
+            else params.flag(query, "orphanDependents"),
             dry_run=params.dry_run(query.getlist("dryRun"), "DeleteOptions"),
         )
     validate_options(opts)
@@ -380,7 +416,7 @@ async def delete_options(request: Request) -> DeleteOptions:
 def _delete_options_from_body(raw: dict[str, Any]) -> DeleteOptions:
     def typed(key: str, kind: type | tuple[type, ...]) -> Any:
         value = raw.get(key)
-        if value is not None and (not isinstance(value, kind) or isinstance(value, bool) and kind is int):
+        if value is not None and (not isinstance(value, kind) or (isinstance(value, bool) and kind is int)):
             raise errors.BadRequest(
                 f"json: cannot unmarshal {type(value).__name__} into Go struct field DeleteOptions.{key}"
             )
@@ -406,4 +442,3 @@ def check_watch_name(query: Mapping[str, str], name: str) -> dict[str, str]:
         raise errors.BadRequest("fieldSelector metadata.name doesn't match requested name")
     merged["fieldSelector"] = given or f"metadata.name={name}"
     return merged
-

@@ -8,7 +8,6 @@ decimal exponent (``e3``, ``E-2``). ``E`` alone means exa; ``E`` followed by dig
 from __future__ import annotations
 
 import functools
-
 import re
 from decimal import ROUND_UP, Context, Decimal, InvalidOperation
 
@@ -25,10 +24,7 @@ _DECIMAL_EXPONENT = {"n": -9, "u": -6, "m": -3, "k": 3, "M": 6, "G": 9, "T": 12,
 _EXACT = Context(prec=200, Emax=10**6, Emin=-(10**6))
 
 # Same wording as apimachinery's ErrFormatWrong, so a decode error reads like the real one.
-FORMAT_ERROR = (
-    "quantities must match the regular expression "
-    "'^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'"
-)
+FORMAT_ERROR = "quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'"
 
 _MILLI = 3  # kube defaulting rounds every ResourceList value up to milli precision
 

@@ -40,7 +40,7 @@ class Reaper:
                 log.warning("finishing deletions skipped: %s", exc)
 
     def due(self) -> list[tuple[str, str, str]]:
-        """(namespace, name, uid) of terminating pods whose grace period is over and that have no finalizers."""
+        """(namespace, name, uid) of terminating pods past their grace period, without finalizers."""
         view, now = self.registry.replica.view, self.clock()
         found = []
         for key in list(view.terminating):
@@ -57,7 +57,9 @@ class Reaper:
         done = 0
         for namespace, name, uid in self.due():
             try:
-                await self.registry.delete(namespace, name, DeleteOptions(grace_period_seconds=0, precondition_uid=uid))
+                await self.registry.delete(
+                    namespace, name, DeleteOptions(grace_period_seconds=0, precondition_uid=uid)
+                )
                 done += 1
             except (errors.NotFound, errors.Conflict):
                 continue  # another replica finished it, or it was replaced meanwhile

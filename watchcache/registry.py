@@ -18,8 +18,8 @@ import orjson
 from . import errors, managed_fields
 from .deletion import DeleteOptions, check_preconditions, plan_delete, removes_after_update
 from .events import Pod, SelectorState, object_key, with_resource_version
-from .listing import ListOptions, decode_continue, encode_continue, select
 from .history import History
+from .listing import ListOptions, decode_continue, encode_continue, select
 from .replica import Replica
 from .selectors import pod_fields
 from .store import KeyExists, KeyMissing, Store, Stored, VersionMismatch
@@ -144,7 +144,9 @@ class PodRegistry:
         view = self.replica.view
         node = opts.field_selector.exact("spec.nodeName")
         candidates = view.indexed(namespace, node, opts.label_selector.equalities())
-        return self._page(rv, candidates if candidates is not None else view.entries(namespace), opts, namespace)
+        return self._page(
+            rv, candidates if candidates is not None else view.entries(namespace), opts, namespace
+        )
 
     @staticmethod
     def _exact(opts: ListOptions) -> bool:
@@ -234,7 +236,9 @@ class PodRegistry:
             if opts.dry_run:
                 return self._unwritten(with_resource_version(new, stored.rv))
             try:
-                rv = await self.store.write(key, "MODIFIED", new, expected_rv=stored.rv, previous=_previous(old))
+                rv = await self.store.write(
+                    key, "MODIFIED", new, expected_rv=stored.rv, previous=_previous(old)
+                )
                 if removes_after_update(new):
                     rv = await self.store.write(key, "DELETED", new, expected_rv=rv, previous=_previous(new))
             except VersionMismatch:
@@ -277,6 +281,6 @@ def parse_resource_version(value: str) -> int:
     if not value.isdigit():
         raise errors.BadRequest(
             f'resourceVersion: Invalid value: "{value}": strconv.ParseUint: parsing '
-            f'{orjson.dumps(value).decode()}: invalid syntax'
+            f"{orjson.dumps(value).decode()}: invalid syntax"
         )
     return int(value)

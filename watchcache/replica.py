@@ -180,7 +180,9 @@ class Replica:
         Watches of this replica may have missed events; they are ended (clients re-watch and get
         410, then relist), exactly as when kube-apiserver's watch cache is re-initialised.
         """
-        log.error("tailer fell behind compaction (at %d, log resumes at %d): resyncing", self.view.rv, next_rv)
+        log.error(
+            "tailer fell behind compaction (at %d, log resumes at %d): resyncing", self.view.rv, next_rv
+        )
         self.ready = False
         for listener in self._reset_listeners:
             listener()

@@ -67,7 +67,9 @@ def json_response(
     return response
 
 
-def status_response(request: Request | None, error: errors.APIError, *, warnings: Iterable[str] = ()) -> Response:
+def status_response(
+    request: Request | None, error: errors.APIError, *, warnings: Iterable[str] = ()
+) -> Response:
     body = orjson.dumps(error.status())
     if request is not None and is_pretty(request):
         body = prettify(body)

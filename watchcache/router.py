@@ -43,7 +43,9 @@ class Route:
 class Router:
     """The ASGI app: lifespan, route matching, error mapping."""
 
-    def __init__(self, routes: list[Route], lifespan: Callable[[Router], AbstractAsyncContextManager[None]]) -> None:
+    def __init__(
+        self, routes: list[Route], lifespan: Callable[[Router], AbstractAsyncContextManager[None]]
+    ) -> None:
         self.state = State()
         self.lifespan = lifespan
         self._by_length: dict[int, list[tuple[tuple[str, ...], Route]]] = {}
@@ -124,4 +126,3 @@ def error_response(request: Request, exc: Exception) -> Response:
         return status_response(request, unavailable)
     log.exception("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
     return status_response(request, errors.APIError(500, "InternalError", f"Internal error occurred: {exc}"))
-

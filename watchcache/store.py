@@ -10,7 +10,7 @@ Layout (one hash tag, so every key lives in one Cluster slot):
 - ``{wc}:obj`` — the Redis-side view: key → ``b"<rv> " + msgpack pod``.
 
 Every write goes through :data:`WRITE_SCRIPT`: precondition, ``INCR``, ``XADD`` and the view
-update happen in one atomic Lua call (design.md invariants 1–2). Preconditions are a
+update happen in one atomic Lua call (design.md invariants 1-2). Preconditions are a
 compare-and-swap on the stored rv: whatever else a caller checked on the version it read holds
 as long as that version is still the stored one.
 """

@@ -104,8 +104,7 @@ def apply_strategic_merge(original: JSONMap, patch: JSON) -> JSONMap:
         patch = {}
     if not isinstance(patch, dict):
         raise errors.BadRequest(
-            f"json: cannot unmarshal {_json_kind(patch)} into Go value of type "
-            "map[string]interface {}"
+            f"json: cannot unmarshal {_json_kind(patch)} into Go value of type map[string]interface {{}}"
         )
     return _merge_map(original, patch, "")
 
@@ -234,8 +233,7 @@ def _check_order(items: list[JSON], order: list[JSON], key: str | None) -> None:
     wanted = iter(_order_keys(order, key))
     if not all(_item_key(i, key) in wanted for i in listed):
         raise errors.BadRequest(
-            f"The order in patch list:\n{_go(items)}\n doesn't match {SET_ORDER} list:\n"
-            f"{_go(order)}\n"
+            f"The order in patch list:\n{_go(items)}\n doesn't match {SET_ORDER} list:\n{_go(order)}\n"
         )
 
 
@@ -298,15 +296,11 @@ def _merge_keyed(
         return _fresh_list(regular)
     merged = _fresh_list(regular) if replace else _merge_elements(base, regular, path, key)
     keys = [_item_key(e, key) for e in merged]
-    wanted = (
-        [_ident(item[key]) for item in regular] if order is None else _order_keys(order, key)
-    )
+    wanted = [_ident(item[key]) for item in regular] if order is None else _order_keys(order, key)
     return _normalize_order(merged, keys, wanted, old, key)
 
 
-def _list_directives(
-    old: list[JSON], new: list[JSON], key: str
-) -> tuple[list[JSON], list[JSON], bool]:
+def _list_directives(old: list[JSON], new: list[JSON], key: str) -> tuple[list[JSON], list[JSON], bool]:
     """Apply the ``$patch`` elements: the surviving original, the plain patch, whether to replace."""
     base, regular, replace = old, [], False
     for item in new:
@@ -328,9 +322,7 @@ def _list_directives(
     return base, regular, replace
 
 
-def _merge_elements(
-    base: list[JSON], patch: list[JSON], path: str, key: str
-) -> list[JSON]:
+def _merge_elements(base: list[JSON], patch: list[JSON], path: str, key: str) -> list[JSON]:
     merged = list(base)
     index: dict[Hashable, int] = {}
     for i, element in enumerate(merged):
@@ -428,9 +420,7 @@ def _fresh_list(items: Sequence[JSON]) -> list[JSON]:
 
 
 def _is_directive(key: str) -> bool:
-    return key[:1] == "$" and (
-        key in (PATCH, RETAIN_KEYS) or key.startswith((SET_ORDER, DELETE_FROM))
-    )
+    return key[:1] == "$" and (key in (PATCH, RETAIN_KEYS) or key.startswith((SET_ORDER, DELETE_FROM)))
 
 
 # --- helpers ----------------------------------------------------------------------------------

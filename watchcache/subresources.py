@@ -80,15 +80,19 @@ def validate_status_update(new: Pod, old: Pod) -> list[FieldError]:
     errors += condition_type_errors(_dicts(status.get("conditions")))
     nominated = status.get("nominatedNodeName")
     if nominated and nominated != old_status.get("nominatedNodeName"):
-        errors += _invalid_each("status.nominatedNodeName", nominated,
-                                dns1123_subdomain_errors(str(nominated)))
+        errors += _invalid_each(
+            "status.nominatedNodeName", nominated, dns1123_subdomain_errors(str(nominated))
+        )
     if status.get("qosClass") != old_status.get("qosClass"):
         errors.append(invalid_value("status.qosClass", status.get("qosClass"), "field is immutable"))
+    errors += state_transition_errors("containerStatuses", status, old_status, old_spec.get("restartPolicy"))
     errors += state_transition_errors(
-        "containerStatuses", status, old_status, old_spec.get("restartPolicy"))
-    errors += state_transition_errors(
-        "initContainerStatuses", status, old_status, old_spec.get("restartPolicy"),
-        sidecars=_sidecar_names(old_spec))
+        "initContainerStatuses",
+        status,
+        old_status,
+        old_spec.get("restartPolicy"),
+        sidecars=_sidecar_names(old_spec),
+    )
     # The kubelet never restarts an ephemeral container: always treated as restartPolicy Never.
     errors += state_transition_errors("ephemeralContainerStatuses", status, old_status, "Never")
     errors += ip_list_errors(status, "podIPs", "PodIP")
@@ -145,8 +149,9 @@ def state_transition_errors(
 
 def _sidecar_names(spec: dict[str, Any]) -> frozenset[str]:
     """Init containers with ``restartPolicy: Always`` restart whatever the pod's policy."""
-    return frozenset(c.get("name") for c in _dicts(spec.get("initContainers"))
-                     if c.get("restartPolicy") == "Always")
+    return frozenset(
+        c.get("name") for c in _dicts(spec.get("initContainers")) if c.get("restartPolicy") == "Always"
+    )
 
 
 def ip_list_errors(status: dict[str, Any], field: str, go_type: str) -> list[FieldError]:
@@ -162,8 +167,13 @@ def ip_list_errors(status: dict[str, Any], field: str, go_type: str) -> list[Fie
         families.append(family)
     if len(entries) > 1 and (len(entries) > 2 or set(families) != {4, 6}):
         shown = ", ".join(f"core.{go_type}{{IP:{go_value(e.get('ip') or '')}}}" for e in entries)
-        errors.append(FieldError("FieldValueInvalid", f"status.{field}",
-                                 f"Invalid value: []core.{go_type}{{{shown}}}: {_ONE_PER_FAMILY}"))
+        errors.append(
+            FieldError(
+                "FieldValueInvalid",
+                f"status.{field}",
+                f"Invalid value: []core.{go_type}{{{shown}}}: {_ONE_PER_FAMILY}",
+            )
+        )
     return errors
 
 
@@ -188,8 +198,7 @@ def ip_family(text: str) -> int | None:
         address = ipaddress.ip_address(text)
     except ValueError:
         parts = text.split(".")
-        sloppy_v4 = len(parts) == 4 and all(
-            p.isascii() and p.isdigit() and int(p) <= 255 for p in parts)
+        sloppy_v4 = len(parts) == 4 and all(p.isascii() and p.isdigit() and int(p) <= 255 for p in parts)
         return 4 if sloppy_v4 else None
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is None:
         return 6
@@ -230,12 +239,11 @@ def validate_ephemeral_update(new: Pod, old: Pod) -> list[FieldError]:
         return [forbidden("", "static pods do not support ephemeral containers")]
     return errors + existing_ephemeral_errors(
         _dicts(_mapping(new.get("spec")).get("ephemeralContainers")),
-        _dicts(_mapping(old.get("spec")).get("ephemeralContainers")))
+        _dicts(_mapping(old.get("spec")).get("ephemeralContainers")),
+    )
 
 
-def existing_ephemeral_errors(
-    new: list[dict[str, Any]], old: list[dict[str, Any]]
-) -> list[FieldError]:
+def existing_ephemeral_errors(new: list[dict[str, Any]], old: list[dict[str, Any]]) -> list[FieldError]:
     """Ephemeral containers are append-only: match by name (patches may reorder), compare
     semantically (a spelled-out zero value is no change) and show a diff when changed."""
     by_name = {c.get("name"): c for c in new}
@@ -244,11 +252,18 @@ def existing_ephemeral_errors(
         name = container.get("name")
         current = by_name.get(name)
         if current is None:
-            errors.append(forbidden("spec.ephemeralContainers",
-                                    f"existing ephemeral containers {go_value(name)} may not be removed"))
+            errors.append(
+                forbidden(
+                    "spec.ephemeralContainers",
+                    f"existing ephemeral containers {go_value(name)} may not be removed",
+                )
+            )
         elif _canonical(current) != _canonical(container):
-            errors.append(forbidden(
-                "spec.ephemeralContainers",
-                f"existing ephemeral containers {go_value(name)} may not be changed\n"
-                + spec_diff(container, current)))
+            errors.append(
+                forbidden(
+                    "spec.ephemeralContainers",
+                    f"existing ephemeral containers {go_value(name)} may not be changed\n"
+                    + spec_diff(container, current),
+                )
+            )
     return errors

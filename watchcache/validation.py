@@ -70,22 +70,31 @@ def _range_error(low: int, high: int) -> str:
 _DNS1123_LABEL_MSG = _regex_error(
     "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and "
     "must start and end with an alphanumeric character",
-    _DNS1123_LABEL_FMT, "my-name", "123-abc",
+    _DNS1123_LABEL_FMT,
+    "my-name",
+    "123-abc",
 )
 _DNS1123_SUBDOMAIN_MSG = _regex_error(
     "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or "
     "'.', and must start and end with an alphanumeric character",
-    _DNS1123_SUBDOMAIN_FMT, "example.com",
+    _DNS1123_SUBDOMAIN_FMT,
+    "example.com",
 )
 _QUALIFIED_NAME_MSG = _regex_error(
     "must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an "
     "alphanumeric character",
-    _QUALIFIED_NAME_FMT, "MyName", "my.name", "123-abc",
+    _QUALIFIED_NAME_FMT,
+    "MyName",
+    "my.name",
+    "123-abc",
 )
 _LABEL_VALUE_MSG = _regex_error(
     "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or "
     "'.', and must start and end with an alphanumeric character",
-    _LABEL_VALUE_FMT, "MyValue", "my_value", "12345",
+    _LABEL_VALUE_FMT,
+    "MyValue",
+    "my_value",
+    "12345",
 )
 
 
@@ -110,7 +119,8 @@ def qualified_name_errors(value: str) -> list[str]:
     parts = value.split("/")
     if len(parts) > 2:
         return [
-            "a qualified name " + _QUALIFIED_NAME_MSG
+            "a qualified name "
+            + _QUALIFIED_NAME_MSG
             + " with an optional DNS subdomain prefix and '/' (e.g. 'example.com/MyName')"
         ]
     errors: list[str] = []
@@ -198,8 +208,7 @@ def _validate_metadata(meta: dict[str, Any]) -> list[FieldError]:
         masked = generate_name
         if len(masked) > 1 and masked.endswith("-"):
             masked = masked[:-1] + "a"
-        errors += _invalid_each("metadata.generateName", generate_name,
-                                dns1123_subdomain_errors(masked))
+        errors += _invalid_each("metadata.generateName", generate_name, dns1123_subdomain_errors(masked))
     name = _text(meta.get("name"))
     if not name:
         errors.append(required("metadata.name", "name or generateName is required"))
@@ -212,8 +221,7 @@ def _validate_metadata(meta: dict[str, Any]) -> list[FieldError]:
         errors += _invalid_each("metadata.namespace", namespace, dns1123_label_errors(namespace))
     generation = meta.get("generation")
     if isinstance(generation, int) and generation < 0:
-        errors.append(invalid_value("metadata.generation", generation,
-                                    "must be greater than or equal to 0"))
+        errors.append(invalid_value("metadata.generation", generation, "must be greater than or equal to 0"))
     errors += _validate_labels(_mapping(meta.get("labels")), "metadata.labels")
     errors += _validate_annotations(_mapping(meta.get("annotations")))
     errors += _validate_finalizers(meta.get("finalizers"))
@@ -246,11 +254,15 @@ def _validate_finalizers(finalizers: Any) -> list[FieldError]:
         return []
     errors: list[FieldError] = []
     for finalizer in finalizers:
-        errors += _invalid_each("metadata.finalizers", finalizer,
-                                qualified_name_errors(_text(finalizer)))
+        errors += _invalid_each("metadata.finalizers", finalizer, qualified_name_errors(_text(finalizer)))
     if "orphan" in finalizers and "foregroundDeletion" in finalizers:
-        errors.append(invalid_value("metadata.finalizers", finalizers,
-                                    "finalizer orphan and foregroundDeletion cannot be both set"))
+        errors.append(
+            invalid_value(
+                "metadata.finalizers",
+                finalizers,
+                "finalizer orphan and foregroundDeletion cannot be both set",
+            )
+        )
     return errors
 
 
@@ -267,8 +279,16 @@ _PROBE_HANDLERS = ("exec", "httpGet", "tcpSocket", "grpc")
 _PROBES = ("livenessProbe", "readinessProbe", "startupProbe")
 _INIT_ONLY_IF_SIDECAR = ("lifecycle", "livenessProbe", "readinessProbe", "startupProbe")
 # EphemeralContainerCommon fields outside the allow-list (validateFieldAllowList).
-_EPHEMERAL_FORBIDDEN = ("ports", "resources", "lifecycle", "livenessProbe", "readinessProbe",
-                        "startupProbe", "resizePolicy", "restartPolicy")
+_EPHEMERAL_FORBIDDEN = (
+    "ports",
+    "resources",
+    "lifecycle",
+    "livenessProbe",
+    "readinessProbe",
+    "startupProbe",
+    "resizePolicy",
+    "restartPolicy",
+)
 _MUST_BE_SIDECAR = "may not be set for init containers without restartPolicy=Always"
 _EPHEMERAL_DETAIL = "cannot be set for an Ephemeral Container"
 
@@ -291,14 +311,11 @@ def _validate_volumes(volumes: list[dict[str, Any]]) -> tuple[set[str], list[Fie
         sources = [s for s in VOLUME_SOURCES if volume.get(s) is not None]
         if not sources:
             errors.append(required(path, "must specify a volume type"))
-        errors += [forbidden(f"{path}.{s}", "may not specify more than 1 volume type")
-                   for s in sources[1:]]
+        errors += [forbidden(f"{path}.{s}", "may not specify more than 1 volume type") for s in sources[1:]]
     return names, errors
 
 
-def _validate_container_common(
-    container: dict[str, Any], path: str, volumes: set[str]
-) -> list[FieldError]:
+def _validate_container_common(container: dict[str, Any], path: str, volumes: set[str]) -> list[FieldError]:
     """``validateContainerCommon``, in its order: name … resources."""
     errors: list[FieldError] = []
     name = _text(container.get("name"))
@@ -308,12 +325,14 @@ def _validate_container_common(
         errors += _invalid_each(f"{path}.name", name, dns1123_label_errors(name))
     if not container.get("image"):
         errors.append(required(f"{path}.image"))
-    errors += _one_of(container.get("terminationMessagePolicy"),
-                      f"{path}.terminationMessagePolicy", _TERMINATION_MESSAGE_POLICIES)
+    errors += _one_of(
+        container.get("terminationMessagePolicy"),
+        f"{path}.terminationMessagePolicy",
+        _TERMINATION_MESSAGE_POLICIES,
+    )
     errors += _validate_ports(_dicts(container.get("ports")), f"{path}.ports")
     errors += _validate_env(_dicts(container.get("env")), f"{path}.env")
-    errors += _validate_volume_mounts(_dicts(container.get("volumeMounts")),
-                                      f"{path}.volumeMounts", volumes)
+    errors += _validate_volume_mounts(_dicts(container.get("volumeMounts")), f"{path}.volumeMounts", volumes)
     errors += _one_of(container.get("imagePullPolicy"), f"{path}.imagePullPolicy", _PULL_POLICIES)
     errors += _validate_resources(_mapping(container.get("resources")), f"{path}.resources")
     return errors
@@ -366,16 +385,18 @@ def _validate_env(env: list[dict[str, Any]], path: str) -> list[FieldError]:
         if not name:
             errors.append(required(f"{path}[{k}].name"))
         elif "=" in name or not name.isascii() or not name.isprintable():
-            errors.append(invalid_value(
-                f"{path}[{k}].name", name,
-                "a valid environment variable name must consist only of printable ASCII "
-                "characters other than '='"))
+            errors.append(
+                invalid_value(
+                    f"{path}[{k}].name",
+                    name,
+                    "a valid environment variable name must consist only of printable ASCII "
+                    "characters other than '='",
+                )
+            )
     return errors
 
 
-def _validate_volume_mounts(
-    mounts: list[dict[str, Any]], path: str, volumes: set[str]
-) -> list[FieldError]:
+def _validate_volume_mounts(mounts: list[dict[str, Any]], path: str, volumes: set[str]) -> list[FieldError]:
     errors: list[FieldError] = []
     mount_paths: set[str] = set()
     for j, mount in enumerate(mounts):
@@ -406,11 +427,19 @@ def _validate_resources(resources: dict[str, Any], path: str) -> list[FieldError
             continue
         limit, shown = limits[key], raw_limits[key]
         if request != limit and not _overcommit_allowed(key):
-            errors.append(invalid_value(f"{path}.requests", raw_requests[key],
-                                        f"must be equal to {key} limit of {shown}"))
+            errors.append(
+                invalid_value(
+                    f"{path}.requests", raw_requests[key], f"must be equal to {key} limit of {shown}"
+                )
+            )
         elif request > limit:
-            errors.append(invalid_value(f"{path}.requests", raw_requests[key],
-                                        f"must be less than or equal to {key} limit of {shown}"))
+            errors.append(
+                invalid_value(
+                    f"{path}.requests",
+                    raw_requests[key],
+                    f"must be less than or equal to {key} limit of {shown}",
+                )
+            )
     return errors
 
 
@@ -421,9 +450,7 @@ def _overcommit_allowed(resource: str) -> bool:
     return native and not resource.startswith("hugepages-")
 
 
-def _parsed_quantities(
-    quantities: dict[str, Any], path: str, errors: list[FieldError]
-) -> dict[str, Decimal]:
+def _parsed_quantities(quantities: dict[str, Any], path: str, errors: list[FieldError]) -> dict[str, Decimal]:
     """Parsed values of a ResourceList; unparsable or negative ones are reported."""
     parsed: dict[str, Decimal] = {}
     for key, text in quantities.items():
@@ -449,9 +476,7 @@ def _validate_probes(container: dict[str, Any], path: str) -> list[FieldError]:
     return errors
 
 
-def _validate_containers(
-    containers: list[dict[str, Any]], volumes: set[str]
-) -> list[FieldError]:
+def _validate_containers(containers: list[dict[str, Any]], volumes: set[str]) -> list[FieldError]:
     """``validateContainers``: names unique within the regular list; no restartPolicy."""
     if not containers:
         return [required("spec.containers")]
@@ -491,16 +516,20 @@ def _validate_init_containers(
         if restart_policy == "Always":
             errors += _validate_probes(container, path)
         else:
-            errors += [forbidden(f"{path}.{field}", _MUST_BE_SIDECAR)
-                       for field in _INIT_ONLY_IF_SIDECAR if container.get(field) is not None]
+            errors += [
+                forbidden(f"{path}.{field}", _MUST_BE_SIDECAR)
+                for field in _INIT_ONLY_IF_SIDECAR
+                if container.get(field) is not None
+            ]
     return errors
 
 
 def _validate_ephemeral_containers(spec: dict[str, Any], volumes: set[str]) -> list[FieldError]:
     """``validateEphemeralContainers``: unique names across all lists, a real target, and
     none of the fields that would make a debug container part of the workload."""
-    others = {_text(c.get("name")) for name in ("containers", "initContainers")
-              for c in _dicts(spec.get(name))}
+    others = {
+        _text(c.get("name")) for name in ("containers", "initContainers") for c in _dicts(spec.get(name))
+    }
     names = set(others)
     errors: list[FieldError] = []
     for i, container in enumerate(_dicts(spec.get("ephemeralContainers"))):
@@ -514,11 +543,17 @@ def _validate_ephemeral_containers(spec: dict[str, Any], volumes: set[str]) -> l
         target = _text(container.get("targetContainerName"))
         if target and target not in others:
             errors.append(field_not_found(f"{path}.targetContainerName", target))
-        errors += [forbidden(f"{path}.{field}", _EPHEMERAL_DETAIL)
-                   for field in _EPHEMERAL_FORBIDDEN if container.get(field)]
+        errors += [
+            forbidden(f"{path}.{field}", _EPHEMERAL_DETAIL)
+            for field in _EPHEMERAL_FORBIDDEN
+            if container.get(field)
+        ]
         for j, mount in enumerate(_dicts(container.get("volumeMounts"))):
-            errors += [forbidden(f"{path}.volumeMounts[{j}].{field}", _EPHEMERAL_DETAIL)
-                       for field in ("subPath", "subPathExpr") if mount.get(field)]
+            errors += [
+                forbidden(f"{path}.volumeMounts[{j}].{field}", _EPHEMERAL_DETAIL)
+                for field in ("subPath", "subPathExpr")
+                if mount.get(field)
+            ]
     return errors
 
 
@@ -541,8 +576,13 @@ def _validate_host_network_ports(spec: dict[str, Any]) -> list[FieldError]:
         for j, port in enumerate(_dicts(container.get("ports"))):
             host_port = port.get("hostPort") or 0
             if host_port != (port.get("containerPort") or 0):
-                errors.append(invalid_value(f"spec.containers[{i}].ports[{j}].hostPort", host_port,
-                                            "must match `containerPort` when `hostNetwork` is true"))
+                errors.append(
+                    invalid_value(
+                        f"spec.containers[{i}].ports[{j}].hostPort",
+                        host_port,
+                        "must match `containerPort` when `hostNetwork` is true",
+                    )
+                )
     return errors
 
 
@@ -553,8 +593,12 @@ def _validate_dns_config(spec: dict[str, Any]) -> list[FieldError]:
     if not isinstance(config, dict):
         return [required("spec.dnsConfig", "must provide `dnsConfig` when `dnsPolicy` is None")]
     if not config.get("nameservers"):
-        return [required("spec.dnsConfig.nameservers",
-                         "must provide at least one DNS nameserver when `dnsPolicy` is None")]
+        return [
+            required(
+                "spec.dnsConfig.nameservers",
+                "must provide at least one DNS nameserver when `dnsPolicy` is None",
+            )
+        ]
     return []
 
 
@@ -562,8 +606,9 @@ def _validate_readiness_gates(gates: list[dict[str, Any]]) -> list[FieldError]:
     errors: list[FieldError] = []
     for i, gate in enumerate(gates):
         condition = _text(gate.get("conditionType"))
-        errors += _invalid_each(f"spec.readinessGates[{i}].conditionType", condition,
-                                qualified_name_errors(condition))
+        errors += _invalid_each(
+            f"spec.readinessGates[{i}].conditionType", condition, qualified_name_errors(condition)
+        )
     return errors
 
 
@@ -609,21 +654,31 @@ def _validate_tolerations(tolerations: list[dict[str, Any]]) -> list[FieldError]
         if key:
             errors += _invalid_each(f"{path}.key", key, qualified_name_errors(key))
         if not key and operator != "Exists":
-            errors.append(invalid_value(
-                f"{path}.operator", operator,
-                'operator must be Exists when `key` is empty, which means "match all values and '
-                'all keys"'))
+            errors.append(
+                invalid_value(
+                    f"{path}.operator",
+                    operator,
+                    'operator must be Exists when `key` is empty, which means "match all values and '
+                    'all keys"',
+                )
+            )
         if toleration.get("tolerationSeconds") is not None and effect != "NoExecute":
-            errors.append(invalid_value(f"{path}.effect", effect,
-                                        "effect must be 'NoExecute' when `tolerationSeconds` is set"))
+            errors.append(
+                invalid_value(
+                    f"{path}.effect", effect, "effect must be 'NoExecute' when `tolerationSeconds` is set"
+                )
+            )
         if operator in ("", "Equal"):
             messages = label_value_errors(value)
             if messages:
                 errors.append(invalid_value(f"{path}.operator", value, ";".join(messages)))
         elif operator == "Exists":
             if value:
-                errors.append(invalid_value(f"{path}.operator", toleration,
-                                            "value must be empty when `operator` is 'Exists'"))
+                errors.append(
+                    invalid_value(
+                        f"{path}.operator", toleration, "value must be empty when `operator` is 'Exists'"
+                    )
+                )
         else:
             errors.append(not_supported(f"{path}.operator", operator, _TOLERATION_OPERATORS))
         if effect and effect not in _TAINT_EFFECTS:
@@ -665,8 +720,7 @@ def _validate_spec(spec: dict[str, Any]) -> list[FieldError]:
 
 def validate_pod(pod: dict[str, Any]) -> list[FieldError]:
     """All field errors of a (defaulted) Pod, for create and for the new object of an update."""
-    return _validate_metadata(_mapping(pod.get("metadata"))) + _validate_spec(
-        _mapping(pod.get("spec")))
+    return _validate_metadata(_mapping(pod.get("metadata"))) + _validate_spec(_mapping(pod.get("spec")))
 
 
 def validate_pod_create(pod: dict[str, Any]) -> list[FieldError]:
@@ -677,8 +731,7 @@ def validate_pod_create(pod: dict[str, Any]) -> list[FieldError]:
         # Only the /ephemeralcontainers subresource may add them.
         errors.append(forbidden("spec.ephemeralContainers", "cannot be set on create"))
     if spec.get("nodeName") and spec.get("schedulingGates"):
-        errors.append(forbidden("spec.nodeName",
-                                "cannot be set until all schedulingGates have been cleared"))
+        errors.append(forbidden("spec.nodeName", "cannot be set until all schedulingGates have been cleared"))
     return errors
 
 
@@ -706,10 +759,13 @@ def _validate_metadata_update(new: dict[str, Any], old: dict[str, Any]) -> list[
     if old.get("deletionTimestamp"):
         added = sorted(set(_texts(new.get("finalizers"))) - set(_texts(old.get("finalizers"))))
         if added:
-            errors.append(forbidden(
-                "metadata.finalizers",
-                "no new finalizers can be added if the object is being deleted, found new "
-                f"finalizers {go_value(added)}"))
+            errors.append(
+                forbidden(
+                    "metadata.finalizers",
+                    "no new finalizers can be added if the object is being deleted, found new "
+                    f"finalizers {go_value(added)}",
+                )
+            )
     for field in ("name", "namespace"):
         if new.get(field) != old.get(field):
             errors.append(_immutable(field, new.get(field)))
@@ -759,19 +815,20 @@ def _validate_spec_update(new: dict[str, Any], old: dict[str, Any]) -> list[Fiel
     grace period → 1 and (while gated) nodeSelector additions may change."""
     errors: list[FieldError] = []
     for list_name in ("containers", "initContainers"):
-        list_errors, stop = _container_updates(list_name, _dicts(new.get(list_name)),
-                                               _dicts(old.get(list_name)))
+        list_errors, stop = _container_updates(
+            list_name, _dicts(new.get(list_name)), _dicts(old.get(list_name))
+        )
         errors += list_errors
         if stop:
             return errors
-    deadline_errors = _active_deadline_update(new.get("activeDeadlineSeconds"),
-                                              old.get("activeDeadlineSeconds"))
+    deadline_errors = _active_deadline_update(
+        new.get("activeDeadlineSeconds"), old.get("activeDeadlineSeconds")
+    )
     errors += deadline_errors
     if deadline_errors and new.get("activeDeadlineSeconds") is not None:
         return errors
     errors += _toleration_updates(_dicts(new.get("tolerations")), _dicts(old.get("tolerations")))
-    errors += _scheduling_gate_updates(_dicts(new.get("schedulingGates")),
-                                       _dicts(old.get("schedulingGates")))
+    errors += _scheduling_gate_updates(_dicts(new.get("schedulingGates")), _dicts(old.get("schedulingGates")))
     if new == old:
         return errors
     munged = _munge_allowed_changes(new, old)
@@ -821,18 +878,19 @@ def _toleration_updates(new: list[dict[str, Any]], old: list[dict[str, Any]]) ->
     present = {_toleration_key(t) for t in new}
     if all(_toleration_key(t) in present for t in old):
         return []
-    return [forbidden("spec.tolerations",
-                      "existing toleration can not be modified except its tolerationSeconds")]
+    return [
+        forbidden("spec.tolerations", "existing toleration can not be modified except its tolerationSeconds")
+    ]
 
 
-def _scheduling_gate_updates(
-    new: list[dict[str, Any]], old: list[dict[str, Any]]
-) -> list[FieldError]:
+def _scheduling_gate_updates(new: list[dict[str, Any]], old: list[dict[str, Any]]) -> list[FieldError]:
     """Gates may only be removed, never added (the scheduler waits for all to go)."""
     old_names = {_text(g.get("name")) for g in old}
     return [
-        forbidden(f"spec.schedulingGates[{i}].name",
-                  f"only deletion is allowed, but found new scheduling gate '{name}'")
+        forbidden(
+            f"spec.schedulingGates[{i}].name",
+            f"only deletion is allowed, but found new scheduling gate '{name}'",
+        )
         for i, name in enumerate(_text(g.get("name")) for g in new)
         if name not in old_names
     ]
@@ -842,9 +900,13 @@ def _node_selector_update(new: Any, old: Any) -> list[FieldError]:
     """While gated, nodeSelector entries may be added but not changed or removed."""
     new_map, old_map = _mapping(new), _mapping(old)
     if any(key not in new_map or new_map[key] != value for key, value in old_map.items()):
-        return [invalid_value("spec.nodeSelector", new_map,
-                              "only additions to spec.nodeSelector are allowed (no mutations or "
-                              "deletions)")]
+        return [
+            invalid_value(
+                "spec.nodeSelector",
+                new_map,
+                "only additions to spec.nodeSelector are allowed (no mutations or deletions)",
+            )
+        ]
     return []
 
 
@@ -881,15 +943,29 @@ def _copy_field(target: dict[str, Any], source: dict[str, Any], field: str) -> N
 # apimachinery Semantic.DeepEqual treats nil and empty slices/maps alike and compares quantities
 # by value; Go's non-pointer scalars make "" / 0 / false indistinguishable from absent. These
 # tables approximate that for JSON: a PUT that spells out a zero value is not a change.
-_MAP_FIELDS = frozenset({"nodeSelector", "limits", "requests", "overhead", "labels",
-                         "annotations"})
+_MAP_FIELDS = frozenset({"nodeSelector", "limits", "requests", "overhead", "labels", "annotations"})
 _QUANTITY_MAPS = frozenset({"limits", "requests", "overhead"})
 _QUANTITY_FIELDS = frozenset({"sizeLimit"})
-_NON_POINTER_SCALARS = frozenset({
-    "hostNetwork", "hostPID", "hostIPC", "stdin", "stdinOnce", "tty", "readOnly", "hostPort",
-    "containerPort", "initialDelaySeconds", "timeoutSeconds", "periodSeconds",
-    "successThreshold", "failureThreshold", "weight", "maxSkew",
-})
+_NON_POINTER_SCALARS = frozenset(
+    {
+        "hostNetwork",
+        "hostPID",
+        "hostIPC",
+        "stdin",
+        "stdinOnce",
+        "tty",
+        "readOnly",
+        "hostPort",
+        "containerPort",
+        "initialDelaySeconds",
+        "timeoutSeconds",
+        "periodSeconds",
+        "successThreshold",
+        "failureThreshold",
+        "weight",
+        "maxSkew",
+    }
+)
 
 
 def _canonical(value: Any, key: str = "") -> Any:
@@ -941,12 +1017,15 @@ def spec_diff(old: dict[str, Any], new: dict[str, Any]) -> str:
 _DEPRECATED_NODE_LABELS = {
     "beta.kubernetes.io/arch": 'deprecated since v1.14; use "kubernetes.io/arch" instead',
     "beta.kubernetes.io/os": 'deprecated since v1.14; use "kubernetes.io/os" instead',
-    "failure-domain.beta.kubernetes.io/region":
-        'deprecated since v1.17; use "topology.kubernetes.io/region" instead',
-    "failure-domain.beta.kubernetes.io/zone":
-        'deprecated since v1.17; use "topology.kubernetes.io/zone" instead',
-    "beta.kubernetes.io/instance-type":
-        'deprecated since v1.17; use "node.kubernetes.io/instance-type" instead',
+    "failure-domain.beta.kubernetes.io/region": (
+        'deprecated since v1.17; use "topology.kubernetes.io/region" instead'
+    ),
+    "failure-domain.beta.kubernetes.io/zone": (
+        'deprecated since v1.17; use "topology.kubernetes.io/zone" instead'
+    ),
+    "beta.kubernetes.io/instance-type": (
+        'deprecated since v1.17; use "node.kubernetes.io/instance-type" instead'
+    ),
 }
 
 
@@ -962,12 +1041,15 @@ def create_warnings(pod: dict[str, Any]) -> list[str]:
         if problems:
             warnings.append(
                 "metadata.name: this is used in the Pod's hostname, which can result in "
-                f"surprising behavior; a DNS label is recommended: [{' '.join(problems)}]")
+                f"surprising behavior; a DNS label is recommended: [{' '.join(problems)}]"
+            )
     for key in _mapping(spec.get("nodeSelector")):
         if key in _DEPRECATED_NODE_LABELS:
             warnings.append(f"spec.nodeSelector[{key}]: {_DEPRECATED_NODE_LABELS[key]}")
     grace = spec.get("terminationGracePeriodSeconds")
     if isinstance(grace, int) and grace < 0:
-        warnings.append("spec.terminationGracePeriodSeconds: must be >= 0; negative values are "
-                        "invalid and will be treated as 1")
+        warnings.append(
+            "spec.terminationGracePeriodSeconds: must be >= 0; negative values are "
+            "invalid and will be treated as 1"
+        )
     return warnings

@@ -93,7 +93,11 @@ class View:
                 del self._entries[event.key]
                 self._unindex(held)
             return None
-        entry = built if built is not None and built.rv == event.rv else make_entry(event.key, event.rv, event.pod)
+        entry = (
+            built
+            if built is not None and built.rv == event.rv
+            else make_entry(event.key, event.rv, event.pod)
+        )
         self._put(entry, held)
         return entry
 

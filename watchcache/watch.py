@@ -152,7 +152,11 @@ class Broadcaster:
         if not index:
             return self._everyone
         found = set(self._everyone)
-        keys = [("key", change.key), ("ns", change.key.partition("/")[0]), ("node", change.state.fields.get("spec.nodeName", ""))]
+        keys = [
+            ("key", change.key),
+            ("ns", change.key.partition("/")[0]),
+            ("node", change.state.fields.get("spec.nodeName", "")),
+        ]
         if change.previous is not None:
             keys.append(("node", change.previous.fields.get("spec.nodeName", "")))
         for key in keys:

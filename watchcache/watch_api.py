@@ -1,4 +1,4 @@
-"""The watch endpoint: a chunked 200 stream of newline-terminated JSON events (list-watch §5–8).
+"""The watch endpoint: a chunked 200 stream of newline-terminated JSON events (list-watch §5-8).
 
 Each watch runs in its request's task: it sends the initial state if asked, catches up from its
 start rv, then writes what the dispatcher buffers for it — many events per ``send`` — plus
@@ -20,10 +20,10 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from . import errors, params
+from .changes import LEFT, WatchFilter, bookmark_line, error_line, event_line, table_event_object
 from .listing import ListOptions, parse_list_options
 from .registry import parse_resource_version
 from .responses import JSON, negotiate
-from .changes import LEFT, WatchFilter, bookmark_line, error_line, event_line, table_event_object
 from .view import Entry
 from .watch import Broadcaster, Watcher
 
@@ -54,7 +54,12 @@ async def watch(request: Request, namespace: str | None, query: Mapping[str, str
 
 class WatchResponse(Response):
     def __init__(
-        self, broadcaster: Broadcaster, flt: WatchFilter, opts: ListOptions, as_table: bool, bookmark_interval: float
+        self,
+        broadcaster: Broadcaster,
+        flt: WatchFilter,
+        opts: ListOptions,
+        as_table: bool,
+        bookmark_interval: float,
     ) -> None:
         self.bookmark_interval = bookmark_interval
         self.broadcaster = broadcaster
@@ -132,7 +137,9 @@ class WatchStream:
         """
         opts, b = self.r.opts, self.broadcaster
         rv_param = opts.resource_version
-        initial = opts.send_initial_events if opts.send_initial_events is not None else rv_param in (None, "0")
+        initial = (
+            opts.send_initial_events if opts.send_initial_events is not None else rv_param in (None, "0")
+        )
         if rv_param and rv_param != "0" and not initial:
             return int(rv_param), None
         reached = await self._initial_rv(rv_param)
@@ -185,7 +192,9 @@ class WatchStream:
                     self.next_bookmark = self.deadline + 1
                 continue
             # no timer per wait: the broadcaster's ticker wakes watchers whose time has come
-            watcher.due = self.deadline if self.next_bookmark is None else min(self.deadline, self.next_bookmark)
+            watcher.due = (
+                self.deadline if self.next_bookmark is None else min(self.deadline, self.next_bookmark)
+            )
             await watcher.sleep()
 
     async def flush(self, watcher: Watcher) -> None:
