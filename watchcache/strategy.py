@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import secrets
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -142,24 +143,31 @@ def prepare_status_update(new: Pod, old: Pod, namespace: str, name: str) -> Pod:
     """``/status`` PUT/PATCH: status and (for pods) labels/annotations/finalizers change; spec,
     ownerReferences and deletion fields are kept (pod-semantics.md §4). Same contract as
     ``prepare_update``."""
-    check_identity(new, namespace, name)
-    meta = new.setdefault("metadata", {})
-    check_preconditions(meta, old["metadata"], namespace, name)
-    result = canonical(subresources.merge_status_write(new, old))
-    problems = subresources.validate_status_update(result, old)
-    if problems:
-        raise errors.invalid(name, problems)
-    return result
+    return _prepare_subresource(
+        new, old, namespace, name, subresources.merge_status_write, subresources.validate_status_update
+    )
 
 
 def prepare_ephemeral_update(new: Pod, old: Pod, namespace: str, name: str) -> Pod:
     """``/ephemeralcontainers`` PUT/PATCH: only ``spec.ephemeralContainers`` is taken from the
     body, appended to at most (pod-semantics.md §5). Same contract as ``prepare_update``."""
+    return _prepare_subresource(
+        new, old, namespace, name, subresources.merge_ephemeral_write, subresources.validate_ephemeral_update
+    )
+
+
+def _prepare_subresource(
+    new: Pod,
+    old: Pod,
+    namespace: str,
+    name: str,
+    merge: Callable[[Pod, Pod], Pod],
+    validate: Callable[[Pod, Pod], list[errors.FieldError]],
+) -> Pod:
     check_identity(new, namespace, name)
-    meta = new.setdefault("metadata", {})
-    check_preconditions(meta, old["metadata"], namespace, name)
-    result = canonical(subresources.merge_ephemeral_write(new, old))
-    problems = subresources.validate_ephemeral_update(result, old)
+    check_preconditions(new.setdefault("metadata", {}), old["metadata"], namespace, name)
+    result = canonical(merge(new, old))
+    problems = validate(result, old)
     if problems:
         raise errors.invalid(name, problems)
     return result
