@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from . import discovery, errors, pods_api, tasks, watch_api
+from . import discovery, errors, logs_api, pods_api, tasks, watch_api
 from .auth import TokenFile
 from .compactor import Compactor
 from .history import History
@@ -149,6 +149,7 @@ ROUTES = [
     Route(POD, pod, (*ITEM, "DELETE")),
     Route(POD + "/status", pod_status, ITEM),
     Route(POD + "/ephemeralcontainers", pod_ephemeral_containers, ITEM),
+    Route(POD + "/log", logs_api.pod_log, GET),
     Route("/api/v1/namespaces/{namespace}", namespace, GET),
     Route("/api/v1/watch/pods", watch_all, GET),
     Route("/api/v1/watch/namespaces/{namespace}/pods", watch_namespaced, GET),

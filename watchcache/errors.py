@@ -54,7 +54,10 @@ class FieldError:
         return f"{self.field}: {self.body}"
 
     def cause(self) -> dict[str, str]:
-        return {"reason": self.type, "message": self.body, "field": self.field}
+        cause = {"reason": self.type, "message": self.body}
+        if self.field:  # an error of the whole object has no field (``: Forbidden: ...``)
+            cause["field"] = self.field
+        return cause
 
 
 def required(field: str, detail: str = "") -> FieldError:

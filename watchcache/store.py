@@ -7,6 +7,8 @@ Layout (one hash tag, so every key lives in one Cluster slot):
   ``o`` msgpack pod (without resourceVersion), ``p`` msgpack previous selector state, ``r`` the
   rv of the version replaced, ``ts`` the Redis clock in ms;
 - ``{wc}:compactor`` — the lease of the one replica trimming the stream right now;
+- ``{wc}:logs:<ns>/<pod>/<container>[:previous]`` — a container instance's log lines
+  (fields ``ts`` RFC 3339 time, ``l`` the line), ids are Redis ms times;
 - ``{wc}:obj`` — the Redis-side view: key → ``b"<rv> " + msgpack pod``.
 
 Every write goes through :data:`WRITE_SCRIPT`: precondition, ``INCR``, ``XADD`` and the view
@@ -94,6 +96,10 @@ class VersionMismatch(StoreError):
     pass
 
 
+def _log_line(entry_id: bytes, fields: dict[bytes, bytes]) -> tuple[int, bytes, bytes]:
+    return int(entry_id.partition(b"-")[0]), fields[b"ts"], fields[b"l"]
+
+
 def _decode_stored(raw: bytes) -> Stored:
     rv, _, body = raw.partition(b" ")
     return Stored(int(rv), unpack(body))
@@ -106,6 +112,7 @@ class Store:
         self.log_key = f"{prefix}:log"
         self.obj_key = f"{prefix}:obj"
         self.lease_key = f"{prefix}:compactor"
+        self.prefix = prefix
         self._write = redis.register_script(WRITE_SCRIPT)
 
     async def head(self) -> int:
@@ -171,6 +178,47 @@ class Store:
             await self.redis.pexpire(self.lease_key, ttl_ms)
             return True
         return False
+
+    def container_log_key(self, namespace: str, pod: str, container: str, *, previous: bool = False) -> str:
+        """One stream per container instance; ``previous`` is the last terminated instance."""
+        return f"{self.prefix}:logs:{namespace}/{pod}/{container}" + (":previous" if previous else "")
+
+    async def append_log(self, key: str, entries: list[tuple[bytes, bytes]]) -> None:
+        """Append ``(rfc3339 timestamp, line)`` entries; stream ids are Redis ms times."""
+        pipe = self.redis.pipeline(transaction=False)
+        for stamp, line in entries:
+            pipe.xadd(key, {b"ts": stamp, b"l": line})
+        await pipe.execute()
+
+    async def log_exists(self, key: str) -> bool:
+        return bool(await self.redis.exists(key))
+
+    async def read_log(
+        self, key: str, *, since_ms: int | None, tail: int | None
+    ) -> tuple[list[tuple[int, bytes, bytes]], str]:
+        """Stored lines (ms, timestamp, line) newer than ``since_ms``, the last ``tail`` of them,
+        and the id to follow from."""
+        start = f"{since_ms}-0" if since_ms is not None else "-"
+        pipe = self.redis.pipeline(transaction=True)  # lines and follow position from one instant
+        if tail is not None:
+            pipe.xrevrange(key, max="+", min=start, count=max(tail, 1))
+        else:
+            pipe.xrange(key, min=start)
+        pipe.xrevrange(key, count=1)
+        raw, last = await pipe.execute()
+        if tail is not None:
+            raw = list(reversed(raw))[len(raw) - tail :] if tail else []
+        follow_from = last[0][0].decode() if last else "0-0"
+        return [_log_line(entry_id, fields) for entry_id, fields in raw], follow_from
+
+    async def follow_log(
+        self, key: str, after: str, block_ms: int
+    ) -> tuple[list[tuple[int, bytes, bytes]], str]:
+        reply = await self.redis.xread({key: after}, block=block_ms, count=RANGE_BATCH)
+        if not reply:
+            return [], after
+        entries = reply[0][1]
+        return [_log_line(i, f) for i, f in entries], entries[-1][0].decode()
 
     async def snapshot(self) -> AsyncIterator[tuple[str, Stored]]:
         """Scan the Redis-side view in short HSCAN steps (never one long blocking call).
