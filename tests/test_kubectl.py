@@ -220,3 +220,20 @@ def test_delete_scheduled_pod_is_terminating_then_force_removes_it(
     out = kubectl(cluster, tmp_path, "delete", "pod", "web", "-n", ns, "--grace-period=0", "--force")
     assert 'pod "web" force deleted' in out.stdout
     assert kubectl(cluster, tmp_path, "get", "pod", "web", "-n", ns, check=False).returncode == 1
+
+
+def test_get_with_labels_columns_and_sort_by(cluster: Cluster, tmp_path: Path, ns: str) -> None:
+    for name, tier in (("b", "back"), ("a", "front"), ("c", "mid")):
+        kubectl(cluster, tmp_path, "run", name, "-n", ns, "--image=nginx", f"--labels=tier={tier}")
+    shown = kubectl(cluster, tmp_path, "get", "pods", "-n", ns, "--show-labels").stdout.splitlines()
+    assert shown[0].split()[-1] == "LABELS" and shown[1].split()[-1] == "tier=front"
+    column = kubectl(cluster, tmp_path, "get", "pods", "-n", ns, "-L", "tier").stdout.splitlines()
+    assert column[0].split()[-1] == "TIER" and [row.split()[-1] for row in column[1:]] == [
+        "front",
+        "back",
+        "mid",
+    ]
+    by_tier = kubectl(
+        cluster, tmp_path, "get", "pods", "-n", ns, "--sort-by=.metadata.labels.tier", "-o", "name"
+    )
+    assert by_tier.stdout.split() == ["pod/b", "pod/a", "pod/c"]

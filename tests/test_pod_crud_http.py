@@ -298,3 +298,30 @@ def test_metrics_endpoint_reports_the_view_and_watchers(api: httpx.Client, ns: s
     assert float(samples["watchcache_view_pods"]) >= 1
     assert float(samples["watchcache_view_resource_version"]) >= 1
     assert "watchcache_watchers" in samples
+
+
+def test_delete_with_orphan_dependents_false_on_a_staying_pod_is_202(api: httpx.Client, ns: str) -> None:
+    create(api, ns, pod_manifest("web", nodeName="node-1"))
+    response = api.request("DELETE", f"/api/v1/namespaces/{ns}/pods/web", json={"orphanDependents": False})
+    assert response.status_code == 202
+    assert response.json()["metadata"]["deletionGracePeriodSeconds"] == 30
+
+
+def test_delete_with_unknown_propagation_policy_is_422(api: httpx.Client, ns: str) -> None:
+    create(api, ns, pod_manifest("web"))
+    response = api.delete(f"/api/v1/namespaces/{ns}/pods/web", params={"propagationPolicy": "x"})
+    assert response.status_code == 422
+    assert response.json()["message"] == (
+        'DeleteOptions.meta.k8s.io "" is invalid: propagationPolicy: Unsupported value: "x": '
+        'supported values: "Foreground", "Background", "Orphan", "nil"'
+    )
+
+
+def test_dry_run_delete_and_delete_collection_keep_the_pods(api: httpx.Client, ns: str) -> None:
+    pod = create(api, ns, pod_manifest("web"))
+    deleted = api.delete(f"/api/v1/namespaces/{ns}/pods/web", params={"dryRun": "All"})
+    assert deleted.status_code == 200 and "deletionTimestamp" in deleted.json()["metadata"]
+    listed = api.delete(f"/api/v1/namespaces/{ns}/pods", params={"dryRun": "All"})
+    assert [p["metadata"]["name"] for p in listed.json()["items"]] == ["web"]
+    kept = api.get(f"/api/v1/namespaces/{ns}/pods/web").json()
+    assert kept["metadata"]["resourceVersion"] == pod["metadata"]["resourceVersion"]

@@ -91,3 +91,18 @@ def test_status_and_ephemeral_containers_subresources(core: client.CoreV1Api, ns
     patched = core.patch_namespaced_pod_ephemeralcontainers("web", ns, debug)
     assert [c.name for c in patched.spec.ephemeral_containers] == ["dbg"]
     assert core.read_namespaced_pod_status("web", ns).status.phase == "Running"
+
+
+def test_paging_with_limit_and_continue(core: client.CoreV1Api, ns: str) -> None:
+    for i in range(7):
+        core.create_namespaced_pod(ns, pod_manifest(f"p{i}"))
+    names, token = [], None
+    while True:
+        page = core.list_namespaced_pod(ns, limit=3, _continue=token)
+        names += [p.metadata.name for p in page.items]
+        token = page.metadata._continue
+        if not token:
+            break
+    assert names == [f"p{i}" for i in range(7)]
+    selected = core.list_namespaced_pod(ns, field_selector="metadata.name=p3")
+    assert [p.metadata.name for p in selected.items] == ["p3"]

@@ -175,3 +175,30 @@ async def test_a_change_replayed_from_redis_leaves_a_selector_with_its_previous_
     assert line["type"] == "DELETED"
     assert line["object"]["metadata"]["labels"] == {"app": "x"}
     assert line["object"]["metadata"]["resourceVersion"] == str(change.rv)
+
+
+async def test_python_client_watch_from_before_retention_raises_410(
+    retention_server: Server, private_redis: EmbeddedRedis, tmp_path: Path
+) -> None:
+    from kubernetes import client, watch
+    from kubernetes.client.rest import ApiException
+
+    with retention_server.client() as api:
+        first = api.post("/api/v1/namespaces/r3/pods", json=pod_manifest("a")).json()
+        for name in ("b", "c"):
+            api.post("/api/v1/namespaces/r3/pods", json=pod_manifest(name))
+    await trim_all_but_last(private_redis.url, keep=1)
+    configuration = client.Configuration()
+    configuration.host = retention_server.url
+    with client.ApiClient(configuration) as api_client:
+        core = client.CoreV1Api(api_client)
+        stream = watch.Watch().stream(
+            core.list_namespaced_pod,
+            "r3",
+            resource_version=first["metadata"]["resourceVersion"],
+            timeout_seconds=5,
+        )
+        with pytest.raises(ApiException) as caught:
+            next(iter(stream))
+    assert caught.value.status == 410
+    assert "too old resource version" in caught.value.reason
