@@ -29,6 +29,7 @@ from .view import Entry
 
 BUFFER_EVENTS = 1_000  # per-watcher buffer of shared byte strings (references, not copies)
 TICK_S = 0.25  # resolution of watch deadlines and bookmarks
+_UNJUDGED = "unjudged"  # sentinel: no verdict yet for a filter in this event
 
 
 @dataclass(eq=False)
@@ -88,6 +89,7 @@ class Broadcaster:
         self.metrics = Metrics()
         self._index: dict[tuple[str, str], set[Watcher]] = {}
         self._everyone: set[Watcher] = set()
+        self._filters: dict[WatchFilter, list] = {}  # filter -> [the shared instance, watchers using it]
         self.watchers: set[Watcher] = set()
         replica.add_listener(self.dispatch)
         replica.add_reset_listener(self.reset)
@@ -118,6 +120,9 @@ class Broadcaster:
     # ---- registration ----------------------------------------------------------------------
 
     def register(self, watcher: Watcher) -> None:
+        interned = self._filters.setdefault(watcher.filter, [watcher.filter, 0])
+        interned[1] += 1
+        watcher.filter = interned[0]  # watchers with equal filters share one: judged once per event
         keys = _index_keys(watcher.filter)
         watcher.index_keys = keys
         self.watchers.add(watcher)
@@ -127,6 +132,12 @@ class Broadcaster:
             self._index.setdefault(key, set()).add(watcher)
 
     def unregister(self, watcher: Watcher) -> None:
+        if watcher not in self.watchers:
+            return
+        interned = self._filters[watcher.filter]
+        interned[1] -= 1
+        if not interned[1]:
+            del self._filters[watcher.filter]
         self.watchers.discard(watcher)
         self._everyone.discard(watcher)
         for key in watcher.index_keys:
@@ -168,10 +179,14 @@ class Broadcaster:
     def _fan_out(self, change: Change) -> None:
         limit = self.buffer_size
         delivered = 0
+        verdicts: dict[int, str | None] = {}  # per distinct (interned) filter: judged once per event
         for watcher in self._candidates(change):
             if not watcher.live or change.rv <= watcher.cursor:
                 continue
-            kind = change.judge(watcher.filter)
+            flt = watcher.filter
+            kind = verdicts.get(id(flt), _UNJUDGED)
+            if kind is _UNJUDGED:
+                kind = verdicts[id(flt)] = change.judge(flt)
             if kind is None:
                 continue
             if len(watcher.buffer) >= limit:
