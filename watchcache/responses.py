@@ -7,6 +7,7 @@ client insists on is a 406 (spec README, "Content negotiation"). Pretty printing
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from typing import Literal
 
@@ -28,6 +29,14 @@ def negotiate(accept: str | None) -> Representation:
     """Pick the first acceptable representation in the client's order (kubectl lists Table first)."""
     if not accept:
         return "json"
+    found = _negotiate(accept)
+    if found is None:
+        raise errors.not_acceptable()
+    return found
+
+
+@functools.lru_cache(maxsize=256)  # clients send a handful of distinct Accept headers
+def _negotiate(accept: str) -> Representation | None:
     for part in accept.split(","):
         media, *raw_params = (p.strip() for p in part.split(";"))
         params = dict(p.partition("=")[::2] for p in raw_params)
@@ -38,13 +47,14 @@ def negotiate(accept: str | None) -> Representation:
             return "json"
         if shape == "Table" and params.get("g") == "meta.k8s.io" and params.get("v") in _TABLE_VERSIONS:
             return "table"
-    raise errors.not_acceptable()
+    return None
 
 
 def is_pretty(request: Request) -> bool:
-    pretty = request.query_params.get("pretty")
-    if pretty is not None:
-        return pretty != "0" and pretty.lower() != "false"
+    if b"pretty" in request.scope["query_string"]:  # parse the query only when it may say so
+        pretty = request.query_params.get("pretty")
+        if pretty is not None:
+            return pretty != "0" and pretty.lower() != "false"
     return request.headers.get("user-agent", "").startswith(_PRETTY_AGENTS)
 
 
@@ -63,7 +73,8 @@ def json_response(
     if is_pretty(request):
         body = prettify(body)
     response = Response(body, status_code, headers=headers, media_type=JSON)
-    add_warnings(response, warnings)
+    if warnings:
+        add_warnings(response, warnings)
     return response
 
 
