@@ -10,13 +10,15 @@ import pytest
 
 from watchcache import errors
 from watchcache.defaults import apply_defaults
-from watchcache.validation import (
-    create_warnings,
+from watchcache.names import (
     dns1123_label_errors,
     dns1123_subdomain_errors,
     label_value_errors,
     path_segment_name_errors,
     qualified_name_errors,
+)
+from watchcache.validation import (
+    create_warnings,
     validate_pod,
     validate_pod_create,
     validate_pod_update,

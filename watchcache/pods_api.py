@@ -22,6 +22,7 @@ from .decode import DecodeError, check_fields, decode_object_json, decode_pod
 from .deletion import DeleteOptions, validate_options
 from .events import Pod
 from .listing import parse_list_options
+from .names import path_segment_name_errors
 from .patches import APPLY_PATCH, PATCH_TYPES, apply_patch, parse_patch
 from .registry import ListResult, PodRegistry, WriteOptions
 from .responses import JSON, is_pretty, json_response, negotiate
@@ -33,7 +34,6 @@ from .strategy import (
     prepare_update,
     timestamp,
 )
-from .validation import path_segment_name_errors
 
 MAX_BODY_BYTES = 3 * 1024 * 1024  # kube-apiserver's request body limit
 LIST_CHUNK_BYTES = 1 << 20  # a streamed list is sent in ~1 MiB chunks

@@ -9,11 +9,11 @@ and ``matches`` is a short loop without regexes or allocations.
 from __future__ import annotations
 
 import dataclasses
-import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from watchcache import errors
+from watchcache.names import label_value_errors, qualified_name_errors
 
 # --------------------------------------------------------------------------- label selectors
 
@@ -193,85 +193,6 @@ class _Parser:
                     self.take()
             else:
                 raise _SelectorSyntaxError(f"found '{literal}', expected: ',', or identifier")
-
-
-# Validation texts of apimachinery's util/validation, which the selector parser reports.
-_QUALIFIED_NAME_FMT = "([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]"
-_QUALIFIED_NAME_MSG = (
-    "must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an "
-    "alphanumeric character"
-)
-_LABEL_VALUE_FMT = f"({_QUALIFIED_NAME_FMT})?"
-_LABEL_VALUE_MSG = (
-    "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or "
-    "'.', and must start and end with an alphanumeric character"
-)
-_DNS1123_LABEL_FMT = "[a-z0-9]([-a-z0-9]*[a-z0-9])?"
-_DNS1123_SUBDOMAIN_FMT = _DNS1123_LABEL_FMT + r"(\." + _DNS1123_LABEL_FMT + ")*"
-_DNS1123_SUBDOMAIN_MSG = (
-    "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or "
-    "'.', and must start and end with an alphanumeric character"
-)
-_QUALIFIED_NAME_RE = re.compile(_QUALIFIED_NAME_FMT)
-_LABEL_VALUE_RE = re.compile(_LABEL_VALUE_FMT)
-_DNS1123_SUBDOMAIN_RE = re.compile(_DNS1123_SUBDOMAIN_FMT)
-_NAME_MAX_BYTES = 63  # qualified-name part and label value
-_SUBDOMAIN_MAX_BYTES = 253
-
-
-def _regex_error(message: str, fmt: str, *examples: str) -> str:
-    shown = " or ".join(f"'{e}', " for e in examples)  # yes, Kubernetes prints ",  or "
-    return f"{message} (e.g. {shown}regex used for validation is '{fmt}')"
-
-
-def _too_long(limit: int) -> str:
-    return f"must be no more than {limit} characters"
-
-
-def _byte_len(text: str) -> int:
-    return len(text.encode())  # Go measures strings in bytes
-
-
-def _subdomain_errors(value: str) -> list[str]:
-    errs = [_too_long(_SUBDOMAIN_MAX_BYTES)] if _byte_len(value) > _SUBDOMAIN_MAX_BYTES else []
-    if not _DNS1123_SUBDOMAIN_RE.fullmatch(value):
-        errs.append(_regex_error(_DNS1123_SUBDOMAIN_MSG, _DNS1123_SUBDOMAIN_FMT, "example.com"))
-    return errs
-
-
-def qualified_name_errors(key: str) -> list[str]:
-    """Why ``key`` is not a label key (``[prefix/]name``), as ``IsQualifiedName`` words it."""
-    name_error = _regex_error(_QUALIFIED_NAME_MSG, _QUALIFIED_NAME_FMT, "MyName", "my.name", "123-abc")
-    parts = key.split("/")
-    if len(parts) > 2:
-        return [
-            f"a qualified name {name_error} with an optional DNS subdomain prefix and '/' "
-            "(e.g. 'example.com/MyName')"
-        ]
-    errs: list[str] = []
-    if len(parts) == 2:
-        prefix = parts[0]
-        if not prefix:
-            errs.append("prefix part must be non-empty")
-        else:
-            errs.extend(f"prefix part {msg}" for msg in _subdomain_errors(prefix))
-    name = parts[-1]
-    if not name:
-        errs.append("name part must be non-empty")
-    elif _byte_len(name) > _NAME_MAX_BYTES:
-        errs.append(f"name part {_too_long(_NAME_MAX_BYTES)}")
-    if not _QUALIFIED_NAME_RE.fullmatch(name):
-        errs.append(f"name part {name_error}")
-    return errs
-
-
-def label_value_errors(value: str) -> list[str]:
-    """Why ``value`` is not a label value, as ``IsValidLabelValue`` words it."""
-    errs = [_too_long(_NAME_MAX_BYTES)] if _byte_len(value) > _NAME_MAX_BYTES else []
-    if not _LABEL_VALUE_RE.fullmatch(value):
-        examples = ("MyValue", "my_value", "12345")
-        errs.append(_regex_error(_LABEL_VALUE_MSG, _LABEL_VALUE_FMT, *examples))
-    return errs
 
 
 def _invalid(path: str, value: str, detail: str) -> str:

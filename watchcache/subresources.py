@@ -16,13 +16,12 @@ from typing import Any
 from .defaults import apply_defaults, sync_pod_ips
 from .errors import FieldError, forbidden, go_value, invalid_value
 from .events import Pod
+from .names import dns1123_subdomain_errors, qualified_name_errors
 from .validation import (
     _canonical,
     _invalid_each,
     _validate_metadata,
     _validate_metadata_update,
-    dns1123_subdomain_errors,
-    qualified_name_errors,
     spec_diff,
     validate_pod,
 )

@@ -8,7 +8,6 @@ verbatim. Texts follow apimachinery's ``validation`` messages to the letter.
 from __future__ import annotations
 
 import difflib
-import re
 from collections.abc import Iterable
 from datetime import datetime
 from decimal import Decimal
@@ -28,149 +27,20 @@ from .errors import (
     required,
     too_long,
 )
+from .names import (
+    DNS1123_LABEL_MAX,
+    dns1123_label_errors,
+    dns1123_subdomain_errors,
+    inclusive_range_error,
+    label_value_errors,
+    max_len_error,
+    port_name_errors,
+    qualified_name_errors,
+)
 from .quantity import FORMAT_ERROR, parse_quantity
 
-# --- apimachinery util/validation: names and label values -------------------------------------
-
-_DNS1123_LABEL_FMT = "[a-z0-9]([-a-z0-9]*[a-z0-9])?"
-_DNS1123_SUBDOMAIN_FMT = _DNS1123_LABEL_FMT + r"(\." + _DNS1123_LABEL_FMT + ")*"
-_QUALIFIED_NAME_FMT = "([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]"
-_LABEL_VALUE_FMT = "(" + _QUALIFIED_NAME_FMT + ")?"
-# fullmatch, never ``$``: Python's ``$`` also matches before a trailing newline, Go's does not.
-_DNS1123_LABEL_RE = re.compile(_DNS1123_LABEL_FMT)
-_DNS1123_SUBDOMAIN_RE = re.compile(_DNS1123_SUBDOMAIN_FMT)
-_QUALIFIED_NAME_RE = re.compile(_QUALIFIED_NAME_FMT)
-_LABEL_VALUE_RE = re.compile(_LABEL_VALUE_FMT)
-_PORT_NAME_CHARSET_RE = re.compile("[-a-z0-9]+")
-_HAS_LETTER_RE = re.compile("[a-z]")
-
-DNS1123_LABEL_MAX = 63
-DNS1123_SUBDOMAIN_MAX = 253
-QUALIFIED_NAME_MAX = 63
-LABEL_VALUE_MAX = 63
-PORT_NAME_MAX = 15  # IANA service names
 TOTAL_ANNOTATION_SIZE_B = 256 * 1024  # all annotation keys + values of one object
 MAX_INT32 = 2147483647
-
-
-def _regex_error(message: str, fmt: str, *examples: str) -> str:
-    """apimachinery ``RegexError`` (the double space before ``or`` is part of the real text)."""
-    shown = " or ".join(f"'{example}', " for example in examples)
-    return f"{message} (e.g. {shown}regex used for validation is '{fmt}')"
-
-
-def _max_len_error(limit: int) -> str:
-    return f"must be no more than {limit} characters"
-
-
-def _range_error(low: int, high: int) -> str:
-    return f"must be between {low} and {high}, inclusive"
-
-
-_DNS1123_LABEL_MSG = _regex_error(
-    "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and "
-    "must start and end with an alphanumeric character",
-    _DNS1123_LABEL_FMT,
-    "my-name",
-    "123-abc",
-)
-_DNS1123_SUBDOMAIN_MSG = _regex_error(
-    "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or "
-    "'.', and must start and end with an alphanumeric character",
-    _DNS1123_SUBDOMAIN_FMT,
-    "example.com",
-)
-_QUALIFIED_NAME_MSG = _regex_error(
-    "must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an "
-    "alphanumeric character",
-    _QUALIFIED_NAME_FMT,
-    "MyName",
-    "my.name",
-    "123-abc",
-)
-_LABEL_VALUE_MSG = _regex_error(
-    "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or "
-    "'.', and must start and end with an alphanumeric character",
-    _LABEL_VALUE_FMT,
-    "MyValue",
-    "my_value",
-    "12345",
-)
-
-
-def dns1123_label_errors(value: str) -> list[str]:
-    """apimachinery ``IsDNS1123Label``: namespaces, container names, hostname, subdomain."""
-    errors = [_max_len_error(DNS1123_LABEL_MAX)] if len(value) > DNS1123_LABEL_MAX else []
-    if not _DNS1123_LABEL_RE.fullmatch(value):
-        errors.append(_DNS1123_LABEL_MSG)
-    return errors
-
-
-def dns1123_subdomain_errors(value: str) -> list[str]:
-    """apimachinery ``IsDNS1123Subdomain``: pod names, nodeName, serviceAccountName, …"""
-    errors = [_max_len_error(DNS1123_SUBDOMAIN_MAX)] if len(value) > DNS1123_SUBDOMAIN_MAX else []
-    if not _DNS1123_SUBDOMAIN_RE.fullmatch(value):
-        errors.append(_DNS1123_SUBDOMAIN_MSG)
-    return errors
-
-
-def qualified_name_errors(value: str) -> list[str]:
-    """apimachinery ``IsQualifiedName``: ``[prefix/]name`` label and annotation keys."""
-    parts = value.split("/")
-    if len(parts) > 2:
-        return [
-            "a qualified name "
-            + _QUALIFIED_NAME_MSG
-            + " with an optional DNS subdomain prefix and '/' (e.g. 'example.com/MyName')"
-        ]
-    errors: list[str] = []
-    name = parts[-1]
-    if len(parts) == 2:
-        prefix = parts[0]
-        if not prefix:
-            errors.append("prefix part must be non-empty")
-        else:
-            errors.extend("prefix part " + msg for msg in dns1123_subdomain_errors(prefix))
-    if not name:
-        errors.append("name part must be non-empty")
-    elif len(name) > QUALIFIED_NAME_MAX:
-        errors.append("name part " + _max_len_error(QUALIFIED_NAME_MAX))
-    if not _QUALIFIED_NAME_RE.fullmatch(name):
-        errors.append("name part " + _QUALIFIED_NAME_MSG)
-    return errors
-
-
-def label_value_errors(value: str) -> list[str]:
-    """apimachinery ``IsValidLabelValue`` (empty is allowed)."""
-    errors = [_max_len_error(LABEL_VALUE_MAX)] if len(value) > LABEL_VALUE_MAX else []
-    if not _LABEL_VALUE_RE.fullmatch(value):
-        errors.append(_LABEL_VALUE_MSG)
-    return errors
-
-
-def path_segment_name_errors(name: str) -> list[str]:
-    """apimachinery ``IsValidPathSegmentName``: a name must be usable as one URL/key segment.
-
-    The registry's key function turns these into 400 ``Name parameter invalid: "<n>": <msgs
-    joined by ";">``.
-    """
-    if name in (".", ".."):
-        return [f"may not be '{name}'"]
-    return [f"may not contain '{bad}'" for bad in ("/", "%") if bad in name]
-
-
-def _port_name_errors(name: str) -> list[str]:
-    """apimachinery ``IsValidPortName`` (an IANA_SVC_NAME)."""
-    errors = [_max_len_error(PORT_NAME_MAX)] if len(name) > PORT_NAME_MAX else []
-    if not _PORT_NAME_CHARSET_RE.fullmatch(name):
-        errors.append("must contain only alpha-numeric characters (a-z, 0-9), and hyphens (-)")
-    if not _HAS_LETTER_RE.search(name):
-        errors.append("must contain at least one letter (a-z)")
-    if "--" in name:
-        errors.append("must not contain consecutive hyphens (--)")
-    if name.startswith("-") or name.endswith("-"):
-        errors.append("must not begin or end with a hyphen (-)")
-    return errors
 
 
 def _invalid_each(path: str, value: Any, messages: Iterable[str]) -> list[FieldError]:
@@ -354,7 +224,7 @@ def _validate_ports(ports: list[dict[str, Any]], path: str) -> list[FieldError]:
         port_path = f"{path}[{j}]"
         name = _text(port.get("name"))
         if name:
-            messages = _port_name_errors(name)
+            messages = port_name_errors(name)
             if messages:
                 errors += _invalid_each(f"{port_path}.name", name, messages)
             elif name in names:
@@ -374,7 +244,7 @@ def _validate_ports(ports: list[dict[str, Any]], path: str) -> list[FieldError]:
 def _port_number(value: Any, path: str) -> list[FieldError]:
     if isinstance(value, int) and 1 <= value <= 65535:
         return []
-    return [invalid_value(path, value, _range_error(1, 65535))]
+    return [invalid_value(path, value, inclusive_range_error(1, 65535))]
 
 
 def _validate_env(env: list[dict[str, Any]], path: str) -> list[FieldError]:
@@ -639,7 +509,7 @@ def _validate_active_deadline(spec: dict[str, Any]) -> list[FieldError]:
     value = spec.get("activeDeadlineSeconds")
     if value is None or (isinstance(value, int) and 1 <= value <= MAX_INT32):
         return []
-    return [invalid_value("spec.activeDeadlineSeconds", value, _range_error(1, MAX_INT32))]
+    return [invalid_value("spec.activeDeadlineSeconds", value, inclusive_range_error(1, MAX_INT32))]
 
 
 def _validate_tolerations(tolerations: list[dict[str, Any]]) -> list[FieldError]:
@@ -860,7 +730,7 @@ def _active_deadline_update(new: Any, old: Any) -> list[FieldError]:
     path = "spec.activeDeadlineSeconds"
     if new is not None:
         if not isinstance(new, int) or not 0 <= new <= MAX_INT32:
-            return [invalid_value(path, new, _range_error(0, MAX_INT32))]
+            return [invalid_value(path, new, inclusive_range_error(0, MAX_INT32))]
         if isinstance(old, int) and old < new:
             return [invalid_value(path, new, "must be less than or equal to previous value")]
     elif old is not None:
@@ -1035,7 +905,7 @@ def create_warnings(pod: dict[str, Any]) -> list[str]:
     warnings: list[str] = []
     name = _text(meta.get("name"))
     if name and not spec.get("hostname"):
-        problems = [_max_len_error(DNS1123_LABEL_MAX)] if len(name) > DNS1123_LABEL_MAX else []
+        problems = [max_len_error(DNS1123_LABEL_MAX)] if len(name) > DNS1123_LABEL_MAX else []
         if "." in name:
             problems.append("must not contain dots")
         if problems:
