@@ -17,12 +17,9 @@ from watchcache.names import (
     path_segment_name_errors,
     qualified_name_errors,
 )
-from watchcache.validation import (
-    create_warnings,
-    validate_pod,
-    validate_pod_create,
-    validate_pod_update,
-)
+from watchcache.pod_warnings import create_warnings
+from watchcache.validation import validate_pod, validate_pod_create
+from watchcache.validation_update import validate_pod_update
 
 SUBDOMAIN_MSG = (
     "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or "

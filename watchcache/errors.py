@@ -8,6 +8,7 @@ prints them verbatim.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -67,6 +68,11 @@ def required(field: str, detail: str = "") -> FieldError:
 def invalid_value(field: str, value: Any, detail: str) -> FieldError:
     body = f"Invalid value: {go_value(value)}" + (f": {detail}" if detail else "")
     return FieldError("FieldValueInvalid", field, body)
+
+
+def invalid_each(field: str, value: Any, details: Iterable[str]) -> list[FieldError]:
+    """One ``Invalid value`` per detail, as apimachinery's name validators report them."""
+    return [invalid_value(field, value, detail) for detail in details]
 
 
 def not_supported(field: str, value: Any, supported: list[str]) -> FieldError:

@@ -16,7 +16,9 @@ from typing import Any
 from . import errors, subresources
 from .defaults import apply_defaults, qos_class
 from .events import Pod
-from .validation import create_warnings, validate_pod_create, validate_pod_update
+from .pod_warnings import create_warnings
+from .validation import validate_pod_create
+from .validation_update import validate_pod_update
 
 GENERATE_NAME_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"  # apimachinery: no vowels, no 0/1/3
 GENERATE_NAME_MAX_PREFIX = 58  # 63-char DNS label minus the 5 random characters

@@ -14,17 +14,12 @@ import ipaddress
 from typing import Any
 
 from .defaults import apply_defaults, sync_pod_ips
-from .errors import FieldError, forbidden, go_value, invalid_value
+from .errors import FieldError, forbidden, go_value, invalid_each, invalid_value
 from .events import Pod
 from .names import dns1123_subdomain_errors, qualified_name_errors
-from .validation import (
-    _canonical,
-    _invalid_each,
-    _validate_metadata,
-    _validate_metadata_update,
-    spec_diff,
-    validate_pod,
-)
+from .object_meta import validate_object_meta, validate_object_meta_update
+from .semantic import semantic_form, spec_diff
+from .validation import validate_pod
 
 MIRROR_POD_ANNOTATION = "kubernetes.io/config.mirror"  # set by the kubelet on static pods' mirrors
 # validatePodConditions skips these; every other type (ContainersReady,
@@ -75,11 +70,11 @@ def validate_status_update(new: Pod, old: Pod) -> list[FieldError]:
     new_meta, old_meta = _mapping(new.get("metadata")), _mapping(old.get("metadata"))
     status, old_status = _mapping(new.get("status")), _mapping(old.get("status"))
     old_spec = _mapping(old.get("spec"))
-    errors = _validate_metadata_update(new_meta, old_meta) + _validate_metadata(new_meta)
+    errors = validate_object_meta_update(new_meta, old_meta) + validate_object_meta(new_meta)
     errors += condition_type_errors(_dicts(status.get("conditions")))
     nominated = status.get("nominatedNodeName")
     if nominated and nominated != old_status.get("nominatedNodeName"):
-        errors += _invalid_each(
+        errors += invalid_each(
             "status.nominatedNodeName", nominated, dns1123_subdomain_errors(str(nominated))
         )
     if status.get("qosClass") != old_status.get("qosClass"):
@@ -108,7 +103,7 @@ def condition_type_errors(conditions: list[dict[str, Any]]) -> list[FieldError]:
         if kind in SYSTEM_CONDITIONS:
             continue
         text = kind if isinstance(kind, str) else ""
-        errors += _invalid_each(f"metadata.conditions[{i}].Type", text, qualified_name_errors(text))
+        errors += invalid_each(f"metadata.conditions[{i}].Type", text, qualified_name_errors(text))
     return errors
 
 
@@ -232,7 +227,7 @@ def validate_ephemeral_update(new: Pod, old: Pod) -> list[FieldError]:
     No spec mutability rule: the only spec difference is the ephemeral list itself.
     """
     new_meta, old_meta = _mapping(new.get("metadata")), _mapping(old.get("metadata"))
-    errors = _validate_metadata_update(new_meta, old_meta) + validate_pod(new)
+    errors = validate_object_meta_update(new_meta, old_meta) + validate_pod(new)
     if MIRROR_POD_ANNOTATION in _mapping(old_meta.get("annotations")):
         # kubernetes#113935: the kubelet cannot run them in a pod it does not own via the API.
         return [forbidden("", "static pods do not support ephemeral containers")]
@@ -257,7 +252,7 @@ def existing_ephemeral_errors(new: list[dict[str, Any]], old: list[dict[str, Any
                     f"existing ephemeral containers {go_value(name)} may not be removed",
                 )
             )
-        elif _canonical(current) != _canonical(container):
+        elif semantic_form(current) != semantic_form(container):
             errors.append(
                 forbidden(
                     "spec.ephemeralContainers",

@@ -1,19 +1,15 @@
-"""Pod validation: the 422 field errors of create and update (pod-semantics.md §2 and §3).
+"""Pod validation: the 422 field errors of a pod's spec and of create (pod-semantics.md §2).
 
 Plain functions over defaulted v1 Pod dicts. Errors come out in kube-apiserver's order
 (metadata, then spec in ``ValidatePodSpec``'s order), because clients print the joined list
-verbatim. Texts follow apimachinery's ``validation`` messages to the letter.
+verbatim. Name rules live in ``names``, ObjectMeta rules in ``object_meta``, update rules in
+``validation_update`` and create warnings in ``pod_warnings``.
 """
 
 from __future__ import annotations
 
-import difflib
-from collections.abc import Iterable
-from datetime import datetime
 from decimal import Decimal
 from typing import Any
-
-import orjson
 
 from .defaults import VOLUME_SOURCES
 from .errors import (
@@ -21,32 +17,23 @@ from .errors import (
     duplicate,
     field_not_found,
     forbidden,
-    go_value,
+    invalid_each,
     invalid_value,
     not_supported,
     required,
-    too_long,
 )
 from .names import (
-    DNS1123_LABEL_MAX,
     dns1123_label_errors,
     dns1123_subdomain_errors,
     inclusive_range_error,
     label_value_errors,
-    max_len_error,
     port_name_errors,
     qualified_name_errors,
 )
+from .object_meta import validate_labels, validate_object_meta
 from .quantity import FORMAT_ERROR, parse_quantity
 
-TOTAL_ANNOTATION_SIZE_B = 256 * 1024  # all annotation keys + values of one object
 MAX_INT32 = 2147483647
-
-
-def _invalid_each(path: str, value: Any, messages: Iterable[str]) -> list[FieldError]:
-    """One ``Invalid value`` per message, as apimachinery's name validators report them."""
-    return [invalid_value(path, value, message) for message in messages]
-
 
 # --- small accessors ---------------------------------------------------------------------------
 
@@ -64,76 +51,6 @@ def _mapping(value: Any) -> dict[str, Any]:
 
 def _text(value: Any) -> str:
     return value if isinstance(value, str) else ""
-
-
-# --- metadata ----------------------------------------------------------------------------------
-
-
-def _validate_metadata(meta: dict[str, Any]) -> list[FieldError]:
-    """apimachinery ``ValidateObjectMetaAccessor`` with pod names as DNS-1123 subdomains."""
-    errors: list[FieldError] = []
-    generate_name = _text(meta.get("generateName"))
-    if generate_name:
-        # A generated suffix follows, so a trailing '-' is fine (maskTrailingDash).
-        masked = generate_name
-        if len(masked) > 1 and masked.endswith("-"):
-            masked = masked[:-1] + "a"
-        errors += _invalid_each("metadata.generateName", generate_name, dns1123_subdomain_errors(masked))
-    name = _text(meta.get("name"))
-    if not name:
-        errors.append(required("metadata.name", "name or generateName is required"))
-    else:
-        errors += _invalid_each("metadata.name", name, dns1123_subdomain_errors(name))
-    namespace = _text(meta.get("namespace"))
-    if not namespace:
-        errors.append(required("metadata.namespace"))
-    else:
-        errors += _invalid_each("metadata.namespace", namespace, dns1123_label_errors(namespace))
-    generation = meta.get("generation")
-    if isinstance(generation, int) and generation < 0:
-        errors.append(invalid_value("metadata.generation", generation, "must be greater than or equal to 0"))
-    errors += _validate_labels(_mapping(meta.get("labels")), "metadata.labels")
-    errors += _validate_annotations(_mapping(meta.get("annotations")))
-    errors += _validate_finalizers(meta.get("finalizers"))
-    return errors
-
-
-def _validate_labels(labels: dict[str, Any], path: str) -> list[FieldError]:
-    """apimachinery ``ValidateLabels``: keys are qualified names, values label values."""
-    errors: list[FieldError] = []
-    for key, value in labels.items():
-        errors += _invalid_each(path, key, qualified_name_errors(key))
-        errors += _invalid_each(path, value, label_value_errors(_text(value)))
-    return errors
-
-
-def _validate_annotations(annotations: dict[str, Any]) -> list[FieldError]:
-    """Keys are qualified names (case-insensitive); keys + values at most 256 KiB in total."""
-    errors: list[FieldError] = []
-    total = 0
-    for key, value in annotations.items():
-        errors += _invalid_each("metadata.annotations", key, qualified_name_errors(key.lower()))
-        total += len(key.encode()) + len(_text(value).encode())
-    if total > TOTAL_ANNOTATION_SIZE_B:
-        errors.append(too_long("metadata.annotations", TOTAL_ANNOTATION_SIZE_B))
-    return errors
-
-
-def _validate_finalizers(finalizers: Any) -> list[FieldError]:
-    if not isinstance(finalizers, list):
-        return []
-    errors: list[FieldError] = []
-    for finalizer in finalizers:
-        errors += _invalid_each("metadata.finalizers", finalizer, qualified_name_errors(_text(finalizer)))
-    if "orphan" in finalizers and "foregroundDeletion" in finalizers:
-        errors.append(
-            invalid_value(
-                "metadata.finalizers",
-                finalizers,
-                "finalizer orphan and foregroundDeletion cannot be both set",
-            )
-        )
-    return errors
 
 
 # --- spec: volumes and containers --------------------------------------------------------------
@@ -173,7 +90,7 @@ def _validate_volumes(volumes: list[dict[str, Any]]) -> tuple[set[str], list[Fie
         if not name:
             errors.append(required(f"{path}.name"))
         else:
-            errors += _invalid_each(f"{path}.name", name, dns1123_label_errors(name))
+            errors += invalid_each(f"{path}.name", name, dns1123_label_errors(name))
         if name in names:
             errors.append(duplicate(f"{path}.name", name))
         elif name:
@@ -192,7 +109,7 @@ def _validate_container_common(container: dict[str, Any], path: str, volumes: se
     if not name:
         errors.append(required(f"{path}.name"))
     else:
-        errors += _invalid_each(f"{path}.name", name, dns1123_label_errors(name))
+        errors += invalid_each(f"{path}.name", name, dns1123_label_errors(name))
     if not container.get("image"):
         errors.append(required(f"{path}.image"))
     errors += _one_of(
@@ -226,7 +143,7 @@ def _validate_ports(ports: list[dict[str, Any]], path: str) -> list[FieldError]:
         if name:
             messages = port_name_errors(name)
             if messages:
-                errors += _invalid_each(f"{port_path}.name", name, messages)
+                errors += invalid_each(f"{port_path}.name", name, messages)
             elif name in names:
                 errors.append(duplicate(f"{port_path}.name", name))
             names.add(name)
@@ -405,7 +322,7 @@ def _validate_ephemeral_containers(spec: dict[str, Any], volumes: set[str]) -> l
     for i, container in enumerate(_dicts(spec.get("ephemeralContainers"))):
         path = f"spec.ephemeralContainers[{i}]"
         errors += _validate_container_common(container, path, volumes)
-        errors += _image_whitespace(container, path)
+        errors += image_whitespace_errors(container, path)
         name = _text(container.get("name"))
         if name in names:
             errors.append(duplicate(f"{path}.name", name))
@@ -427,7 +344,7 @@ def _validate_ephemeral_containers(spec: dict[str, Any], volumes: set[str]) -> l
     return errors
 
 
-def _image_whitespace(container: dict[str, Any], path: str) -> list[FieldError]:
+def image_whitespace_errors(container: dict[str, Any], path: str) -> list[FieldError]:
     image = _text(container.get("image"))
     if image != image.strip():
         return [invalid_value(f"{path}.image", image, "must not have leading or trailing whitespace")]
@@ -476,7 +393,7 @@ def _validate_readiness_gates(gates: list[dict[str, Any]]) -> list[FieldError]:
     errors: list[FieldError] = []
     for i, gate in enumerate(gates):
         condition = _text(gate.get("conditionType"))
-        errors += _invalid_each(
+        errors += invalid_each(
             f"spec.readinessGates[{i}].conditionType", condition, qualified_name_errors(condition)
         )
     return errors
@@ -488,7 +405,7 @@ def _validate_scheduling_gates(gates: list[dict[str, Any]]) -> list[FieldError]:
     for i, gate in enumerate(gates):
         path = f"spec.schedulingGates[{i}].name"
         name = _text(gate.get("name"))
-        errors += _invalid_each(path, name, qualified_name_errors(name))
+        errors += invalid_each(path, name, qualified_name_errors(name))
         if name in seen:
             errors.append(duplicate(path, name))
         seen.add(name)
@@ -497,12 +414,12 @@ def _validate_scheduling_gates(gates: list[dict[str, Any]]) -> list[FieldError]:
 
 def _validate_subdomain_field(spec: dict[str, Any], field: str) -> list[FieldError]:
     value = _text(spec.get(field))
-    return _invalid_each(f"spec.{field}", value, dns1123_subdomain_errors(value)) if value else []
+    return invalid_each(f"spec.{field}", value, dns1123_subdomain_errors(value)) if value else []
 
 
 def _validate_label_field(spec: dict[str, Any], field: str) -> list[FieldError]:
     value = _text(spec.get(field))
-    return _invalid_each(f"spec.{field}", value, dns1123_label_errors(value)) if value else []
+    return invalid_each(f"spec.{field}", value, dns1123_label_errors(value)) if value else []
 
 
 def _validate_active_deadline(spec: dict[str, Any]) -> list[FieldError]:
@@ -522,7 +439,7 @@ def _validate_tolerations(tolerations: list[dict[str, Any]]) -> list[FieldError]
         value = _text(toleration.get("value"))
         effect = _text(toleration.get("effect"))
         if key:
-            errors += _invalid_each(f"{path}.key", key, qualified_name_errors(key))
+            errors += invalid_each(f"{path}.key", key, qualified_name_errors(key))
         if not key and operator != "Exists":
             errors.append(
                 invalid_value(
@@ -567,7 +484,7 @@ def _validate_spec(spec: dict[str, Any]) -> list[FieldError]:
     errors += _validate_host_network_ports(spec)
     errors += _one_of(spec.get("restartPolicy"), "spec.restartPolicy", _RESTART_POLICIES)
     errors += _one_of(spec.get("dnsPolicy"), "spec.dnsPolicy", _DNS_POLICIES)
-    errors += _validate_labels(_mapping(spec.get("nodeSelector")), "spec.nodeSelector")
+    errors += validate_labels(_mapping(spec.get("nodeSelector")), "spec.nodeSelector")
     errors += _validate_dns_config(spec)
     errors += _validate_readiness_gates(_dicts(spec.get("readinessGates")))
     errors += _validate_scheduling_gates(_dicts(spec.get("schedulingGates")))
@@ -581,7 +498,7 @@ def _validate_spec(spec: dict[str, Any]) -> list[FieldError]:
     # validateContainersOnlyForPod: runs last, after the whole spec.
     for list_name in ("containers", "initContainers"):
         for i, container in enumerate(_dicts(spec.get(list_name))):
-            errors += _image_whitespace(container, f"spec.{list_name}[{i}]")
+            errors += image_whitespace_errors(container, f"spec.{list_name}[{i}]")
     return errors
 
 
@@ -590,7 +507,7 @@ def _validate_spec(spec: dict[str, Any]) -> list[FieldError]:
 
 def validate_pod(pod: dict[str, Any]) -> list[FieldError]:
     """All field errors of a (defaulted) Pod, for create and for the new object of an update."""
-    return _validate_metadata(_mapping(pod.get("metadata"))) + _validate_spec(_mapping(pod.get("spec")))
+    return validate_object_meta(_mapping(pod.get("metadata"))) + _validate_spec(_mapping(pod.get("spec")))
 
 
 def validate_pod_create(pod: dict[str, Any]) -> list[FieldError]:
@@ -603,323 +520,3 @@ def validate_pod_create(pod: dict[str, Any]) -> list[FieldError]:
     if spec.get("nodeName") and spec.get("schedulingGates"):
         errors.append(forbidden("spec.nodeName", "cannot be set until all schedulingGates have been cleared"))
     return errors
-
-
-def validate_pod_update(new: dict[str, Any], old: dict[str, Any]) -> list[FieldError]:
-    """``ValidatePodUpdate``: metadata update rules, the new pod's validity, then the spec
-    mutability rule. Both pods are defaulted; ``status`` is not looked at."""
-    errors = _validate_metadata_update(_mapping(new.get("metadata")), _mapping(old.get("metadata")))
-    errors += validate_pod(new)
-    errors += _validate_spec_update(_mapping(new.get("spec")), _mapping(old.get("spec")))
-    return errors
-
-
-# --- update: metadata --------------------------------------------------------------------------
-
-
-def _immutable(field: str, value: Any) -> FieldError:
-    return invalid_value(f"metadata.{field}", value, "field is immutable")
-
-
-def _validate_metadata_update(new: dict[str, Any], old: dict[str, Any]) -> list[FieldError]:
-    """``ValidateObjectMetaUpdate`` after the registry's silent resets (objects-and-errors §1):
-    an absent uid/creationTimestamp is filled from storage, a stored deletionTimestamp wins,
-    an omitted deletionGracePeriodSeconds is restored."""
-    errors: list[FieldError] = []
-    if old.get("deletionTimestamp"):
-        added = sorted(set(_texts(new.get("finalizers"))) - set(_texts(old.get("finalizers"))))
-        if added:
-            errors.append(
-                forbidden(
-                    "metadata.finalizers",
-                    "no new finalizers can be added if the object is being deleted, found new "
-                    f"finalizers {go_value(added)}",
-                )
-            )
-    for field in ("name", "namespace"):
-        if new.get(field) != old.get(field):
-            errors.append(_immutable(field, new.get(field)))
-    if new.get("uid") and new.get("uid") != old.get("uid"):
-        errors.append(_immutable("uid", new["uid"]))
-    created = new.get("creationTimestamp")
-    if created and not _same_instant(created, old.get("creationTimestamp")):
-        errors.append(_immutable("creationTimestamp", created))
-    if new.get("deletionTimestamp") and not old.get("deletionTimestamp"):
-        errors.append(_immutable("deletionTimestamp", new["deletionTimestamp"]))
-    grace = new.get("deletionGracePeriodSeconds")
-    if grace is not None and grace != old.get("deletionGracePeriodSeconds"):
-        errors.append(_immutable("deletionGracePeriodSeconds", grace))
-    return errors
-
-
-def _texts(value: Any) -> list[str]:
-    return [v for v in value if isinstance(v, str)] if isinstance(value, list) else []
-
-
-def _same_instant(a: Any, b: Any) -> bool:
-    """RFC 3339 texts naming the same second (clients may resend ``+00:00`` for ``Z``)."""
-    if a == b:
-        return True
-    try:
-        return _parse_time(a) == _parse_time(b)
-    except (TypeError, ValueError):
-        return False
-
-
-def _parse_time(text: Any) -> datetime:
-    return datetime.fromisoformat(text).replace(microsecond=0)
-
-
-# --- update: the spec mutability rule ----------------------------------------------------------
-
-_SPEC_FORBIDDEN = (
-    "pod updates may not change fields other than `spec.containers[*].image`,"
-    "`spec.initContainers[*].image`,`spec.activeDeadlineSeconds`,`spec.tolerations` (only "
-    "additions to existing tolerations),`spec.terminationGracePeriodSeconds` (allow it to be set "
-    "to 1 if it was previously negative)"
-)
-
-
-def _validate_spec_update(new: dict[str, Any], old: dict[str, Any]) -> list[FieldError]:
-    """Only images, activeDeadlineSeconds, toleration additions, gate removals, a negative
-    grace period → 1 and (while gated) nodeSelector additions may change."""
-    errors: list[FieldError] = []
-    for list_name in ("containers", "initContainers"):
-        list_errors, stop = _container_updates(
-            list_name, _dicts(new.get(list_name)), _dicts(old.get(list_name))
-        )
-        errors += list_errors
-        if stop:
-            return errors
-    deadline_errors = _active_deadline_update(
-        new.get("activeDeadlineSeconds"), old.get("activeDeadlineSeconds")
-    )
-    errors += deadline_errors
-    if deadline_errors and new.get("activeDeadlineSeconds") is not None:
-        return errors
-    errors += _toleration_updates(_dicts(new.get("tolerations")), _dicts(old.get("tolerations")))
-    errors += _scheduling_gate_updates(_dicts(new.get("schedulingGates")), _dicts(old.get("schedulingGates")))
-    if new == old:
-        return errors
-    munged = _munge_allowed_changes(new, old)
-    if old.get("schedulingGates"):
-        errors += _node_selector_update(munged.get("nodeSelector"), old.get("nodeSelector"))
-        _copy_field(munged, old, "nodeSelector")
-    if _canonical(munged) != _canonical(old):
-        errors.append(forbidden("spec", _SPEC_FORBIDDEN + "\n" + spec_diff(old, munged)))
-    return errors
-
-
-def _container_updates(
-    list_name: str, new: list[dict[str, Any]], old: list[dict[str, Any]]
-) -> tuple[list[FieldError], bool]:
-    """``ValidateContainerUpdates``: same count (else stop), every image non-empty."""
-    path = f"spec.{list_name}"
-    if len(new) != len(old):
-        return [forbidden(path, "pod updates may not add or remove containers")], True
-    errors: list[FieldError] = []
-    for i, container in enumerate(new):
-        if not container.get("image"):
-            errors.append(required(f"{path}[{i}].image"))
-        errors += _image_whitespace(container, f"{path}[{i}]")
-    return errors, False
-
-
-def _active_deadline_update(new: Any, old: Any) -> list[FieldError]:
-    """nil → positive, or positive → smaller non-negative; never back to nil."""
-    path = "spec.activeDeadlineSeconds"
-    if new is not None:
-        if not isinstance(new, int) or not 0 <= new <= MAX_INT32:
-            return [invalid_value(path, new, inclusive_range_error(0, MAX_INT32))]
-        if isinstance(old, int) and old < new:
-            return [invalid_value(path, new, "must be less than or equal to previous value")]
-    elif old is not None:
-        return [invalid_value(path, None, "must not update from a positive integer to nil value")]
-    return []
-
-
-def _toleration_key(toleration: dict[str, Any]) -> tuple[str, ...]:
-    """A toleration without ``tolerationSeconds``, Go zero values for absent fields."""
-    return tuple(_text(toleration.get(f)) for f in ("key", "operator", "value", "effect"))
-
-
-def _toleration_updates(new: list[dict[str, Any]], old: list[dict[str, Any]]) -> list[FieldError]:
-    """Every existing toleration must survive, changed at most in ``tolerationSeconds``."""
-    present = {_toleration_key(t) for t in new}
-    if all(_toleration_key(t) in present for t in old):
-        return []
-    return [
-        forbidden("spec.tolerations", "existing toleration can not be modified except its tolerationSeconds")
-    ]
-
-
-def _scheduling_gate_updates(new: list[dict[str, Any]], old: list[dict[str, Any]]) -> list[FieldError]:
-    """Gates may only be removed, never added (the scheduler waits for all to go)."""
-    old_names = {_text(g.get("name")) for g in old}
-    return [
-        forbidden(
-            f"spec.schedulingGates[{i}].name",
-            f"only deletion is allowed, but found new scheduling gate '{name}'",
-        )
-        for i, name in enumerate(_text(g.get("name")) for g in new)
-        if name not in old_names
-    ]
-
-
-def _node_selector_update(new: Any, old: Any) -> list[FieldError]:
-    """While gated, nodeSelector entries may be added but not changed or removed."""
-    new_map, old_map = _mapping(new), _mapping(old)
-    if any(key not in new_map or new_map[key] != value for key, value in old_map.items()):
-        return [
-            invalid_value(
-                "spec.nodeSelector",
-                new_map,
-                "only additions to spec.nodeSelector are allowed (no mutations or deletions)",
-            )
-        ]
-    return []
-
-
-def _munge_allowed_changes(new: dict[str, Any], old: dict[str, Any]) -> dict[str, Any]:
-    """A shallow copy of ``new`` with every allowed change reverted to ``old``'s value."""
-    munged = dict(new)
-    for list_name in ("containers", "initContainers"):
-        if list_name in munged:
-            munged[list_name] = [
-                _with_field(c, o, "image")
-                for c, o in zip(_dicts(new.get(list_name)), _dicts(old.get(list_name)), strict=False)
-            ]
-    for field in ("activeDeadlineSeconds", "schedulingGates", "tolerations"):
-        _copy_field(munged, old, field)
-    old_grace = old.get("terminationGracePeriodSeconds")
-    if isinstance(old_grace, int) and old_grace < 0 and new.get("terminationGracePeriodSeconds") == 1:
-        munged["terminationGracePeriodSeconds"] = old_grace
-    return munged
-
-
-def _with_field(new: dict[str, Any], old: dict[str, Any], field: str) -> dict[str, Any]:
-    copy = dict(new)
-    _copy_field(copy, old, field)
-    return copy
-
-
-def _copy_field(target: dict[str, Any], source: dict[str, Any], field: str) -> None:
-    if field in source:
-        target[field] = source[field]
-    else:
-        target.pop(field, None)
-
-
-# apimachinery Semantic.DeepEqual treats nil and empty slices/maps alike and compares quantities
-# by value; Go's non-pointer scalars make "" / 0 / false indistinguishable from absent. These
-# tables approximate that for JSON: a PUT that spells out a zero value is not a change.
-_MAP_FIELDS = frozenset({"nodeSelector", "limits", "requests", "overhead", "labels", "annotations"})
-_QUANTITY_MAPS = frozenset({"limits", "requests", "overhead"})
-_QUANTITY_FIELDS = frozenset({"sizeLimit"})
-_NON_POINTER_SCALARS = frozenset(
-    {
-        "hostNetwork",
-        "hostPID",
-        "hostIPC",
-        "stdin",
-        "stdinOnce",
-        "tty",
-        "readOnly",
-        "hostPort",
-        "containerPort",
-        "initialDelaySeconds",
-        "timeoutSeconds",
-        "periodSeconds",
-        "successThreshold",
-        "failureThreshold",
-        "weight",
-        "maxSkew",
-    }
-)
-
-
-def _canonical(value: Any, key: str = "") -> Any:
-    """``value`` with Go-indistinguishable spellings removed, for semantic comparison."""
-    if isinstance(value, dict):
-        if key in _QUANTITY_MAPS:
-            return {k: _quantity_value(v) for k, v in value.items()}
-        result = {}
-        for k, v in value.items():
-            canonical = _canonical(v, k)
-            if not _is_zero(canonical, k):
-                result[k] = canonical
-        return result
-    if isinstance(value, list):
-        return [_canonical(item) for item in value]
-    if key in _QUANTITY_FIELDS:
-        return _quantity_value(value)
-    return value
-
-
-def _is_zero(value: Any, key: str) -> bool:
-    if value is None or value == "" or (isinstance(value, list) and not value):
-        return True
-    if isinstance(value, dict) and not value:
-        return key in _MAP_FIELDS  # an empty struct (emptyDir: {}) is not nil
-    return key in _NON_POINTER_SCALARS and value in (0, False)
-
-
-def _quantity_value(value: Any) -> Any:
-    try:
-        return parse_quantity(value)
-    except ValueError:
-        return value
-
-
-def spec_diff(old: dict[str, Any], new: dict[str, Any]) -> str:
-    """A unified diff of two specs as sorted, indented JSON (the real server prints Go's
-    ``cmp.Diff``; clients only show the text)."""
-    option = orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS
-    before = orjson.dumps(old, option=option).decode().splitlines()
-    after = orjson.dumps(new, option=option).decode().splitlines()
-    lines = difflib.unified_diff(before, after, "old spec", "new spec", n=2, lineterm="")
-    return "\n".join(lines)
-
-
-# --- warnings ----------------------------------------------------------------------------------
-
-# Node labels superseded by GA names (pkg/api/node GetNodeLabelDeprecatedMessage).
-_DEPRECATED_NODE_LABELS = {
-    "beta.kubernetes.io/arch": 'deprecated since v1.14; use "kubernetes.io/arch" instead',
-    "beta.kubernetes.io/os": 'deprecated since v1.14; use "kubernetes.io/os" instead',
-    "failure-domain.beta.kubernetes.io/region": (
-        'deprecated since v1.17; use "topology.kubernetes.io/region" instead'
-    ),
-    "failure-domain.beta.kubernetes.io/zone": (
-        'deprecated since v1.17; use "topology.kubernetes.io/zone" instead'
-    ),
-    "beta.kubernetes.io/instance-type": (
-        'deprecated since v1.17; use "node.kubernetes.io/instance-type" instead'
-    ),
-}
-
-
-def create_warnings(pod: dict[str, Any]) -> list[str]:
-    """``Warning`` header texts for a valid new Pod (pkg/api/pod ``GetWarningsForPod`` subset)."""
-    meta, spec = _mapping(pod.get("metadata")), _mapping(pod.get("spec"))
-    warnings: list[str] = []
-    name = _text(meta.get("name"))
-    if name and not spec.get("hostname"):
-        problems = [max_len_error(DNS1123_LABEL_MAX)] if len(name) > DNS1123_LABEL_MAX else []
-        if "." in name:
-            problems.append("must not contain dots")
-        if problems:
-            warnings.append(
-                "metadata.name: this is used in the Pod's hostname, which can result in "
-                f"surprising behavior; a DNS label is recommended: [{' '.join(problems)}]"
-            )
-    for key in _mapping(spec.get("nodeSelector")):
-        if key in _DEPRECATED_NODE_LABELS:
-            warnings.append(f"spec.nodeSelector[{key}]: {_DEPRECATED_NODE_LABELS[key]}")
-    grace = spec.get("terminationGracePeriodSeconds")
-    if isinstance(grace, int) and grace < 0:
-        warnings.append(
-            "spec.terminationGracePeriodSeconds: must be >= 0; negative values are "
-            "invalid and will be treated as 1"
-        )
-    return warnings
