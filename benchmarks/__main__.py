@@ -21,12 +21,22 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     parser.add_argument("scenario", choices=["writes", "reads", "fanout", "all"])
     parser.add_argument("--quick", action="store_true", help="smoke-test sizes: each scenario < 1 minute")
+    parser.add_argument(
+        "--sizes", help="reads only: comma-separated store sizes, e.g. 150000 (writes results/reads-150000.*)"
+    )
     args = parser.parse_args(argv)
+    if args.sizes and args.scenario != "reads":
+        parser.error("--sizes applies to the reads scenario only")
     scenarios = _scenarios()
     names = list(scenarios) if args.scenario == "all" else [args.scenario]
     for name in names:
         progress(f"=== {name}{' (quick)' if args.quick else ''} ===")
-        results = scenarios[name](args.quick)
+        if args.sizes:
+            from . import reads
+
+            results = reads.run(args.quick, tuple(int(x) for x in args.sizes.split(",")))
+        else:
+            results = scenarios[name](args.quick)
         print(json.dumps({name: results.get("ratios", {})}, indent=2))
     return 0
 

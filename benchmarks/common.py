@@ -33,8 +33,9 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def latency_ms(values_s: list[float]) -> dict[str, float]:
-    """p50/p99/max of latencies given in seconds, in milliseconds."""
+    """min/p50/p99/max of latencies given in seconds, in milliseconds."""
     return {
+        "min_ms": round(min(values_s) * 1e3, 3) if values_s else float("nan"),
         "p50_ms": round(percentile(values_s, 50) * 1e3, 3),
         "p99_ms": round(percentile(values_s, 99) * 1e3, 3),
         "max_ms": round(max(values_s) * 1e3, 3) if values_s else float("nan"),
@@ -135,10 +136,11 @@ def machine() -> dict[str, Any]:
 
 
 def write_results(scenario: str, quick: bool, cores: str, results: dict[str, Any]) -> Path:
+    """``scenario`` names the file too: ``reads`` or a variant such as ``reads-150000``."""
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     path = RESULTS_DIR / f"{scenario}{'-quick' if quick else ''}.json"
     doc = {
-        "scenario": scenario,
+        "scenario": scenario.partition("-")[0],
         "quick": quick,
         "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "machine": machine(),

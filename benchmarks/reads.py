@@ -11,7 +11,7 @@ import asyncio
 import random
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -214,9 +214,15 @@ def plot(results: dict[str, Any], name: str) -> None:
     plots.save(fig, name)
 
 
-def run(quick: bool) -> dict[str, Any]:
+def run(quick: bool, sizes: tuple[int, ...] = ()) -> dict[str, Any]:
+    """``sizes``: store sizes other than the scenario's (results go to ``reads-<sizes>.*``)."""
+    cfg = Config.of(quick)
+    name = "reads"
+    if sizes:
+        cfg = replace(cfg, sizes=sizes)
+        name = "reads-" + "-".join(str(s) for s in sizes)
     with tempfile.TemporaryDirectory(prefix="wc-bench-reads-") as tmp:
-        results = measure(Path(tmp), Config.of(quick))
-    write_results("reads", quick, procs.CORES_NOTE, results)
-    plot(results, "reads-quick" if quick else "reads")
+        results = measure(Path(tmp), cfg)
+    write_results(name, quick, procs.CORES_NOTE, results)
+    plot(results, f"{name}-quick" if quick else name)
     return results

@@ -76,8 +76,9 @@ def fanout_table(doc: dict[str, Any]) -> str:
     r = doc["results"]
     rows = [
         "| watchers | events/s | delivered / expected | ack→receipt p50/p99 ms | ceiling p50/p99 ms "
+        "| send→receipt p50/p99 ms | ceiling p50/p99 ms "
         "| CPU µs/delivery (ceiling) | ratio (CPU) | RSS MiB connected (KB/watcher) |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for row in r["main"]:
         s, c = row["service"], row["ceiling"]
@@ -85,6 +86,8 @@ def fanout_table(doc: dict[str, Any]) -> str:
             f"| {row['watchers']:,} | {s['rate']:g} | {s['deliveries']:,} / {s['expected_deliveries']:,} | "
             f"{s['ack_to_receipt']['p50_ms']:.1f}/{s['ack_to_receipt']['p99_ms']:.1f} | "
             f"{c['ack_to_receipt']['p50_ms']:.1f}/{c['ack_to_receipt']['p99_ms']:.1f} | "
+            f"{s['send_to_receipt']['p50_ms']:.1f}/{s['send_to_receipt']['p99_ms']:.1f} | "
+            f"{c['send_to_receipt']['p50_ms']:.1f}/{c['send_to_receipt']['p99_ms']:.1f} | "
             f"{s['server_cpu_us_per_delivery']:.1f} ({c['server_cpu_us_per_delivery']:.1f}) | "
             f"**{row['ratios']['cpu_per_delivery']:.2f}** | "
             f"{s['rss_connected_mb']:.0f} ({s['rss_kb_per_watcher']:.0f}) |"
@@ -102,17 +105,47 @@ def fanout_table(doc: dict[str, Any]) -> str:
             f"{s['server_cpu_us_per_event']:,.0f} | "
             f"{s['rss_connected_mb']:.0f} ({s['rss_kb_per_watcher']:.0f}) |"
         )
+    sat = r.get("saturation")
+    if sat:
+        s, c = sat["service"], sat["ceiling"]
+        rows.append(
+            f"\nSaturation: W={sat['watchers']:,}, writer offered {s['rate']:g} events/s "
+            f"({s['rate'] * sat['watchers']:,.0f} deliveries/s), {s['events']:,} events: "
+            f"watchcache sustained {s['deliveries_per_s_sustained']:,.0f} deliveries/s "
+            f"({s['writer_achieved_rate']:g} writes/s achieved, {s['deliveries']:,} / "
+            f"{s['expected_deliveries']:,} delivered), ceiling {c['deliveries_per_s_sustained']:,.0f} "
+            f"deliveries/s ({c['writer_achieved_rate']:g} emits/s): ratio **{sat['ratio']:.2f}**."
+        )
     st = r["stalled"]
     metrics = st.get("metrics", {})
-    stall_s = r["config"]["stall_seconds"] - 1.5
+    stall = st.get("stall", {"for_s": r["config"]["stall_seconds"] - 1.5})
+    stalled_lat = st.get("stalled_ack_to_receipt", st["ack_to_receipt"])
     rows.append(
-        f"\nStalled: {st['watchers']} watchers, 10% stop reading for {stall_s:g} s at "
-        f"{st['rate']:g} events/s: {st['deliveries']:,} / {st['expected_deliveries']:,} delivered (slowest "
+        f"\nStalled: {st['watchers']} watchers, 10% stop reading for {stall['for_s']:g} s at "
+        f"{st['rate']:g} events/s paced ({st.get('writer_achieved_rate', st['rate']):g}/s achieved): "
+        f"{st['deliveries']:,} / {st['expected_deliveries']:,} delivered (slowest "
         f"stalled watcher got {st.get('stalled_min_events')} of {st['events']} events), RSS peak "
         f"{st['rss_peak_mb']} MiB, parked {metrics.get('watchcache_watchers_parked_total', 'n/a')}, "
-        f"resumed {metrics.get('watchcache_watchers_resumed_total', 'n/a')}, ack→receipt p99 "
-        f"{st['ack_to_receipt']['p99_ms']:.0f} ms (the stalled ones)."
+        f"resumed {metrics.get('watchcache_watchers_resumed_total', 'n/a')}, stalled watchers' ack→receipt "
+        f"p99 {stalled_lat['p99_ms']:,.0f} ms."
     )
+    if "baseline" in st:
+        base, flat = st["baseline"], st.get("rss_flatness", {})
+        o, b = st["ack_to_receipt"], base["ack_to_receipt"]
+        rows.append(
+            f"The other 90%: ack→receipt p50/p99 {o['p50_ms']:.1f}/{o['p99_ms']:.1f} ms (min "
+            f"{o['min_ms']:.1f}) vs {b['p50_ms']:.1f}/{b['p99_ms']:.1f} ms (min {b['min_ms']:.1f}) for the "
+            f"same {base['watchers']} watchers and rate unstalled ({r['config']['baseline_seconds']:g} s): "
+            f"p99 ratio **{st['others_p99_vs_unstalled']:.2f}**; send→receipt p99 "
+            f"{st['send_to_receipt']['p99_ms']:.1f} vs {base['send_to_receipt']['p99_ms']:.1f} ms: ratio "
+            f"**{st['others_send_p99_vs_unstalled']:.2f}**."
+        )
+        if flat:
+            rows.append(
+                f"RSS while stalled (t = {flat['from_s']:g} → {flat['to_s']:g} s): "
+                f"{flat['rss_at_start_mb']:.1f} → {flat['rss_at_end_mb']:.1f} MiB "
+                f"({flat['growth_pct']:+.1f}%), max {flat['rss_max_mb']:.1f} MiB."
+            )
     return _head(doc) + "\n".join(rows) + "\n"
 
 
@@ -121,10 +154,13 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true")
     args = parser.parse_args()
     suffix = "-quick" if args.quick else ""
-    for name, table in (("writes", writes_table), ("reads", reads_table), ("fanout", fanout_table)):
-        doc = _load(name + suffix)
+    variants = sorted(p.stem for p in RESULTS_DIR.glob("reads-[0-9]*.json") if not p.stem.endswith("-quick"))
+    names = [("writes", writes_table), ("reads", reads_table)]
+    names += [(v, reads_table) for v in ([] if args.quick else variants)]
+    for name, table in (*names, ("fanout", fanout_table)):
+        doc = _load(name if name in variants else name + suffix)
         if doc is not None:
-            print(f"### {name}{suffix}\n\n{table(doc)}")
+            print(f"### {name}{'' if name in variants else suffix}\n\n{table(doc)}")
 
 
 if __name__ == "__main__":

@@ -22,7 +22,8 @@ from .pods import NAME_PLACEHOLDER, body_template
 
 CONNECT_BATCH = 200  # concurrent connects (stay under the listen backlog)
 READY_TIMEOUT_S = 120.0
-DRAIN_S = 1.5  # after the writer stops: time for the last events (and resumed stallers) to arrive
+DRAIN_S = 1.5  # after the writer stops: quiet time (no new event) that ends the recording
+DRAIN_MAX_S = 180.0  # resumed stallers catching up on a long stall may need much longer
 RV_FIELD = b'"resourceVersion":"'
 
 
@@ -116,12 +117,12 @@ async def _open(port: int, path: str, samples: Samples) -> WatchProtocol:
     return proto
 
 
-async def _open_all(port: int, paths: list[str], samples: Samples) -> list[WatchProtocol]:
+async def _open_all(port: int, paths: list[str], samples: list[Samples]) -> list[WatchProtocol]:
+    """Watch ``paths[i]`` recording into ``samples[i]``."""
     protos: list[WatchProtocol] = []
     for start in range(0, len(paths), CONNECT_BATCH):
-        protos += await asyncio.gather(
-            *(_open(port, p, samples) for p in paths[start : start + CONNECT_BATCH])
-        )
+        batch = range(start, min(len(paths), start + CONNECT_BATCH))
+        protos += await asyncio.gather(*(_open(port, paths[i], samples[i]) for i in batch))
     return protos
 
 
@@ -144,14 +145,25 @@ async def _stall(protos: list[WatchProtocol], stall: Stall) -> None:
 async def _watch(
     port: int, paths: list[str], ready: Any, stop: Any, stall: Stall, max_s: float
 ) -> dict[str, Any]:
-    samples = Samples()
-    protos = await _open_all(port, paths, samples)
+    # the stalled watchers (the first ``fraction``) record apart, so the others' latency is known
+    samples, stalled_samples = Samples(), Samples()
+    n_stalled = int(len(paths) * stall.fraction)
+    per_path = [stalled_samples] * n_stalled + [samples] * (len(paths) - n_stalled)
+    protos = await _open_all(port, paths, per_path)
     ready.set()
     deadline = time.monotonic() + max_s
     staller = asyncio.ensure_future(_stall(protos, stall))
     while not stop.is_set() and time.monotonic() < deadline:
         await asyncio.sleep(0.05)
-    await asyncio.sleep(DRAIN_S)
+    # drain: until no event arrived for DRAIN_S (resumed stallers may still be catching up)
+    drain_end, last, quiet_since = time.monotonic() + DRAIN_MAX_S, -1, time.monotonic()
+    while time.monotonic() < drain_end:
+        await asyncio.sleep(0.1)
+        total = sum(p.events for p in protos)
+        if total != last:
+            last, quiet_since = total, time.monotonic()
+        elif time.monotonic() - quiet_since >= DRAIN_S:
+            break
     staller.cancel()
     counts = [p.events for p in protos]
     for p in protos:
@@ -163,7 +175,9 @@ async def _watch(
         "times": samples.times.tobytes(),
         "per_watcher_min": min(counts, default=0),
         "per_watcher_max": max(counts, default=0),
-        "stalled_min": min(counts[: int(len(protos) * stall.fraction)], default=-1),
+        "stalled_min": min(counts[:n_stalled], default=-1),
+        "stalled_rvs": stalled_samples.rvs.tobytes(),
+        "stalled_times": stalled_samples.times.tobytes(),
     }
 
 
