@@ -202,3 +202,20 @@ async def test_python_client_watch_from_before_retention_raises_410(
             next(iter(stream))
     assert caught.value.status == 410
     assert "too old resource version" in caught.value.reason
+
+
+def test_a_watch_opened_on_an_empty_store_sees_the_first_write(tmp_path: Path) -> None:
+    """The first event (rv 2) follows the empty store's rv 1: no gap, no resync, no lost watch."""
+    with EmbeddedRedis(tmp_path, persistence=False) as redis:
+        srv = start_server(redis.url, tmp_path / "server")
+        try:
+            with srv.client() as api:
+                listed = api.get("/api/v1/pods").json()["metadata"]["resourceVersion"]
+                params = {"watch": "1", "resourceVersion": listed, "timeoutSeconds": 2}
+                with api.stream("GET", "/api/v1/pods", params=params) as response:
+                    assert api.post("/api/v1/namespaces/e/pods", json=pod_manifest("first")).status_code == 201
+                    events = read_events(response)
+        finally:
+            srv.stop()
+        assert "resyncing" not in srv.log.read_text()
+    assert [(e["type"], e["object"]["metadata"]["name"]) for e in events] == [("ADDED", "first")]

@@ -90,7 +90,7 @@ class Replica:
         async for key, stored in self.store.snapshot():
             self.view.load(make_entry(key, stored.rv, with_resource_version(stored.pod, stored.rv)))
             count += 1
-        self.view.advance(head)
+        self.view.advance(max(head, 1))  # rv 1 is the empty store's: the first event is 2
         while events := await self.store.read_range(self.view.rv):
             self._apply(events)
             if len(events) < RANGE_BATCH:
