@@ -213,9 +213,33 @@ def test_a_watch_opened_on_an_empty_store_sees_the_first_write(tmp_path: Path) -
                 listed = api.get("/api/v1/pods").json()["metadata"]["resourceVersion"]
                 params = {"watch": "1", "resourceVersion": listed, "timeoutSeconds": 2}
                 with api.stream("GET", "/api/v1/pods", params=params) as response:
-                    assert api.post("/api/v1/namespaces/e/pods", json=pod_manifest("first")).status_code == 201
+                    assert (
+                        api.post("/api/v1/namespaces/e/pods", json=pod_manifest("first")).status_code == 201
+                    )
                     events = read_events(response)
         finally:
             srv.stop()
         assert "resyncing" not in srv.log.read_text()
     assert [(e["type"], e["object"]["metadata"]["name"]) for e in events] == [("ADDED", "first")]
+
+
+async def test_the_window_is_bounded_by_bytes_and_older_history_comes_from_redis(store: Store) -> None:
+    from watchcache.changes import Change
+    from watchcache.history import History
+    from watchcache.replica import Replica
+
+    await write_events(store, 50)
+    replica = Replica(store)
+    await replica.bootstrap()
+    history = History(replica, window_bytes=4_000)
+    for event in await store.read_range(0, 100):
+        history.remember(Change.from_event(event))
+    held = [c for c in history._changes if c is not None]
+    assert 0 < len(held) < 50
+    assert sum(2 * len(c.json) + 200 for c in held) <= 4_000
+    replayed = []
+    cursor = 1
+    while batch := await history.changes_after(cursor, 7):
+        replayed += [c.rv for c in batch]
+        cursor = batch[-1].rv
+    assert replayed == list(range(2, 52))  # every event once, in order, across the window's edge

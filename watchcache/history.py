@@ -18,7 +18,8 @@ from .changes import Change
 from .replica import Replica
 from .view import Entry, make_entry
 
-WINDOW_EVENTS = 20_000  # recent changes kept in memory (~3 KB each: ~60 MB at most)
+WINDOW_BYTES = 64 << 20  # recent changes kept in memory; older history is read from Redis
+CHANGE_OVERHEAD_BYTES = 200  # per-change objects beside its JSON and its (about as big) line
 
 
 def watch_expired(requested: int, oldest: int) -> errors.APIError:
@@ -27,22 +28,36 @@ def watch_expired(requested: int, oldest: int) -> errors.APIError:
 
 
 class History:
-    def __init__(self, replica: Replica, *, window: int = WINDOW_EVENTS) -> None:
+    def __init__(self, replica: Replica, *, window_bytes: int = WINDOW_BYTES) -> None:
         self.replica = replica
-        self.window_size = window
-        self._changes: list[Change] = []
+        self.window_bytes = window_bytes
+        self._changes: list[Change | None] = []  # evicted slots are None until compacted away
         self._rvs: list[int] = []
+        self._start = 0  # index of the oldest change still held
+        self._bytes = 0
 
     def remember(self, change: Change) -> None:
+        """Add the newest change; evict the oldest while the window is over its byte budget."""
         self._changes.append(change)
         self._rvs.append(change.rv)
-        if len(self._changes) > 2 * self.window_size:  # amortised: drop a whole half at once
-            del self._changes[: self.window_size]
-            del self._rvs[: self.window_size]
+        self._bytes += _weight(change)
+        changes = self._changes
+        while self._bytes > self.window_bytes and self._start < len(changes) - 1:
+            self._bytes -= _weight(changes[self._start])  # type: ignore[arg-type]
+            changes[self._start] = None
+            self._start += 1
+        if self._start > 1024 and 2 * self._start > len(changes):  # amortised compaction
+            del changes[: self._start]
+            del self._rvs[: self._start]
+            self._start = 0
 
     def reset(self) -> None:
         self._changes.clear()
         self._rvs.clear()
+        self._start = self._bytes = 0
+
+    def _first_rv(self) -> int | None:
+        return self._rvs[self._start] if self._start < len(self._rvs) else None
 
     async def check_retained(self, rv: int) -> None:
         """410 unless every change after ``rv`` is still in the log."""
@@ -57,14 +72,14 @@ class History:
         that catches up through here and then goes live never sees a change twice.
         """
         await self.check_retained(rv)
-        rvs = self._rvs
-        if rvs and rv + 1 >= rvs[0]:
-            start = bisect.bisect_right(rvs, rv)
-            return self._changes[start : start + limit]
+        first = self._first_rv()
+        if first is not None and rv + 1 >= first:
+            start = bisect.bisect_right(self._rvs, rv, lo=self._start)
+            return self._changes[start : start + limit]  # type: ignore[return-value]
         events = await self.replica.store.read_range(rv, limit)
         if events and rv + 1 < events[0].rv:
             raise watch_expired(rv, events[0].rv)
-        ceiling = min(rvs[0] if rvs else self.replica.view.rv + 1, self.replica.view.rv + 1)
+        ceiling = min(first if first is not None else self.replica.view.rv + 1, self.replica.view.rv + 1)
         return [Change.from_event(e) for e in events if e.rv < ceiling]
 
     async def changes_between(self, after: int, upto: int) -> list[Change]:
@@ -83,7 +98,7 @@ class History:
     async def version(self, rv: int) -> Change | None:
         """The change that produced version ``rv`` (None once the log has dropped it)."""
         rvs = self._rvs
-        index = bisect.bisect_left(rvs, rv)
+        index = bisect.bisect_left(rvs, rv, lo=self._start)
         if index < len(rvs) and rvs[index] == rv:
             return self._changes[index]
         events = await self.replica.store.read_range(rv - 1, 1)
@@ -126,3 +141,8 @@ class History:
         if change is None:
             raise errors.expired("The resourceVersion for the provided list is too old.")
         return make_entry(change.key, version_rv, orjson.loads(change.json), change.json)
+
+
+def _weight(change: Change) -> int:
+    """What holding a change costs: its JSON, the line built from it, and object overhead."""
+    return 2 * len(change.json) + CHANGE_OVERHEAD_BYTES
