@@ -325,3 +325,19 @@ def test_dry_run_delete_and_delete_collection_keep_the_pods(api: httpx.Client, n
     assert [p["metadata"]["name"] for p in listed.json()["items"]] == ["web"]
     kept = api.get(f"/api/v1/namespaces/{ns}/pods/web").json()
     assert kept["metadata"]["resourceVersion"] == pod["metadata"]["resourceVersion"]
+
+
+def test_selective_lists_by_node_and_label(api: httpx.Client, ns: str) -> None:
+    create(api, ns, pod_manifest("a", nodeName="n1", labels={"app": "x", "tier": "1"}))
+    create(api, ns, pod_manifest("b", nodeName="n2", labels={"app": "x", "tier": "2"}))
+    create(api, ns, pod_manifest("c", labels={"app": "y"}))
+
+    def names(**params: str) -> list[str]:
+        return [p["metadata"]["name"] for p in api.get(f"/api/v1/namespaces/{ns}/pods", params=params).json()["items"]]
+
+    assert names(fieldSelector="spec.nodeName=n1") == ["a"]
+    assert names(fieldSelector="spec.nodeName=") == ["c"]
+    assert names(labelSelector="app=x") == ["a", "b"]
+    assert names(labelSelector="app=x,tier!=1") == ["b"]
+    assert names(labelSelector="app=x", fieldSelector="spec.nodeName=n2") == ["b"]
+    assert names(labelSelector="app in (y)") == ["c"]

@@ -143,10 +143,15 @@ class PodRegistry:
         rv = await self.read_rv(opts.resource_version)
         view = self.replica.view
         node = opts.field_selector.exact("spec.nodeName")
-        candidates = view.indexed(namespace, node, opts.label_selector.equalities())
-        return self._page(
-            rv, candidates if candidates is not None else view.entries(namespace), opts, namespace
-        )
+        equalities = opts.label_selector.equalities()
+        candidates = view.indexed(namespace, node, equalities)
+        if candidates is None:
+            return self._page(rv, view.entries(namespace), opts, namespace)
+        # a selector that is exactly one indexed term selects the index bucket as it is
+        exact = (len(opts.field_selector.terms), len(opts.label_selector.requirements)) == (
+            (1, 0) if node is not None else (0, 1)
+        ) and (node is not None or len(equalities) == 1)
+        return self._page(rv, candidates, opts, namespace, preselected=exact)
 
     @staticmethod
     def _exact(opts: ListOptions) -> bool:
@@ -156,8 +161,16 @@ class PodRegistry:
         legacy = not opts.resource_version_match and opts.limit > 0
         return legacy and opts.resource_version not in (None, "0")
 
-    def _page(self, rv: int, entries: list[Entry], opts: ListOptions, namespace: str | None) -> ListResult:
-        selected = select(entries, opts)
+    def _page(
+        self,
+        rv: int,
+        entries: list[Entry],
+        opts: ListOptions,
+        namespace: str | None,
+        *,
+        preselected: bool = False,
+    ) -> ListResult:
+        selected = entries if preselected else select(entries, opts)
         limit = 0 if opts.resource_version == "0" else opts.limit
         rv = max(rv, 1)  # a list rv is never "0": that would mean "any" to clients
         if not limit or len(selected) <= limit:
