@@ -18,6 +18,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from kubernetes import client, config
 
 from watchcache.embedded_redis import EmbeddedRedis, find_free_port
 
@@ -174,3 +175,13 @@ def secure_cluster(
 def cluster(request: pytest.FixtureRequest) -> Cluster:
     """Each end-to-end test runs against an open loopback server and a token-protected TLS one."""
     return request.getfixturevalue(f"{request.param}_cluster")
+
+
+@pytest.fixture
+def core(cluster: Cluster) -> Iterator[client.CoreV1Api]:
+    """The official Python client, configured from the cluster's kubeconfig."""
+    api_client = config.new_client_from_config(config_file=str(cluster.kubeconfig))
+    try:
+        yield client.CoreV1Api(api_client)
+    finally:
+        api_client.close()

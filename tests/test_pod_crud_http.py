@@ -333,7 +333,10 @@ def test_selective_lists_by_node_and_label(api: httpx.Client, ns: str) -> None:
     create(api, ns, pod_manifest("c", labels={"app": "y"}))
 
     def names(**params: str) -> list[str]:
-        return [p["metadata"]["name"] for p in api.get(f"/api/v1/namespaces/{ns}/pods", params=params).json()["items"]]
+        return [
+            p["metadata"]["name"]
+            for p in api.get(f"/api/v1/namespaces/{ns}/pods", params=params).json()["items"]
+        ]
 
     assert names(fieldSelector="spec.nodeName=n1") == ["a"]
     assert names(fieldSelector="spec.nodeName=") == ["c"]

@@ -2,24 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
-from kubernetes import client, config
+from kubernetes import client
 from kubernetes.client.rest import ApiException
 
-from .conftest import Cluster, pod_manifest
+from .conftest import pod_manifest
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture
-def core(cluster: Cluster) -> Iterator[client.CoreV1Api]:
-    api_client = config.new_client_from_config(config_file=str(cluster.kubeconfig))
-    try:
-        yield client.CoreV1Api(api_client)
-    finally:
-        api_client.close()
 
 
 def test_create_read_list_and_delete(core: client.CoreV1Api, ns: str) -> None:

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from kubernetes import client, config, watch
+from kubernetes import client, watch
 
 from .conftest import Cluster, Server, pod_manifest
 from .watch_support import RawWatch, create, delete, patch_labels, summary
@@ -173,15 +173,6 @@ def auth(cluster: Cluster) -> dict[str, str]:
 
 
 # ---- the Python client -------------------------------------------------------------------------
-
-
-@pytest.fixture
-def core(cluster: Cluster) -> Iterator[client.CoreV1Api]:
-    api_client = config.new_client_from_config(config_file=str(cluster.kubeconfig))
-    try:
-        yield client.CoreV1Api(api_client)
-    finally:
-        api_client.close()
 
 
 def test_python_client_watch_stream_from_a_resource_version(core: client.CoreV1Api, ns: str) -> None:
