@@ -7,11 +7,11 @@ appends the shared bytes to the buffer of every *live* watcher that the event co
 found by index (name, node, namespace), so an event costs in proportion to the watchers it
 matches. The dispatcher never awaits a client.
 
-A watcher whose buffer is full is *parked*: it stops receiving live events and keeps only its
-position (the rv before the event that did not fit). Its own writer task later catches up from
-the window, or from the Redis stream for older history, and rejoins live delivery. Only a
-position that has fallen out of the log's retention ends the watch, with 410 (design.md
-invariants 5 and 7).
+A watcher whose buffer is full is *parked*: it stops receiving live events, its buffer is
+released, and it keeps only its position (the rv before its oldest undelivered change). Its own
+writer task later catches up from the window, or from the Redis stream for older history, and
+rejoins live delivery. Only a position that has fallen out of the log's retention ends the
+watch, with 410 (design.md invariants 5 and 7).
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ class Watcher:
     live: bool = False
     parked: bool = False
     closed: bool = False
-    buffer: deque[bytes] = field(default_factory=deque)
+    buffer: deque[tuple[int, bytes]] = field(default_factory=deque)  # (rv, shared line)
     waiter: asyncio.Future[None] | None = None  # set while its task sleeps
     index_keys: tuple[tuple[str, str], ...] = ()
     due: float = float("inf")  # monotonic time of its next deadline or bookmark
@@ -190,18 +190,24 @@ class Broadcaster:
             if kind is None:
                 continue
             if len(watcher.buffer) >= limit:
-                self._park(watcher, change.rv - 1)
+                self._park(watcher, change.rv)
                 continue
-            watcher.buffer.append(change.line(kind, watcher.as_table))
+            watcher.buffer.append((change.rv, change.line(kind, watcher.as_table)))
             watcher.wake()
             delivered += 1
         self.metrics.deliveries += delivered
 
-    def _park(self, watcher: Watcher, cursor: int) -> None:
-        """Stop live delivery; the watcher resumes from ``cursor`` once it has drained."""
+    def _park(self, watcher: Watcher, undelivered_rv: int) -> None:
+        """Stop live delivery and release the buffer: a parked watcher costs a cursor only.
+
+        It resumes from just before its oldest undelivered change (``undelivered_rv`` when its
+        buffer is empty), catching up from the window or the stream.
+        """
+        buffer = watcher.buffer
+        watcher.cursor = (buffer[0][0] if buffer else undelivered_rv) - 1
+        buffer.clear()
         watcher.live = False
         watcher.parked = True
-        watcher.cursor = cursor
         watcher.wake()
         self.metrics.parked += 1
 

@@ -29,7 +29,8 @@ from .watch import Broadcaster, Watcher
 
 BOOKMARK_BEFORE_DEADLINE_S = 2.0  # the watch cache sends a last bookmark ~2 s before the deadline
 DEFAULT_TIMEOUT_RANGE_S = (1800.0, 3600.0)  # server default watch duration: random in [30, 60) min
-CATCH_UP_BATCH = 1_000  # changes fetched per catch-up step (window or XRANGE)
+CATCH_UP_BATCH = 256  # changes fetched per catch-up step (window or XRANGE): bounds its memory
+SEND_CHUNK_BYTES = 256 << 10  # at most this much per send (plus one line)
 INITIAL_EVENTS_END = "k8s.io/initial-events-end"
 LIST_BLUEPRINT = "kubernetes.io/initial-events-list-blueprint"
 EMPTY_POD_LIST_B64 = "eyJraW5kIjoiUG9kTGlzdCIsImFwaVZlcnNpb24iOiJ2MSIsIm1ldGFkYXRhIjp7fSwiaXRlbXMiOm51bGx9"
@@ -157,9 +158,9 @@ class WatchStream:
         return replica.view.rv
 
     async def send_initial(self, entries: list[Entry], rv: int) -> None:
-        lines = [self.line_for("ADDED", e.json) for e in entries]
-        for start in range(0, len(lines), CATCH_UP_BATCH):
-            await self.write(b"".join(lines[start : start + CATCH_UP_BATCH]))
+        for start in range(0, len(entries), CATCH_UP_BATCH):  # lines built per batch, not all at once
+            batch = entries[start : start + CATCH_UP_BATCH]
+            await self.write(b"".join(self.line_for("ADDED", e.json) for e in batch))
         if self.r.opts.send_initial_events and self.r.opts.allow_bookmarks:
             annotations = {INITIAL_EVENTS_END: "true", LIST_BLUEPRINT: EMPTY_POD_LIST_B64}
             await self.write(bookmark_line(rv, annotations))
@@ -199,8 +200,12 @@ class WatchStream:
 
     async def flush(self, watcher: Watcher) -> None:
         buffer = watcher.buffer
-        chunk = b"".join(buffer)
-        buffer.clear()
+        lines, size = [], 0
+        while buffer and size < SEND_CHUNK_BYTES:  # bounded sends: a stalled client's socket
+            line = buffer.popleft()[1]  # holds one chunk, the rest stays releasable
+            lines.append(line)
+            size += len(line)
+        chunk = b"".join(lines)
         if self.r.as_table and not self.r.columns_sent:
             chunk = _with_columns(chunk)
             self.r.columns_sent = True
