@@ -117,8 +117,11 @@ def run_phase(phase: Phase) -> dict[str, Any]:
     progress(f"fanout: {phase.label}: opening {len(phase.paths):,} watches")
     ready, stop = procs.event(), procs.event()
     rss_idle = rss_mb(phase.server.pid)
+    # the watchers record until ``stop`` (set once the writer is done); max_s is only a safety cap:
+    # a server that cannot keep the pace makes the closed-loop writer run well past its plan (the
+    # stalled run at b0da57c took 470 s for a 300 s plan, and a cap of plan + 120 s cut it short)
     watchers = procs.spawn(
-        watch, phase.server.port, phase.paths, ready, stop, phase.stall, phase.writer.seconds + 120
+        watch, phase.server.port, phase.paths, ready, stop, phase.stall, 3 * phase.writer.seconds + 120
     )
     if not ready.wait(120):
         raise RuntimeError(f"{phase.label}: watchers did not connect in time")
@@ -126,7 +129,9 @@ def run_phase(phase: Phase) -> dict[str, Any]:
     progress(f"fanout: {phase.label}: writing {phase.writer.rate:g}/s for {phase.writer.seconds:g}s")
     with Sampler(phase.server.pid, interval=0.25) as sampler:
         cpu0 = cpu_seconds(phase.server.pid)
-        written = procs.run_client(write, phase.server.port, phase.writer)
+        written = procs.run_client(
+            write, phase.server.port, phase.writer, timeout=3 * phase.writer.seconds + 120
+        )
         time.sleep(0.5)
         cpu = cpu_seconds(phase.server.pid) - cpu0
         metrics = _metrics(phase.server.port) if not phase.writer.emit else {}

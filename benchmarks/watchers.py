@@ -22,7 +22,8 @@ from .pods import NAME_PLACEHOLDER, body_template
 
 CONNECT_BATCH = 200  # concurrent connects (stay under the listen backlog)
 READY_TIMEOUT_S = 120.0
-DRAIN_S = 1.5  # after the writer stops: quiet time (no new event) that ends the recording
+DRAIN_S = 5.0  # after the writer stops: quiet time (no new event) that ends the recording (>1.5 s
+# gaps happen while a saturated server replays stalled watchers' history)
 DRAIN_MAX_S = 180.0  # resumed stallers catching up on a long stall may need much longer
 RV_FIELD = b'"resourceVersion":"'
 
