@@ -243,3 +243,18 @@ async def test_the_window_is_bounded_by_bytes_and_older_history_comes_from_redis
         replayed += [c.rv for c in batch]
         cursor = batch[-1].rv
     assert replayed == list(range(2, 52))  # every event once, in order, across the window's edge
+
+
+async def test_changes_replayed_from_redis_are_shared_by_later_readers(store: Store) -> None:
+    from watchcache.history import History
+    from watchcache.replica import Replica
+
+    await write_events(store, 20)
+    replica = Replica(store)
+    await replica.bootstrap()
+    history = History(replica)  # empty window: history before this replica started is in Redis
+    first = await history.changes_after(1, 10)
+    again = await history.changes_after(1, 10)
+    assert [c.rv for c in first] == list(range(2, 12))
+    assert all(a is b for a, b in zip(first, again, strict=True))  # decoded once, shared
+    assert [c.rv for c in await history.changes_after(11, 100)] == list(range(12, 22))

@@ -10,6 +10,7 @@ log's retention has dropped is 410 Expired, whichever replica is asked (design.m
 from __future__ import annotations
 
 import bisect
+from collections import OrderedDict
 
 import orjson
 
@@ -19,6 +20,7 @@ from .replica import Replica
 from .view import Entry, make_entry
 
 WINDOW_BYTES = 64 << 20  # recent changes kept in memory; older history is read from Redis
+REPLAY_CACHE_BYTES = 32 << 20  # older changes decoded from Redis, shared by resuming watchers
 CHANGE_OVERHEAD_BYTES = 200  # per-change objects beside its JSON and its (about as big) line
 
 
@@ -28,13 +30,22 @@ def watch_expired(requested: int, oldest: int) -> errors.APIError:
 
 
 class History:
-    def __init__(self, replica: Replica, *, window_bytes: int = WINDOW_BYTES) -> None:
+    def __init__(
+        self,
+        replica: Replica,
+        *,
+        window_bytes: int = WINDOW_BYTES,
+        replay_cache_bytes: int = REPLAY_CACHE_BYTES,
+    ) -> None:
         self.replica = replica
         self.window_bytes = window_bytes
         self._changes: list[Change | None] = []  # evicted slots are None until compacted away
         self._rvs: list[int] = []
         self._start = 0  # index of the oldest change still held
         self._bytes = 0
+        self.replay_cache_bytes = replay_cache_bytes
+        self._replayed: OrderedDict[int, Change] = OrderedDict()  # decoded from the stream, FIFO
+        self._replayed_bytes = 0
 
     def remember(self, change: Change) -> None:
         """Add the newest change; evict the oldest while the window is over its byte budget."""
@@ -55,6 +66,8 @@ class History:
         self._changes.clear()
         self._rvs.clear()
         self._start = self._bytes = 0
+        self._replayed.clear()
+        self._replayed_bytes = 0
 
     def _first_rv(self) -> int | None:
         return self._rvs[self._start] if self._start < len(self._rvs) else None
@@ -76,11 +89,39 @@ class History:
         if first is not None and rv + 1 >= first:
             start = bisect.bisect_right(self._rvs, rv, lo=self._start)
             return self._changes[start : start + limit]  # type: ignore[return-value]
+        ceiling = min(first if first is not None else self.replica.view.rv + 1, self.replica.view.rv + 1)
+        cached = self._replayed_run(rv, limit, ceiling)
+        if cached:
+            return cached
         events = await self.replica.store.read_range(rv, limit)
         if events and rv + 1 < events[0].rv:
             raise watch_expired(rv, events[0].rv)
-        ceiling = min(first if first is not None else self.replica.view.rv + 1, self.replica.view.rv + 1)
-        return [Change.from_event(e) for e in events if e.rv < ceiling]
+        changes = [Change.from_event(e) for e in events if e.rv < ceiling]
+        for change in changes:
+            self._keep_replayed(change)
+        return changes
+
+    def _replayed_run(self, rv: int, limit: int, ceiling: int) -> list[Change]:
+        """Changes after ``rv`` already decoded for another watcher (stream rvs are consecutive)."""
+        found: list[Change] = []
+        wanted = rv + 1
+        while len(found) < limit and wanted < ceiling:
+            change = self._replayed.get(wanted)
+            if change is None:
+                break
+            found.append(change)
+            wanted += 1
+        return found
+
+    def _keep_replayed(self, change: Change) -> None:
+        """Keep decoded stream changes a while: watchers resuming together read them once."""
+        if change.rv in self._replayed:
+            return
+        self._replayed[change.rv] = change
+        self._replayed_bytes += _weight(change)
+        while self._replayed_bytes > self.replay_cache_bytes:
+            _, oldest = self._replayed.popitem(last=False)
+            self._replayed_bytes -= _weight(oldest)
 
     async def changes_between(self, after: int, upto: int) -> list[Change]:
         """Every change with ``after`` < rv ≤ ``upto`` (already dispatched), in order."""
