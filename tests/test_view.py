@@ -69,3 +69,16 @@ def test_indexes_follow_a_pod_that_moves_node_and_changes_labels() -> None:
     assert [e.key for e in view.indexed("a", None, {"app": "v"}) or []] == ["a/x"]
     assert view.indexed("b", None, {"app": "v"}) == []
     assert view.indexed(None, None, {}) is None
+
+
+def test_window_pages_through_a_namespace_with_the_total_count() -> None:
+    view = View()
+    for rv, (ns, name) in enumerate([("a", "x"), ("b", "p"), ("b", "q"), ("b", "r"), ("c", "z")], start=2):
+        view.apply(event(rv, "ADDED", ns, name))
+    page, total = view.window("b", None, 2)
+    assert [e.key for e in page] == ["b/p", "b/q", "b/r"] and total == 3
+    page, total = view.window("b", "b/q", 2)
+    assert [e.key for e in page] == ["b/r"] and total == 1
+    page, total = view.window(None, "b/r", 10)
+    assert [e.key for e in page] == ["c/z"] and total == 1
+    assert view.window("d", None, 5) == ([], 0)

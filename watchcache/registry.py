@@ -127,6 +127,8 @@ class PodRegistry:
         if opts.continue_token:
             token = decode_continue(opts.continue_token, namespace)
             await self.read_rv(None)
+            if self.replica.view.rv == token.rv and not opts.selective and opts.limit:
+                return self._window(token.rv, opts, namespace, token.start_after)  # nothing changed since
             try:
                 entries = await self.history.state_at(token.rv, namespace, token.start_after)
             except errors.Expired:
@@ -142,6 +144,8 @@ class PodRegistry:
             return self._page(wanted, entries, opts, namespace)
         rv = await self.read_rv(opts.resource_version)
         view = self.replica.view
+        if not opts.selective and opts.limit and opts.resource_version != "0":
+            return self._window(rv, opts, namespace, None)
         node = opts.field_selector.exact("spec.nodeName")
         equalities = opts.label_selector.equalities()
         candidates = view.indexed(namespace, node, equalities)
@@ -178,6 +182,17 @@ class PodRegistry:
         page = selected[:limit]
         remaining = None if opts.selective else len(selected) - limit
         return ListResult(rv, page, encode_continue(rv, page[-1].key, namespace), remaining)
+
+    def _window(
+        self, rv: int, opts: ListOptions, namespace: str | None, start_after: str | None
+    ) -> ListResult:
+        """A page of an unselective list straight from the view's key order (no full scan)."""
+        entries, total = self.replica.view.window(namespace, start_after, opts.limit)
+        rv = max(rv, 1)
+        if total <= opts.limit:
+            return ListResult(rv, entries)
+        page = entries[: opts.limit]
+        return ListResult(rv, page, encode_continue(rv, page[-1].key, namespace), total - opts.limit)
 
     def _continue_expired(self, namespace: str | None, start_after: str) -> errors.APIError:
         """410 with a fresh token that continues, inconsistently, at the latest state."""

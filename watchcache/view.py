@@ -165,6 +165,17 @@ class View:
         entries = self._entries
         return [entries[key] for key in keys]
 
+    def window(self, namespace: str | None, start_after: str | None, limit: int) -> tuple[list[Entry], int]:
+        """The first ``limit`` + 1 entries after ``start_after`` and how many there are in all:
+        a page costs O(limit + log n), not O(pods), and ``remainingItemCount`` comes for free."""
+        entries = self._entries
+        lo = 0 if namespace is None else entries.bisect_left(f"{namespace}/")
+        hi = len(entries) if namespace is None else entries.bisect_left(f"{namespace}0")
+        if start_after is not None:
+            lo = max(lo, entries.bisect_right(start_after))
+        keys = entries.keys()[lo : min(hi, lo + limit + 1)]
+        return [entries[key] for key in keys], max(hi - lo, 0)
+
 
 def _discard(index: dict[Any, set[str]], value: Any, key: str) -> None:
     bucket = index.get(value)
