@@ -74,7 +74,7 @@ def parse_apply_body(body: bytes) -> dict[str, Any]:
     if not isinstance(obj, dict):
         raise errors.BadRequest(
             "error decoding YAML: error unmarshaling JSON: while decoding JSON: json: cannot "
-            f"unmarshal {_json_kind(obj)} into Go value of type map[string]interface {{}}"
+            f"unmarshal {errors.go_json_type(obj)} into Go value of type map[string]interface {{}}"
         )
     version = _group_version(obj.get("apiVersion"))
     if version != API_VERSION:
@@ -120,14 +120,6 @@ def _group_version(value: JSON) -> str:
     if len(parts) == 2:
         return parts[1] if not parts[0] else value
     return ""
-
-
-def _json_kind(value: JSON) -> str:
-    if isinstance(value, bool):
-        return "bool"
-    if isinstance(value, int | float):
-        return "number"
-    return "string" if isinstance(value, str) else "array"
 
 
 # --- apply --------------------------------------------------------------------------------------

@@ -21,7 +21,7 @@ from typing import Any, Literal
 import orjson
 import yaml
 
-from watchcache.errors import BadRequest
+from watchcache.errors import BadRequest, go_json_type
 from watchcache.schema import (
     POD,
     Checker,
@@ -227,7 +227,7 @@ def _floats_as_literals(value: Any) -> Any:
 def _interpret(body: bytes, tree: Any) -> None:
     """apimachinery reads kind/apiVersion first (case-insensitively), then defaults them."""
     if not isinstance(tree, dict):
-        found = "array" if isinstance(tree, list) else _json_type(tree)
+        found = go_json_type(tree)
         _unrecognized(body, f"json: cannot unmarshal {found} into Go value of type {_FIND_KIND_TYPE}")
     kind, api_version = "", ""
     for key, value in tree.pairs if type(tree) is DupDict else tree.items():
@@ -236,7 +236,7 @@ def _interpret(body: bytes, tree: Any) -> None:
             continue
         if value is not None and not isinstance(value, str):
             field_name = "kind" if name == "kind" else "apiVersion"
-            found = _json_type(value)
+            found = go_json_type(value)
             _unrecognized(
                 body, f"json: cannot unmarshal {found} into Go struct field .{field_name} of type string"
             )
@@ -284,14 +284,6 @@ def _summary(body: bytes) -> str:
     if body[:1] == b"{":
         return head.decode("utf-8", "replace") + more
     return head.hex() + more
-
-
-def _json_type(value: Any) -> str:
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, bool):
-        return "bool"
-    return "number" if isinstance(value, int | float) else "object"
 
 
 # --- parsing -----------------------------------------------------------------------------------

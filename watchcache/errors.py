@@ -43,6 +43,19 @@ def go_value(value: Any) -> str:
     return orjson.dumps(value).decode()
 
 
+def go_json_type(value: Any) -> str:
+    """How Go's encoding/json names a JSON value's type in "cannot unmarshal X into ..." errors."""
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    return "null" if value is None else "object"
+
+
 @dataclass(frozen=True, slots=True)
 class FieldError:
     """One entry of a 422 ``Invalid``: apimachinery's ``field.Error``."""

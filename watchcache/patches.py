@@ -42,7 +42,7 @@ def parse_patch(patch_type: str, body: bytes) -> Any:
             )
     elif not isinstance(document, dict):
         raise errors.BadRequest(
-            f"error decoding patch: json: cannot unmarshal {_json_type(document)} into Go value of "
+            f"error decoding patch: json: cannot unmarshal {errors.go_json_type(document)} into Go value of "
             "type map[string]interface {}"
         )
     return document
@@ -61,15 +61,3 @@ def apply_patch(patch_type: str, pod: Pod, document: Any) -> Any:
     if patch_type == MERGE_PATCH:
         return apply_json_merge_patch(pod, document)
     return apply_strategic_merge(pod, document)
-
-
-def _json_type(value: Any) -> str:
-    if isinstance(value, list):
-        return "array"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, bool):
-        return "bool"
-    if value is None:
-        return "null"
-    return "number"

@@ -332,7 +332,7 @@ def checked_patch_result(patched: Any, validation: str, warnings: list[str]) -> 
     if not isinstance(patched, dict):
         text = orjson.dumps(patched).decode()
         raise errors.invalid_patch_result(
-            text, f"json: cannot unmarshal {_json_kind(patched)} into Go value of type v1.Pod"
+            text, f"json: cannot unmarshal {errors.go_json_type(patched)} into Go value of type v1.Pod"
         )
     text = None
     try:
@@ -344,10 +344,6 @@ def checked_patch_result(patched: Any, validation: str, warnings: list[str]) -> 
         raise errors.invalid_patch_result(text, "strict decoding error: " + ", ".join(problems))
     warnings[:] = problems if validation == "Warn" else []
     return result
-
-
-def _json_kind(value: Any) -> str:
-    return {list: "array", str: "string", bool: "bool", type(None): "null"}.get(type(value), "number")
 
 
 def _check_force(query: Mapping[str, str], patch_type: str) -> None:

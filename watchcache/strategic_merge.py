@@ -104,7 +104,8 @@ def apply_strategic_merge(original: JSONMap, patch: JSON) -> JSONMap:
         patch = {}
     if not isinstance(patch, dict):
         raise errors.BadRequest(
-            f"json: cannot unmarshal {_json_kind(patch)} into Go value of type map[string]interface {{}}"
+            f"json: cannot unmarshal {errors.go_json_type(patch)} "
+            "into Go value of type map[string]interface {}"
         )
     return _merge_map(original, patch, "")
 
@@ -491,11 +492,3 @@ def _go_type(value: JSON) -> str:
     if isinstance(value, float):
         return "float64"
     return "map[string]interface {}" if isinstance(value, dict) else "[]interface {}"
-
-
-def _json_kind(value: JSON) -> str:
-    if value is True or value is False:
-        return "bool"
-    if isinstance(value, int | float):
-        return "number"
-    return "string" if isinstance(value, str) else "array"
