@@ -12,6 +12,8 @@ import re
 from decimal import Decimal
 from typing import Any
 
+from .jsonshape import dicts as _dicts
+from .jsonshape import mapping as _mapping
 from .quantity import parse_quantity, round_up_milli
 
 CONTAINER_LISTS = ("containers", "initContainers", "ephemeralContainers")
@@ -88,13 +90,6 @@ def apply_defaults(pod: dict[str, Any]) -> None:
     status = pod.get("status")
     if isinstance(status, dict):
         sync_pod_ips(status)
-
-
-def _dicts(value: Any) -> list[dict[str, Any]]:
-    """The dict items of a JSON list (anything else is a decode error handled elsewhere)."""
-    if not isinstance(value, list):
-        return []
-    return [item for item in value if isinstance(item, dict)]
 
 
 def _default_pod_spec(spec: dict[str, Any]) -> None:
@@ -304,10 +299,6 @@ def qos_class(pod: dict[str, Any]) -> str:
     if guaranteed and requests == limits:
         return "Guaranteed"
     return "Burstable"
-
-
-def _mapping(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
 
 
 def _positive_cpu_memory(quantities: dict[str, Any]) -> dict[str, Decimal]:

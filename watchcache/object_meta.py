@@ -11,17 +11,11 @@ from datetime import datetime
 from typing import Any
 
 from .errors import FieldError, forbidden, go_value, invalid_each, invalid_value, required, too_long
+from .jsonshape import mapping as _mapping
+from .jsonshape import text as _text
 from .names import dns1123_label_errors, dns1123_subdomain_errors, label_value_errors, qualified_name_errors
 
 TOTAL_ANNOTATION_SIZE_B = 256 * 1024  # all annotation keys + values of one object
-
-
-def _mapping(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def _text(value: Any) -> str:
-    return value if isinstance(value, str) else ""
 
 
 # --- create ------------------------------------------------------------------------------------

@@ -7,12 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from .jsonshape import mapping as _mapping
 from .names import DNS1123_LABEL_MAX, max_len_error
-
-
-def _mapping(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
 
 # Node labels superseded by GA names (pkg/api/node GetNodeLabelDeprecatedMessage).
 _DEPRECATED_NODE_LABELS = {

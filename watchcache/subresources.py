@@ -16,6 +16,8 @@ from typing import Any
 from .defaults import apply_defaults, sync_pod_ips
 from .errors import FieldError, forbidden, go_value, invalid_each, invalid_value
 from .events import Pod
+from .jsonshape import dicts as _dicts
+from .jsonshape import mapping as _mapping
 from .names import dns1123_subdomain_errors, qualified_name_errors
 from .object_meta import validate_object_meta, validate_object_meta_update
 from .semantic import semantic_form, spec_diff
@@ -29,14 +31,6 @@ STATUS_WRITABLE_METADATA = ("labels", "annotations", "finalizers")  # pods do no
 _INVALID_IP = "must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)"
 _ONE_PER_FAMILY = "may specify no more than one IP for each IP family"
 _NON_TERMINATED = "may not be transitioned to non-terminated state"
-
-
-def _mapping(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def _dicts(value: Any) -> list[dict[str, Any]]:
-    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
 
 
 # --- /status ----------------------------------------------------------------------------------

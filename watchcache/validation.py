@@ -22,6 +22,9 @@ from .errors import (
     not_supported,
     required,
 )
+from .jsonshape import dicts as _dicts
+from .jsonshape import mapping as _mapping
+from .jsonshape import text as _text
 from .names import (
     dns1123_label_errors,
     dns1123_subdomain_errors,
@@ -36,21 +39,6 @@ from .quantity import FORMAT_ERROR, parse_quantity
 MAX_INT32 = 2147483647
 
 # --- small accessors ---------------------------------------------------------------------------
-
-
-def _dicts(value: Any) -> list[dict[str, Any]]:
-    """Dict items of a JSON list; wrong JSON types are decode errors reported elsewhere."""
-    if not isinstance(value, list):
-        return []
-    return [item for item in value if isinstance(item, dict)]
-
-
-def _mapping(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def _text(value: Any) -> str:
-    return value if isinstance(value, str) else ""
 
 
 # --- spec: volumes and containers --------------------------------------------------------------

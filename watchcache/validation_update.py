@@ -10,22 +10,13 @@ from __future__ import annotations
 from typing import Any
 
 from .errors import FieldError, forbidden, invalid_value, required
+from .jsonshape import dicts as _dicts
+from .jsonshape import mapping as _mapping
+from .jsonshape import text as _text
 from .names import inclusive_range_error
 from .object_meta import validate_object_meta_update
 from .semantic import semantic_form, spec_diff
 from .validation import MAX_INT32, image_whitespace_errors, validate_pod
-
-
-def _dicts(value: Any) -> list[dict[str, Any]]:
-    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
-
-
-def _mapping(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def _text(value: Any) -> str:
-    return value if isinstance(value, str) else ""
 
 
 def validate_pod_update(new: dict[str, Any], old: dict[str, Any]) -> list[FieldError]:
