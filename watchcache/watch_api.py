@@ -15,11 +15,12 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
+import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
-from . import errors, params
+from . import errors, params, table
 from .changes import LEFT, WatchFilter, bookmark_line, error_line, event_line, table_event_object
 from .listing import ListOptions, parse_list_options
 from .registry import parse_resource_version
@@ -168,8 +169,6 @@ class WatchStream:
     def line_for(self, kind: str, obj: bytes) -> bytes:
         if not self.r.as_table:
             return event_line(kind, obj)
-        import orjson
-
         table_obj = table_event_object(orjson.loads(obj), with_columns=not self.r.columns_sent)
         self.r.columns_sent = True
         return event_line(kind, table_obj)
@@ -241,10 +240,6 @@ class WatchStream:
 
 def _with_columns(chunk: bytes) -> bytes:
     """Give the first Table event of a watch its column definitions (kubectl needs them once)."""
-    import orjson
-
-    from . import table
-
     first, sep, rest = chunk.partition(b"\n")
     event = orjson.loads(first)
     event["object"]["columnDefinitions"] = table.COLUMN_DEFINITIONS
