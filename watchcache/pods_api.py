@@ -102,11 +102,8 @@ def pod_response(
     request: Request, body: bytes, status_code: int = 200, warnings: list[str] | tuple[str, ...] = ()
 ) -> Response:
     if negotiate(request.headers.get("accept")) == "table":
-        body = table_bytes(
-            request,
-            [orjson.loads(body)],
-            {"resourceVersion": orjson.loads(body)["metadata"].get("resourceVersion", "")},
-        )
+        pod = orjson.loads(body)
+        body = table_bytes(request, [pod], {"resourceVersion": pod["metadata"].get("resourceVersion", "")})
     return json_response(request, body, status_code, warnings=warnings)
 
 

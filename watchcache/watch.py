@@ -17,6 +17,7 @@ watch, with 410 (design.md invariants 5 and 7).
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 from collections import deque
 from collections.abc import Iterable
@@ -159,22 +160,17 @@ class Broadcaster:
             self.metrics.dispatch_lag_s = time.time() - applied[-1].event.time_ms / 1000
 
     def _candidates(self, change: Change) -> Iterable[Watcher]:
+        """Watchers an event may concern, each once: every watcher sits in exactly one bucket
+        (or in ``_everyone``), so chaining distinct buckets needs no copy and no dedup."""
         index = self._index
         if not index:
             return self._everyone
-        found = set(self._everyone)
-        keys = [
-            ("key", change.key),
-            ("ns", change.key.partition("/")[0]),
-            ("node", change.state.fields.get("spec.nodeName", "")),
-        ]
+        node = change.state.fields.get("spec.nodeName", "")
+        keys = {("key", change.key), ("ns", change.key.partition("/")[0]), ("node", node)}
         if change.previous is not None:
-            keys.append(("node", change.previous.fields.get("spec.nodeName", "")))
-        for key in keys:
-            bucket = index.get(key)
-            if bucket:
-                found |= bucket
-        return found
+            keys.add(("node", change.previous.fields.get("spec.nodeName", "")))
+        buckets = [bucket for key in keys if (bucket := index.get(key))]
+        return itertools.chain(self._everyone, *buckets)
 
     def _fan_out(self, change: Change) -> None:
         limit = self.buffer_size
