@@ -768,3 +768,32 @@ def test_node_name_field_selector_watch_across_namespaces(
         here = create(api, ns + "-b", pod_manifest("here", nodeName=node))
         got = w.read_count(1, READ_S)
     assert events_of(got) == [("ADDED", "here", int(here["metadata"]["resourceVersion"]))]
+
+
+def test_bookmarks_arrive_at_the_configured_interval_and_carry_the_current_rv(
+    redis_server,
+    tmp_path,
+    ns: str,  # type: ignore[no-untyped-def]
+) -> None:
+    import orjson as _orjson
+
+    from .conftest import start_server
+
+    srv = start_server(redis_server.url, tmp_path, "--bookmark-interval-seconds", "0.5")
+    try:
+        with srv.client() as api:
+            head = api.get(f"/api/v1/namespaces/{ns}/pods").json()["metadata"]["resourceVersion"]
+            params = {
+                "watch": "1",
+                "resourceVersion": head,
+                "allowWatchBookmarks": "true",
+                "timeoutSeconds": 4,
+            }
+            with api.stream("GET", f"/api/v1/namespaces/{ns}/pods", params=params) as response:
+                events = [_orjson.loads(line) for line in response.iter_lines() if line]
+    finally:
+        srv.stop()
+    bookmarks = [e for e in events if e["type"] == "BOOKMARK"]
+    assert len(bookmarks) >= 2, events  # every 0.5 s until ~2 s before the 4 s deadline
+    assert all(int(b["object"]["metadata"]["resourceVersion"]) >= int(head) for b in bookmarks)
+    assert bookmarks[0]["object"]["spec"] == {"containers": None}
