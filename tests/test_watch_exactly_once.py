@@ -246,7 +246,15 @@ def test_every_watcher_receives_exactly_its_filtered_slice_of_the_log(
             if w.error is not None:
                 raise w.error
         assert time.monotonic() - started < 15
+        # fillers until the log has passed every start that was "ahead", so the sentinel comes
+        # after every watcher's start and each stream ends with it
+        furthest = max((s.start or 0) for s in specs)
+        fillers: list[tuple[int, str, str]] = []
         with second_server.client() as api:
+            while not fillers or fillers[-1][0] < furthest:
+                name = f"filler-{len(fillers)}"
+                filler = create(api, ns, pod_manifest(name, labels=SENTINEL_LABELS))
+                fillers.append((int(filler["metadata"]["resourceVersion"]), "ADDED", name))
             sentinel = create(api, ns, pod_manifest("sentinel", labels=SENTINEL_LABELS))
 
         # the full log, checked against every acknowledged write
@@ -254,6 +262,7 @@ def test_every_watcher_receives_exactly_its_filtered_slice_of_the_log(
         rvs = [e.rv for e in log]
         assert rvs == sorted(set(rvs)), "the full log must have strictly increasing rvs"
         acked = sorted((rv, kind, name) for w in writers for kind, name, rv in w.acked)
+        acked += fillers
         acked.append((int(sentinel["metadata"]["resourceVersion"]), "ADDED", "sentinel"))
         assert [(e.rv, e.type, e.name) for e in log if (e.rv, e.type, e.name) in set(acked)] == acked
         # the only other events: one MODIFIED (deletionTimestamp) just before each pod's DELETED
