@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from .common import progress
+from .procs import PROFILE_ENV
 
 
 def _scenarios() -> dict[str, Callable[[bool], dict[str, Any]]]:
@@ -24,7 +27,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--sizes", help="reads only: comma-separated store sizes, e.g. 150000 (writes results/reads-150000.*)"
     )
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="sample each watchcache server with py-spy: results/profiles/*.txt (collapsed stacks)",
+    )
     args = parser.parse_args(argv)
+    if args.profile:
+        os.environ[PROFILE_ENV] = str(Path(__file__).parent / "results" / "profiles")
     if args.sizes and args.scenario != "reads":
         parser.error("--sizes applies to the reads scenario only")
     scenarios = _scenarios()

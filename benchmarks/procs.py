@@ -15,6 +15,7 @@ import contextlib
 import multiprocessing as mp
 import os
 import resource
+import signal
 import subprocess
 import sys
 import time
@@ -37,6 +38,7 @@ CORES_NOTE = (
     "core 1: redis-server + load-generating client processes + orchestrator"
 )
 START_TIMEOUT_S = 120.0  # a 50k-pod bootstrap takes a few seconds; be generous
+PROFILE_ENV = "WATCHCACHE_BENCH_PROFILE"  # set by --profile: where py-spy writes
 MP = mp.get_context("spawn")  # clean children: no inherited event loops or sockets
 
 
@@ -130,10 +132,26 @@ def watchcache_server(redis_url: str, workdir: Path) -> Iterator[ServerProcess]:
     ]  # fmt: skip
     server = start_process("watchcache", args, workdir, "/readyz", port)
     progress(f"watchcache server pid {server.pid} on :{port}, ready after {server.ready_s:.2f}s")
+    profiler = _profile(server)
     try:
         yield server
     finally:
+        if profiler is not None:
+            profiler.send_signal(signal.SIGINT)  # py-spy writes its file on SIGINT
+            profiler.wait(30)
         server.stop()
+
+
+def _profile(server: ServerProcess) -> subprocess.Popen[bytes] | None:
+    """With ``--profile``: sample the server with py-spy (from core 1) into collapsed stacks."""
+    folder = os.environ.get(PROFILE_ENV)
+    if not folder:
+        return None
+    out = Path(folder) / f"watchcache-{server.port}.txt"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    args = ["py-spy", "record", "--pid", str(server.pid), "--format", "raw", "--rate", "250", "-o", str(out)]
+    progress(f"profiling pid {server.pid} into {out}")
+    return subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 @contextlib.contextmanager
