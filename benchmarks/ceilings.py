@@ -199,7 +199,7 @@ def main() -> None:
     app = GetApp() if args.kind == "get" else StreamApp()
     uvicorn.run(
         app, host="127.0.0.1", port=args.port, loop="uvloop", http="httptools",
-        lifespan="off", access_log=False, log_level="warning",
+        lifespan="off", access_log=False, proxy_headers=False, log_level="warning",  # as watchcache's CLI
     )  # fmt: skip
 
 

@@ -80,6 +80,19 @@ def test_get_missing_pod_is_404_not_found(api: httpx.Client, ns: str) -> None:
     assert response.json()["details"] == {"name": "nope", "kind": "pods"}
 
 
+def test_plain_get_answers_exactly_what_the_full_get_path_answers(api: httpx.Client, ns: str) -> None:
+    # no query and a JSON Accept take the raw fast path; "?resourceVersion=" the full endpoint
+    created = create(api, ns, pod_manifest("same-bytes"))
+    path = f"/api/v1/namespaces/{ns}/pods/same-bytes"
+    fast = api.get(path, headers={"Accept": "application/json"})
+    full = api.get(path, params={"resourceVersion": ""}, headers={"Accept": "application/json"})
+    assert fast.status_code == full.status_code == 200
+    assert fast.content == full.content
+    assert fast.json()["metadata"]["resourceVersion"] == created["metadata"]["resourceVersion"]
+    for header in ("content-type", "content-length"):
+        assert fast.headers[header] == full.headers[header]
+
+
 def test_list_returns_items_in_name_order_with_list_resource_version(api: httpx.Client, ns: str) -> None:
     for name in ("b", "a", "c"):
         create(api, ns, pod_manifest(name))

@@ -146,7 +146,7 @@ ITEM = ("GET", "PUT", "PATCH")
 ROUTES = [
     Route("/api/v1/pods", all_pods, GET),
     Route("/api/v1/namespaces/{namespace}/pods", namespaced_pods, ("GET", "POST", "DELETE")),
-    Route(POD, pod, (*ITEM, "DELETE")),
+    Route(POD, pod, (*ITEM, "DELETE"), raw=pods_api.get_pod_raw),
     Route(POD + "/status", pod_status, ITEM),
     Route(POD + "/ephemeralcontainers", pod_ephemeral_containers, ITEM),
     Route(POD + "/log", logs_api.pod_log, GET),

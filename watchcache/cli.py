@@ -206,6 +206,7 @@ def _run(settings: Settings, cert: Path | None, key: Path | None, redis_note: st
         http="httptools",
         lifespan="on",
         access_log=False,
+        proxy_headers=False,  # nothing reads the client address; the middleware costs every request
         log_level=settings.log_level,
         log_config=_log_config(settings.log_level),
         ssl_certfile=cert,

@@ -112,11 +112,14 @@ class PodRegistry:
         return self.replica.view.rv
 
     async def get(self, namespace: str, name: str, resource_version: str | None) -> Entry:
-        await self.read_rv(resource_version)
-        entry = self.replica.view.get(object_key(namespace, name))
+        entry = await self.find(namespace, name, resource_version)
         if entry is None:
             raise errors.not_found(name)
         return entry
+
+    async def find(self, namespace: str, name: str, resource_version: str | None) -> Entry | None:
+        await self.read_rv(resource_version)
+        return self.replica.view.get(object_key(namespace, name))
 
     async def list(self, namespace: str | None, opts: ListOptions) -> ListResult:
         """One page of the pods matching ``opts``, in key order (list-watch.md §3, §4).

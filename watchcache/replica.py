@@ -60,14 +60,16 @@ class Replica:
         self._reset_listeners: list[Callable[[], None]] = []
         self._pending: dict[int, Entry] = {}
         self._task: asyncio.Task[Any] | None = None
-        self._head_read: asyncio.Future[int] | None = None
+        self._head_waiters: list[asyncio.Future[int]] = []
+        self._head_reader: asyncio.Task[None] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     async def start(self) -> None:
         await self.bootstrap()
         self._task = tasks.spawn("tailer", self._tail_forever())
 
     async def stop(self) -> None:
-        await tasks.cancel(self._task)
+        await tasks.cancel(self._task, self._head_reader)
         for _, _, fut in self._waiters:
             fut.cancel()
         self._waiters.clear()
@@ -103,11 +105,18 @@ class Replica:
         if rv > self.view.rv and len(self._pending) < PENDING_ENCODINGS_MAX:
             self._pending[rv] = entry
 
+    def _future(self) -> asyncio.Future[Any]:
+        """A future on the running loop, which is looked up once: on Python 3.11 every
+        ``get_running_loop()`` makes a ``getpid()`` system call, and readers ask per request."""
+        if self._loop is None:
+            self._loop = asyncio.get_running_loop()
+        return self._loop.create_future()
+
     async def wait_for(self, rv: int, timeout: float) -> bool:
         """Wait until the view has applied the log up to ``rv``; False on timeout."""
         if self.view.rv >= rv:
             return True
-        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        fut: asyncio.Future[None] = self._future()
         heapq.heappush(self._waiters, (rv, next(self._seq), fut))
         try:
             await asyncio.wait_for(fut, timeout)
@@ -126,18 +135,35 @@ class Replica:
         return max(self.view.rv, head)
 
     async def _fresh_head(self) -> int:
-        """The log head, read by a GET that starts after this call: single-flight under load.
+        """The log head, read by a GET sent after this call: single-flight under load.
 
-        Concurrent readers join the next pending read; a read stops accepting joiners the
-        moment it is sent, so every reader gets a head at least as new as its own arrival.
+        Callers queue a bare future each; one reader task sends a GET for everyone queued
+        before it is sent, answers them all, and repeats while callers keep arriving. A caller
+        that gives up cancels only its own future.
         """
-        if self._head_read is None:
-            self._head_read = asyncio.ensure_future(self._read_head())
-        return await asyncio.shield(self._head_read)
+        fut: asyncio.Future[int] = self._future()
+        self._head_waiters.append(fut)
+        if self._head_reader is None:
+            self._head_reader = tasks.spawn("head-reader", self._read_heads())
+        return await fut
 
-    async def _read_head(self) -> int:
-        self._head_read = None  # sent now: later arrivals need a later read
-        return await self.store.head()
+    async def _read_heads(self) -> None:
+        waiters: list[asyncio.Future[int]] = []
+        try:
+            while self._head_waiters:
+                waiters, self._head_waiters = self._head_waiters, []  # later arrivals: a later read
+                try:
+                    head = await self.store.head()
+                except Exception as exc:
+                    _settle(waiters, error=exc)
+                else:
+                    _settle(waiters, head)
+                waiters = []
+        finally:
+            self._head_reader = None
+            for fut in (*waiters, *self._head_waiters):  # cancelled: shutdown
+                fut.cancel()
+            self._head_waiters = []
 
     def _apply(self, events: list[Event]) -> None:
         pending, view = self._pending, self.view
@@ -187,3 +213,13 @@ class Replica:
         for listener in self._reset_listeners:
             listener()
         await self.bootstrap()
+
+
+def _settle(futures: list[asyncio.Future[int]], head: int = 0, *, error: Exception | None = None) -> None:
+    for fut in futures:
+        if fut.done():  # its caller gave up
+            continue
+        if error is not None:
+            fut.set_exception(error)
+        else:
+            fut.set_result(head)

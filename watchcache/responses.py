@@ -23,6 +23,7 @@ Representation = Literal["json", "table"]
 _JSON_RANGES = frozenset({"application/json", "application/*", "*/*"})
 _TABLE_VERSIONS = frozenset({"v1", "v1beta1"})
 _PRETTY_AGENTS = ("curl", "Wget", "Mozilla/")
+_PRETTY_AGENTS_BYTES = tuple(agent.encode() for agent in _PRETTY_AGENTS)
 
 
 def negotiate(accept: str | None) -> Representation:
@@ -48,6 +49,17 @@ def _negotiate(accept: str) -> Representation | None:
         if shape == "Table" and params.get("g") == "meta.k8s.io" and params.get("v") in _TABLE_VERSIONS:
             return "table"
     return None
+
+
+def plain_json(headers: list[tuple[bytes, bytes]]) -> bool:
+    """From raw ASGI headers: is the answer compact JSON (no Table, not pretty, nothing refused)?"""
+    for name, value in headers:
+        if name == b"accept":
+            if value and _negotiate(value.decode("latin-1")) != "json":
+                return False
+        elif name == b"user-agent" and value.startswith(_PRETTY_AGENTS_BYTES):
+            return False
+    return True
 
 
 def is_pretty(request: Request) -> bool:

@@ -3,8 +3,11 @@
 The API has a handful of path shapes, so routes are matched by splitting the path once and
 comparing segments, not by scanning regexes. Endpoints take a Starlette ``Request`` and return a
 ``Response``; every exception they raise leaves through :func:`error_response`, the one place
-that turns errors into a Kubernetes ``Status``. Profiling showed Starlette's generic routing and
-exception middleware costing several times the handler on a GET; this is what remains of them.
+that turns errors into a Kubernetes ``Status``. A route may also name a raw handler for its
+commonest GET (the pod GET of informers and controllers): it answers straight on the ASGI scope
+or declines, and the endpoint then serves the request with every rule. Profiling showed
+Starlette's generic routing and exception middleware costing several times the handler on a
+GET; this is what remains of them.
 """
 
 from __future__ import annotations
@@ -26,6 +29,8 @@ from .responses import status_response
 log = logging.getLogger("watchcache.router")
 
 Endpoint = Callable[[Request], Awaitable[Response]]
+# a hot path's handler on the raw ASGI scope: True if it answered, False to take the endpoint
+RawEndpoint = Callable[[Scope, dict[str, str], Send], Awaitable[bool]]
 API_PREFIXES = ("/api", "/apis", "/openapi", "/version")
 
 
@@ -34,6 +39,7 @@ class Route:
     path: str
     endpoint: Endpoint
     methods: tuple[str, ...]
+    raw: RawEndpoint | None = None  # tried first for GET; handles only the commonest form
 
     @property
     def segments(self) -> tuple[str, ...]:
@@ -72,15 +78,19 @@ class Router:
             await self._lifespan(receive, send)
             return
         scope["app"] = self
-        request = Request(scope, receive)
+        found = self.match(scope["path"])
         try:
-            response = await self._dispatch(scope, request)
+            raw = found[0].raw if found is not None and scope["method"] == "GET" else None
+            if raw is not None and await raw(scope, found[1], send):  # type: ignore[index]
+                return
+            response = await self._dispatch(scope, Request(scope, receive), found)
         except Exception as exc:
-            response = error_response(request, exc)
+            response = error_response(Request(scope, receive), exc)
         await response(scope, receive, send)
 
-    async def _dispatch(self, scope: Scope, request: Request) -> Response:
-        found = self.match(scope["path"])
+    async def _dispatch(
+        self, scope: Scope, request: Request, found: tuple[Route, dict[str, str]] | None
+    ) -> Response:
         if found is None:
             if scope["path"].startswith(API_PREFIXES):
                 raise errors.path_not_found()

@@ -50,6 +50,8 @@ class Watcher:
     waiter: asyncio.Future[None] | None = None  # set while its task sleeps
     index_keys: tuple[tuple[str, str], ...] = ()
     due: float = float("inf")  # monotonic time of its next deadline or bookmark
+    # looked up once: each get_running_loop() is a getpid() system call on Python 3.11
+    loop: asyncio.AbstractEventLoop = field(default_factory=asyncio.get_running_loop)
 
     def close(self) -> None:
         self.closed = True
@@ -62,7 +64,7 @@ class Watcher:
             waiter.set_result(None)
 
     async def sleep(self) -> None:
-        self.waiter = asyncio.get_running_loop().create_future()
+        self.waiter = self.loop.create_future()
         try:
             await self.waiter
         finally:
