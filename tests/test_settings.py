@@ -86,6 +86,8 @@ def test_url_reaches_a_wildcard_bind_via_loopback_and_brackets_ipv6(host: str, u
         ("port", 70000, "out of range"),
         ("port", -1, "out of range"),
         ("log_level", "loud", "log level"),
+        ("bookmark_interval_seconds", 0, "bookmark interval"),
+        ("catch_up_mib_per_s", 0, "catch-up rate"),
     ],
 )
 def test_out_of_range_values_are_refused(field: str, value: object, message: str) -> None:

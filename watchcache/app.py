@@ -23,6 +23,7 @@ from .auth import TokenFile
 from .compactor import Compactor
 from .history import History
 from .metrics import registry_for
+from .pacing import MIB, Pacer
 from .reaper import Reaper
 from .registry import PodRegistry
 from .replica import Replica
@@ -204,7 +205,7 @@ def create_app(settings: Settings) -> ASGIApp:
         store = Store(redis)
         replica = Replica(store)
         history = History(replica)
-        broadcaster = Broadcaster(replica, history)
+        broadcaster = Broadcaster(replica, history, catch_up=Pacer(settings.catch_up_mib_per_s * MIB))
         compactor = Compactor(
             store,
             retention_events=settings.event_retention,

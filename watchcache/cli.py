@@ -101,6 +101,10 @@ runtime_options = options(
     option("--bookmark-interval-seconds", type=click.FloatRange(min=0, min_open=True),
            default=DEFAULTS.bookmark_interval_seconds,
            help="How often a watch that asked for bookmarks gets one (kube-apiserver: 60)."),
+    option("--catch-up-mib-per-s", type=click.FloatRange(min=0, min_open=True),
+           default=DEFAULTS.catch_up_mib_per_s,
+           help="Replica-wide pace (MiB/s) of watchers replaying history (resumed after a "
+                "stall, or started from an old resourceVersion), so live watchers come first."),
 )  # fmt: skip
 
 

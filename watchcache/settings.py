@@ -54,6 +54,7 @@ class Settings:
     event_retention: int = 1_000_000  # events kept in the stream; older ones are compacted away
     event_retention_seconds: float = 6 * 3600.0  # and none older than this (kube-apiserver: ~75 s)
     bookmark_interval_seconds: float = 60.0  # kube-apiserver's per-watcher bookmark period
+    catch_up_mib_per_s: float = 32.0  # replica-wide pace of watchers replaying history
 
     def __post_init__(self) -> None:
         self.validate()
@@ -66,6 +67,8 @@ class Settings:
             raise ValueError("event retention must keep at least one event for a positive time")
         if self.bookmark_interval_seconds <= 0:
             raise ValueError("the bookmark interval must be positive")
+        if self.catch_up_mib_per_s <= 0:
+            raise ValueError("the catch-up rate must be positive")
         if self.log_level not in LOG_LEVELS:
             raise ValueError(f"log level {self.log_level!r} is not one of {', '.join(LOG_LEVELS)}")
         if (self.tls_cert_file is None) != (self.tls_private_key_file is None):

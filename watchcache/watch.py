@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 
 from .changes import Change, WatchFilter
 from .history import History
+from .pacing import Pacer
 from .replica import Applied, Replica
 from .view import Entry
 
@@ -85,10 +86,18 @@ class Metrics:
 class Broadcaster:
     """The replica's dispatcher and in-memory window of recent changes."""
 
-    def __init__(self, replica: Replica, history: History, *, buffer: int = BUFFER_EVENTS) -> None:
+    def __init__(
+        self,
+        replica: Replica,
+        history: History,
+        *,
+        catch_up: Pacer,
+        buffer: int = BUFFER_EVENTS,
+    ) -> None:
         self.replica = replica
         self.history = history
         self.buffer_size = buffer
+        self.catch_up = catch_up  # paces every watcher replaying history (--catch-up-mib-per-s)
         self.metrics = Metrics()
         self._index: dict[tuple[str, str], set[Watcher]] = {}
         self._everyone: set[Watcher] = set()

@@ -21,7 +21,7 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from . import errors, params, table
-from .changes import LEFT, WatchFilter, bookmark_line, error_line, event_line, table_event_object
+from .changes import LEFT, Change, WatchFilter, bookmark_line, error_line, event_line, table_event_object
 from .listing import ListOptions, parse_list_options
 from .registry import parse_resource_version
 from .responses import JSON, negotiate
@@ -31,7 +31,7 @@ from .watch import Broadcaster, Watcher
 BOOKMARK_BEFORE_DEADLINE_S = 2.0  # the watch cache sends a last bookmark ~2 s before the deadline
 DEFAULT_TIMEOUT_RANGE_S = (1800.0, 3600.0)  # server default watch duration: random in [30, 60) min
 CATCH_UP_BATCH = 256  # changes fetched per catch-up step (window or XRANGE): bounds its memory
-SEND_CHUNK_BYTES = 256 << 10  # at most this much per send (plus one line)
+SEND_CHUNK_BYTES = 256 << 10  # at most this much per send (plus one line), and per paced catch-up step
 INITIAL_EVENTS_END = "k8s.io/initial-events-end"
 LIST_BLUEPRINT = "kubernetes.io/initial-events-list-blueprint"
 EMPTY_POD_LIST_B64 = "eyJraW5kIjoiUG9kTGlzdCIsImFwaVZlcnNpb24iOiJ2MSIsIm1ldGFkYXRhIjp7fSwiaXRlbXMiOm51bGx9"
@@ -222,20 +222,32 @@ class WatchStream:
                     return
                 await asyncio.sleep(0)  # window not reached yet: the tailer is still applying
                 continue
-            lines = []
+            lines, size = [], 0
             for change in changes:
                 kind = change.judge(watcher.filter)
                 if kind == LEFT and change.previous_json is None:
                     await b.history.fill_previous(change)  # replayed from Redis: fetch what it left as
                 if kind is not None:
-                    if self.r.as_table and not self.r.columns_sent:
-                        lines.append(_with_columns(change.line(kind, True)))
-                        self.r.columns_sent = True
-                    else:
-                        lines.append(change.line(kind, self.r.as_table))
+                    lines.append(self.change_line(change, kind))
+                    size += len(lines[-1])
+                if size >= SEND_CHUNK_BYTES:
+                    await self.write_paced(lines)
+                    lines, size = [], 0
             watcher.cursor = changes[-1].rv
             if lines:
-                await self.write(b"".join(lines))
+                await self.write_paced(lines)
+
+    def change_line(self, change: Change, kind: str) -> bytes:
+        if self.r.as_table and not self.r.columns_sent:
+            self.r.columns_sent = True
+            return _with_columns(change.line(kind, True))
+        return change.line(kind, self.r.as_table)
+
+    async def write_paced(self, lines: list[bytes]) -> None:
+        """Replayed history goes out at the replica-wide catch-up pace: live delivery first."""
+        chunk = b"".join(lines)
+        await self.broadcaster.catch_up.pace(len(chunk))
+        await self.write(chunk)
 
 
 def _with_columns(chunk: bytes) -> bytes:
