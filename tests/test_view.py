@@ -82,3 +82,18 @@ def test_window_pages_through_a_namespace_with_the_total_count() -> None:
     page, total = view.window(None, "b/r", 10)
     assert [e.key for e in page] == ["c/z"] and total == 1
     assert view.window("d", None, 5) == ([], 0)
+
+
+def test_a_loaded_snapshot_is_indexed_and_then_follows_applied_events() -> None:
+    view = View()
+    terminating = pod("a", "t", node="n1")
+    terminating["metadata"]["deletionTimestamp"] = "2026-01-01T00:00:00Z"
+    for rv, manifest in enumerate([pod("a", "y", node="n1"), pod("a", "x", node="n1"), terminating], start=2):
+        view.load(make_entry(f"a/{manifest['metadata']['name']}", rv, with_resource_version(manifest, rv)))
+    assert [e.key for e in view.indexed(None, "n1", {}) or []] == ["a/t", "a/x", "a/y"]
+    assert view.terminating == {"a/t"}
+    view.apply(event(5, "MODIFIED", "a", "x", node="n2"))
+    assert [e.key for e in view.indexed(None, "n1", {}) or []] == ["a/t", "a/y"]
+    assert [e.rv for e in view.indexed(None, "n2", {}) or []] == [5]
+    view.apply(event(6, "MODIFIED", "a", "t", node="n1"))  # its deletionTimestamp is gone
+    assert view.terminating == set()

@@ -11,7 +11,6 @@ GET, LIST and every watcher. Dict trees are not kept: they cost ~8x the bytes in
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import orjson
 from sortedcontainers import SortedDict
@@ -65,10 +64,11 @@ class View:
     def __init__(self) -> None:
         self.rv = 0
         self._entries: SortedDict = SortedDict()
-        # secondary indexes: what kubelets (spec.nodeName=X) and label-equality lists ask for
-        self._by_node: dict[str, set[str]] = {}
-        self._by_label: dict[tuple[str, str], set[str]] = {}
-        self.terminating: set[str] = set()  # keys of pods with a deletionTimestamp
+        # secondary indexes, for what kubelets (spec.nodeName=X) and label-equality lists ask:
+        # ("node", name) / ("label", key, value) -> the matching entries in key order
+        self._index: dict[tuple[str, ...], SortedDict] = {}
+        self._terminating: set[str] = set()  # keys of pods with a deletionTimestamp
+        self._unindexed = False  # loaded entries not in the indexes yet (built in one go)
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -77,10 +77,32 @@ class View:
         return self._entries.get(key)
 
     def load(self, entry: Entry) -> None:
-        """Bootstrap: take a snapshot entry unless a newer version is already held."""
+        """Bootstrap: take a snapshot entry unless a newer version is already held.
+
+        The indexes are built once the snapshot is in, one sort per bucket: inserting 150k
+        pods into sorted buckets one by one would add seconds to a bootstrap.
+        """
         held = self._entries.get(entry.key)
         if held is None or held.rv < entry.rv:
-            self._put(entry, held)
+            self._entries[entry.key] = entry
+            self._unindexed = True
+
+    def _ensure_indexed(self) -> None:
+        if not self._unindexed:
+            return
+        buckets: dict[tuple[str, ...], dict[str, Entry]] = {}
+        for key, entry in self._entries.items():
+            for bucket in _index_keys(entry):
+                buckets.setdefault(bucket, {})[key] = entry
+        self._index = {bucket: SortedDict(entries) for bucket, entries in buckets.items()}
+        self._terminating = {key for key, entry in self._entries.items() if entry.terminating}
+        self._unindexed = False
+
+    @property
+    def terminating(self) -> set[str]:
+        """Keys of the pods with a deletionTimestamp (the reaper's work list)."""
+        self._ensure_indexed()
+        return self._terminating
 
     def apply(self, event: Event, built: Entry | None = None) -> Entry | None:
         """Apply one event in log order; idempotent for events already reflected.
@@ -90,6 +112,7 @@ class View:
         the held version of their key are skipped: that is what makes snapshot-then-replay
         correct although the snapshot scan is not atomic.
         """
+        self._ensure_indexed()
         if event.rv > self.rv:
             self.rv = event.rv
         held = self._entries.get(event.key)
@@ -109,22 +132,26 @@ class View:
         return entry
 
     def _put(self, entry: Entry, held: Entry | None) -> None:
+        key = entry.key
+        self._entries[key] = entry
+        buckets = _index_keys(entry)
         if held is not None:
-            self._unindex(held)
-        self._entries[entry.key] = entry
-        key, state = entry.key, entry.selector_state
-        self._by_node.setdefault(state.fields.get("spec.nodeName", ""), set()).add(key)
-        for pair in state.labels.items():
-            self._by_label.setdefault(pair, set()).add(key)
+            self._unindex(held, keep=buckets)
+        for bucket in buckets:  # a bucket the key stays in only swaps the value: no re-sort
+            self._index.setdefault(bucket, SortedDict())[key] = entry
         if entry.terminating:
-            self.terminating.add(key)
+            self._terminating.add(key)
+        else:
+            self._terminating.discard(key)
 
-    def _unindex(self, entry: Entry) -> None:
-        key, state = entry.key, entry.selector_state
-        _discard(self._by_node, state.fields.get("spec.nodeName", ""), key)
-        for pair in state.labels.items():
-            _discard(self._by_label, pair, key)
-        self.terminating.discard(key)
+    def _unindex(self, entry: Entry, keep: tuple[tuple[str, ...], ...] = ()) -> None:
+        for bucket in _index_keys(entry):
+            if bucket not in keep:
+                entries = self._index[bucket]
+                del entries[entry.key]
+                if not entries:
+                    del self._index[bucket]
+        self._terminating.discard(entry.key)
 
     def indexed(self, namespace: str | None, node: str | None, labels: dict[str, str]) -> list[Entry] | None:
         """Candidates from the smallest matching index, in key order; None: no index applies.
@@ -132,17 +159,20 @@ class View:
         Callers still apply the full selectors: an index only narrows the scan, so a selective
         list costs in proportion to what it returns, not to the number of pods.
         """
-        buckets = [self._by_label.get(pair, set()) for pair in labels.items()]
+        self._ensure_indexed()
+        wanted = [("label", *pair) for pair in labels.items()]
         if node is not None:
-            buckets.append(self._by_node.get(node, set()))
-        if not buckets:
+            wanted.append(("node", node))
+        if not wanted:
             return None
-        keys = min(buckets, key=len)
-        if namespace is not None:
-            prefix = namespace + "/"
-            keys = {k for k in keys if k.startswith(prefix)}
-        entries = self._entries
-        return [entries[k] for k in sorted(keys)]
+        buckets = [self._index.get(bucket) for bucket in wanted]
+        if any(bucket is None for bucket in buckets):
+            return []
+        smallest: SortedDict = min(buckets, key=len)  # type: ignore[arg-type]
+        if namespace is None:
+            return list(smallest.values())
+        lo, hi = smallest.bisect_left(f"{namespace}/"), smallest.bisect_left(f"{namespace}0")
+        return smallest.values()[lo:hi]
 
     def advance(self, rv: int) -> None:
         """Mark the view as reflecting the log up to ``rv`` (after a bootstrap snapshot)."""
@@ -177,9 +207,6 @@ class View:
         return [entries[key] for key in keys], max(hi - lo, 0)
 
 
-def _discard(index: dict[Any, set[str]], value: Any, key: str) -> None:
-    bucket = index.get(value)
-    if bucket is not None:
-        bucket.discard(key)
-        if not bucket:
-            del index[value]
+def _index_keys(entry: Entry) -> tuple[tuple[str, ...], ...]:
+    state = entry.selector_state
+    return (("node", state.fields.get("spec.nodeName", "")), *(("label", *p) for p in state.labels.items()))
