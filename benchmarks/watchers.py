@@ -24,7 +24,7 @@ CONNECT_BATCH = 200  # concurrent connects (stay under the listen backlog)
 READY_TIMEOUT_S = 120.0
 DRAIN_S = 5.0  # after the writer stops: quiet time (no new event) that ends the recording (>1.5 s
 # gaps happen while a saturated server replays stalled watchers' history)
-DRAIN_MAX_S = 180.0  # resumed stallers catching up on a long stall may need much longer
+DRAIN_MAX_S = 480.0  # resumed stallers replay a 5-minute backlog (~3.5 GB) at the paced catch-up rate
 RV_FIELD = b'"resourceVersion":"'
 
 

@@ -130,7 +130,7 @@ class Replica:
         Returns the rv reached; raises TimeoutError if the view does not catch up in time.
         """
         head = await self._fresh_head()
-        if not await self.wait_for(head, timeout):
+        if self.view.rv < head and not await self.wait_for(head, timeout):
             raise TimeoutError(head)
         return max(self.view.rv, head)
 
