@@ -45,6 +45,15 @@ class WatchCacheCollector(Collector):
             "watchcache_view_resource_version", "The rv the view has applied.", value=view.rv
         )
         yield GaugeMetricFamily("watchcache_view_pods", "Pods in the view.", value=len(view))
+        replica = b.replica
+        yield CounterMetricFamily(
+            "watchcache_consistent_reads", "Reads that waited for the log head (no resourceVersion).",
+            value=replica.consistent_reads,
+        )  # fmt: skip
+        yield CounterMetricFamily(
+            "watchcache_head_reads", "Redis reads of the log head, shared by the consistent reads queued.",
+            value=replica.head_reads,
+        )  # fmt: skip
 
 
 def registry_for(broadcaster: Broadcaster) -> CollectorRegistry:

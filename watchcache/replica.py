@@ -63,6 +63,8 @@ class Replica:
         self._head_waiters: list[asyncio.Future[int]] = []
         self._head_reader: asyncio.Task[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self.consistent_reads = 0  # reads that needed the log head (for /metrics)
+        self.head_reads = 0  # the Redis round trips those reads shared
 
     async def start(self) -> None:
         await self.bootstrap()
@@ -141,6 +143,7 @@ class Replica:
         before it is sent, answers them all, and repeats while callers keep arriving. A caller
         that gives up cancels only its own future.
         """
+        self.consistent_reads += 1
         fut: asyncio.Future[int] = self._future()
         self._head_waiters.append(fut)
         if self._head_reader is None:
@@ -152,6 +155,7 @@ class Replica:
         try:
             while self._head_waiters:
                 waiters, self._head_waiters = self._head_waiters, []  # later arrivals: a later read
+                self.head_reads += 1
                 try:
                     head = await self.store.head()
                 except Exception as exc:
