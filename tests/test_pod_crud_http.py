@@ -103,6 +103,17 @@ def test_list_returns_items_in_name_order_with_list_resource_version(api: httpx.
     assert int(body["metadata"]["resourceVersion"]) >= newest
 
 
+def test_lists_declare_their_length_instead_of_chunked_framing(api: httpx.Client, ns: str) -> None:
+    for i in range(3):
+        create(api, ns, pod_manifest(f"sized-{i}"))
+    for path in (f"/api/v1/namespaces/{ns}/pods", f"/api/v1/namespaces/{ns}-empty/pods"):
+        response = api.get(path)
+        assert response.headers["content-length"] == str(len(response.content))
+        assert "transfer-encoding" not in response.headers
+        assert response.json()["kind"] == "PodList"
+    assert len(api.get(f"/api/v1/namespaces/{ns}/pods").json()["items"]) == 3
+
+
 def test_empty_list_has_items_array_and_nonzero_resource_version(api: httpx.Client, ns: str) -> None:
     body = api.get(f"/api/v1/namespaces/{ns}/pods").json()
     assert body["items"] == []
