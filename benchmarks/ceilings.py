@@ -6,8 +6,9 @@
   ``/small`` with a fixed pre-encoded ~3.8 KB pod and ``/large?bytes=N`` with one pre-joined
   body of N bytes (built once, from pod JSON) — the GET and list ceilings;
 - ``stream``: raw ASGI fan-out on the same uvicorn: ``/watch`` opens a chunked stream,
-  ``POST /emit`` builds one ~3.8 KB watch event line (rv stamped in) and appends the same bytes
-  to every open stream's bounded buffer, waking its send loop — the watch ceiling;
+  ``POST /emit`` builds one watch event line (rv stamped in; the pod of ``--pod-file``, which
+  ``fanout`` fills with a pod watchcache served in the same run, else ~3.8 KB) and appends the
+  same bytes to every open stream's bounded buffer, waking its send loop — the watch ceiling;
 - ``canned``: a bare uvloop protocol answering every request with a fixed 200 response — no
   HTTP framework at all; it measures the load generator's own ceiling.
 """
@@ -18,6 +19,7 @@ import argparse
 import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, cast
 
 import orjson
@@ -89,8 +91,9 @@ class Stream:
 
 
 class StreamApp:
-    def __init__(self) -> None:
-        prefix, _, suffix = pod_json(RV_PLACEHOLDER).partition(RV_PLACEHOLDER.encode())
+    def __init__(self, pod: bytes | None = None) -> None:
+        template = pod_json(RV_PLACEHOLDER) if pod is None else _with_rv_placeholder(pod)
+        prefix, _, suffix = template.partition(RV_PLACEHOLDER.encode())
         self.prefix = b'{"type":"MODIFIED","object":' + prefix
         self.suffix = suffix + b"}\n"
         self.rv = 0
@@ -145,6 +148,13 @@ class StreamApp:
         stream.wake.set()
 
 
+def _with_rv_placeholder(pod: bytes) -> bytes:
+    """A real pod's JSON (e.g. one watchcache served) with its resourceVersion made stampable."""
+    obj = orjson.loads(pod)
+    obj["metadata"]["resourceVersion"] = RV_PLACEHOLDER
+    return orjson.dumps(obj)
+
+
 # ---- canned ----------------------------------------------------------------------------------
 
 
@@ -188,6 +198,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.ceilings")
     parser.add_argument("kind", choices=["get", "stream", "canned"])
     parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--pod-file", help="stream: emit this pod's JSON (default: the 3.8 KB bench pod)")
     args = parser.parse_args()
     import uvloop
 
@@ -196,7 +207,8 @@ def main() -> None:
         return
     import uvicorn
 
-    app = GetApp() if args.kind == "get" else StreamApp()
+    pod = Path(args.pod_file).read_bytes() if args.pod_file else None
+    app = GetApp() if args.kind == "get" else StreamApp(pod)
     uvicorn.run(
         app, host="127.0.0.1", port=args.port, loop="uvloop", http="httptools",
         lifespan="off", access_log=False, proxy_headers=False, log_level="warning",  # as watchcache's CLI

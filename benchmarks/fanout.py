@@ -289,26 +289,32 @@ def _stalled_variant(server: procs.ServerProcess, cfg: Config) -> dict[str, Any]
     return out
 
 
-def _seed(server: procs.ServerProcess) -> None:
-    """One write before any watch opens (see the module docstring), then wait until it is served."""
-    plan = WriterPlan(10.0, 0.1, namespace="seed", pods=1, prefix="seed")
+def _seed(server: procs.ServerProcess, workdir: Path) -> Path:
+    """Writes before any watch opens (see the module docstring): a pod created and then patched
+    as the writers do. Its JSON is saved for the ceiling to emit: the same bytes per event."""
+    plan = WriterPlan(10.0, 0.2, namespace="seed", pods=1, prefix="seed")  # a create, a patch
     procs.run_client(write, server.port, plan)
     deadline = time.monotonic() + 10
     while _current_rv(server.port) < 2 and time.monotonic() < deadline:
         time.sleep(0.1)
     time.sleep(0.5)
+    status, body, _ = httpclient.get(server.port, "/api/v1/namespaces/seed/pods/seed-0")
+    if status != 200:
+        raise RuntimeError(f"seed pod: GET answered {status}")
+    pod_file = workdir / "ceiling-pod.json"
+    pod_file.write_bytes(body)
+    return pod_file
 
 
 def measure(workdir: Path, cfg: Config) -> dict[str, Any]:
     out: dict[str, Any] = {"config": {k: v for k, v in cfg.__dict__.items()}}
-    with (
-        procs.private_redis(workdir) as redis,
-        procs.ceiling_server("stream", workdir) as ceiling,
-        procs.watchcache_server(redis.url, workdir) as server,
-    ):
-        _seed(server)
-        out["main"] = _main_variant(server, ceiling, cfg)
-        out["saturation"] = _saturation_variant(server, ceiling, cfg)
+    with procs.private_redis(workdir) as redis, procs.watchcache_server(redis.url, workdir) as server:
+        pod_file = _seed(server, workdir)
+        ceiling_ctx = procs.ceiling_server("stream", workdir, "--pod-file", str(pod_file))
+        out["event_bytes"] = len(pod_file.read_bytes())
+        with ceiling_ctx as ceiling:
+            out["main"] = _main_variant(server, ceiling, cfg)
+            out["saturation"] = _saturation_variant(server, ceiling, cfg)
         out["kubelet"] = _kubelet_variant(server, cfg)
         out["stalled"] = _stalled_variant(server, cfg)
     out["ratios"] = {str(r["watchers"]): r["ratios"] for r in out["main"]}
