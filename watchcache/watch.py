@@ -184,23 +184,29 @@ class Broadcaster:
         return itertools.chain(self._everyone, *buckets)
 
     def _fan_out(self, change: Change) -> None:
-        limit = self.buffer_size
+        limit, rv = self.buffer_size, change.rv
         delivered = 0
-        verdicts: dict[int, str | None] = {}  # per distinct (interned) filter: judged once per event
+        # per distinct (interned) filter, judged once per event: (kind, the buffered JSON item);
+        # the item tuple itself is shared by every JSON watcher with that filter
+        judged: dict[int, tuple[str, tuple[int, bytes]] | None] = {}
         for watcher in self._candidates(change):
-            if not watcher.live or change.rv <= watcher.cursor:
+            if not watcher.live or rv <= watcher.cursor:
                 continue
             flt = watcher.filter
-            kind = verdicts.get(id(flt), _UNJUDGED)
-            if kind is _UNJUDGED:
-                kind = verdicts[id(flt)] = change.judge(flt)
-            if kind is None:
+            verdict = judged.get(id(flt), _UNJUDGED)
+            if verdict is _UNJUDGED:
+                kind = change.judge(flt)
+                verdict = judged[id(flt)] = None if kind is None else (kind, (rv, change.line(kind, False)))
+            if verdict is None:
                 continue
-            if len(watcher.buffer) >= limit:
-                self._park(watcher, change.rv)
+            buffer = watcher.buffer
+            if len(buffer) >= limit:
+                self._park(watcher, rv)
                 continue
-            watcher.buffer.append((change.rv, change.line(kind, watcher.as_table)))
-            watcher.wake()
+            buffer.append((rv, change.line(verdict[0], True)) if watcher.as_table else verdict[1])
+            waiter = watcher.waiter  # Watcher.wake, inlined: this loop runs once per delivery
+            if waiter is not None and not waiter.done():
+                waiter.set_result(None)
             delivered += 1
         self.metrics.deliveries += delivered
 
