@@ -327,7 +327,9 @@ def test_metrics_endpoint_reports_the_view_and_watchers(api: httpx.Client, ns: s
     after = api.get("/metrics").text
     reads = dict(line.rsplit(" ", 1) for line in after.splitlines() if line and not line.startswith("#"))
     assert float(reads["watchcache_consistent_reads_total"]) == before + 1
-    assert 1 <= float(reads["watchcache_head_reads_total"]) <= float(reads["watchcache_consistent_reads_total"])
+    assert (
+        1 <= float(reads["watchcache_head_reads_total"]) <= float(reads["watchcache_consistent_reads_total"])
+    )
 
 
 def test_delete_with_orphan_dependents_false_on_a_staying_pod_is_202(api: httpx.Client, ns: str) -> None:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import math
 import time
 from collections import deque
 from collections.abc import Iterable
@@ -50,7 +51,7 @@ class Watcher:
     buffer: deque[tuple[int, bytes]] = field(default_factory=deque)  # (rv, shared line)
     waiter: asyncio.Future[None] | None = None  # set while its task sleeps
     index_keys: tuple[tuple[str, str], ...] = ()
-    due: float = float("inf")  # monotonic time of its next deadline or bookmark
+    timer_tick: int | None = None  # the ticker's bucket it waits in (its next deadline or bookmark)
     # looked up once: each get_running_loop() is a getpid() system call on Python 3.11
     loop: asyncio.AbstractEventLoop = field(default_factory=asyncio.get_running_loop)
 
@@ -103,6 +104,9 @@ class Broadcaster:
         self._everyone: set[Watcher] = set()
         self._filters: dict[WatchFilter, list] = {}  # filter -> [the shared instance, watchers using it]
         self.watchers: set[Watcher] = set()
+        # timer wheel: tick number -> watchers due then; a tick costs what is due, not all watchers
+        self._timers: dict[int, set[Watcher]] = {}
+        self._last_tick = math.floor(time.monotonic() / TICK_S)
         replica.add_listener(self.dispatch)
         replica.add_reset_listener(self.reset)
 
@@ -110,10 +114,33 @@ class Broadcaster:
         """Wake watchers whose deadline or bookmark is due: one timer for all, not one per wait."""
         while True:
             await asyncio.sleep(TICK_S)
-            now = time.monotonic()
-            for watcher in self.watchers:
-                if watcher.due <= now:
-                    watcher.wake()
+            self.tick(time.monotonic())
+
+    def tick(self, now: float) -> None:
+        current = math.floor(now / TICK_S)
+        for tick in range(self._last_tick + 1, current + 1):
+            for watcher in self._timers.pop(tick, ()):
+                watcher.timer_tick = None
+                watcher.wake()
+        self._last_tick = max(self._last_tick, current)
+
+    def schedule(self, watcher: Watcher, due: float) -> None:
+        """Have the ticker wake ``watcher`` at ``due`` (monotonic); cheap when it has not moved."""
+        tick = max(math.ceil(due / TICK_S), self._last_tick + 1)
+        if watcher.timer_tick == tick:
+            return
+        self._unschedule(watcher)
+        self._timers.setdefault(tick, set()).add(watcher)
+        watcher.timer_tick = tick
+
+    def _unschedule(self, watcher: Watcher) -> None:
+        if watcher.timer_tick is not None:
+            bucket = self._timers.get(watcher.timer_tick)
+            if bucket is not None:
+                bucket.discard(watcher)
+                if not bucket:
+                    del self._timers[watcher.timer_tick]
+            watcher.timer_tick = None
 
     @property
     def rv(self) -> int:
@@ -151,6 +178,7 @@ class Broadcaster:
         if not interned[1]:
             del self._filters[watcher.filter]
         self.watchers.discard(watcher)
+        self._unschedule(watcher)
         self._everyone.discard(watcher)
         for key in watcher.index_keys:
             bucket = self._index.get(key)

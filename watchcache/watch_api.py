@@ -192,8 +192,9 @@ class WatchStream:
                     self.next_bookmark = self.deadline + 1
                 continue
             # no timer per wait: the broadcaster's ticker wakes watchers whose time has come
-            watcher.due = (
-                self.deadline if self.next_bookmark is None else min(self.deadline, self.next_bookmark)
+            b.schedule(
+                watcher,
+                self.deadline if self.next_bookmark is None else min(self.deadline, self.next_bookmark),
             )
             await watcher.sleep()
 
