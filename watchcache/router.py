@@ -80,8 +80,9 @@ class Router:
         scope["app"] = self
         found = self.match(scope["path"])
         try:
-            raw = found[0].raw if found is not None and scope["method"] == "GET" else None
-            if raw is not None and await raw(scope, found[1], send):  # type: ignore[index]
+            route, params = found if found is not None else (None, {})
+            raw = route.raw if route is not None and scope["method"] == "GET" else None
+            if raw is not None and await raw(scope, params, send):
                 return
             response = await self._dispatch(scope, Request(scope, receive), found)
         except Exception as exc:
