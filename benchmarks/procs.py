@@ -12,6 +12,7 @@ bottleneck: design.md) never steals from it either.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import multiprocessing as mp
 import os
 import resource
@@ -38,6 +39,7 @@ CORES_NOTE = (
     "core 1: redis-server + load-generating client processes + orchestrator"
 )
 START_TIMEOUT_S = 120.0  # a 50k-pod bootstrap takes a few seconds; be generous
+PR_SET_PDEATHSIG = 1
 PROFILE_ENV = "WATCHCACHE_BENCH_PROFILE"  # set by --profile: where py-spy writes
 MP = mp.get_context("spawn")  # clean children: no inherited event loops or sockets
 
@@ -96,7 +98,14 @@ class ServerProcess:
                 self.process.wait()
 
 
+def _die_with_parent() -> None:
+    """Linux PR_SET_PDEATHSIG: a killed orchestrator takes its servers and profilers with it
+    (an orphaned server once kept retrying its vanished Redis, sampled by py-spy, for hours)."""
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
 def _preexec() -> None:
+    _die_with_parent()
     pin_self(SERVER_CORE)
 
 
@@ -151,7 +160,9 @@ def _profile(server: ServerProcess) -> subprocess.Popen[bytes] | None:
     out.parent.mkdir(parents=True, exist_ok=True)
     args = ["py-spy", "record", "--pid", str(server.pid), "--format", "raw", "--rate", "250", "-o", str(out)]
     progress(f"profiling pid {server.pid} into {out}")
-    return subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return subprocess.Popen(
+        args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=_die_with_parent
+    )
 
 
 @contextlib.contextmanager

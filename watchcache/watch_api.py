@@ -200,19 +200,16 @@ class WatchStream:
 
     async def flush(self, watcher: Watcher) -> None:
         buffer = watcher.buffer
-        if len(buffer) == 1:  # the common case when keeping up: no list, no join
-            chunk = buffer.popleft()[1]
-        else:
-            lines, size = [], 0
-            while buffer and size < SEND_CHUNK_BYTES:  # bounded sends: a stalled client's socket
-                line = buffer.popleft()[1]  # holds one chunk, the rest stays releasable
-                lines.append(line)
-                size += len(line)
-            chunk = b"".join(lines)
+        lines, size = [], 0
+        while buffer and size < SEND_CHUNK_BYTES:  # bounded sends: a stalled client's socket
+            line = buffer.popleft()[1]  # holds one chunk, the rest stays releasable
+            lines.append(line)
+            size += len(line)
+        chunk = b"".join(lines)  # one line: the same bytes object, no copy
         if self.r.as_table and not self.r.columns_sent:
             chunk = _with_columns(chunk)
             self.r.columns_sent = True
-        await self.send({"type": "http.response.body", "body": chunk, "more_body": True})
+        await self.send({"type": "http.response.body", "body": chunk, "more_body": True})  # once per delivery
 
     async def catch_up(self, watcher: Watcher) -> None:
         """Replay from the watcher's cursor until it can go live (no await at the switch)."""
