@@ -13,7 +13,6 @@ from typing import Any
 
 import orjson
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from redis.asyncio import Redis
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -30,7 +29,7 @@ from .replica import Replica
 from .responses import JSON, negotiate
 from .router import Route, Router
 from .settings import Settings
-from .store import Store
+from .store import Store, connect
 from .watch import Broadcaster
 
 log = logging.getLogger("watchcache.app")
@@ -201,7 +200,7 @@ def create_app(settings: Settings) -> ASGIApp:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Router) -> AsyncIterator[None]:
-        redis = Redis.from_url(redis_url, decode_responses=False, health_check_interval=30)
+        redis = connect(redis_url)
         store = Store(redis)
         replica = Replica(store)
         history = History(replica)

@@ -19,6 +19,7 @@ as long as that version is still the stored one.
 
 from __future__ import annotations
 
+import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
@@ -103,6 +104,28 @@ def _log_line(entry_id: bytes, fields: dict[bytes, bytes]) -> tuple[int, bytes, 
 def _decode_stored(raw: bytes) -> Stored:
     rv, _, body = raw.partition(b" ")
     return Stored(int(rv), unpack(body))
+
+
+def connect(url: str) -> Redis:
+    """The replica's Redis client.
+
+    No socket timeout: the tailer and followed logs sit in ``XREAD BLOCK`` for seconds, and
+    redis-py 8's default of 5 s cut every idle tail off. A timeout also makes each send a
+    ``wait_for`` task. Instead TCP keepalive finds a silently dead Redis within ~20 s, and
+    idle pooled connections are pinged before reuse.
+    """
+    return Redis.from_url(
+        url,
+        decode_responses=False,
+        socket_timeout=None,
+        socket_keepalive=True,
+        socket_keepalive_options=KEEPALIVE,
+        health_check_interval=30,
+    )
+
+
+# TCP keepalive: first probe after 10 s idle, then every 3 s; dead after 3 unanswered
+KEEPALIVE = {socket.TCP_KEEPIDLE: 10, socket.TCP_KEEPINTVL: 3, socket.TCP_KEEPCNT: 3}
 
 
 class Store:
