@@ -61,6 +61,7 @@ class Replica:
         self._pending: dict[int, Entry] = {}
         self._task: asyncio.Task[Any] | None = None
         self._head_waiters: list[asyncio.Future[int]] = []
+        self._heads = store.head_reader()  # only _read_heads uses it: one read at a time
         self._head_reader: asyncio.Task[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self.consistent_reads = 0  # reads that needed the log head (for /metrics)
@@ -72,6 +73,7 @@ class Replica:
 
     async def stop(self) -> None:
         await tasks.cancel(self._task, self._head_reader)
+        await self._heads.close()
         for _, _, fut in self._waiters:
             fut.cancel()
         self._waiters.clear()
@@ -157,7 +159,7 @@ class Replica:
                 waiters, self._head_waiters = self._head_waiters, []  # later arrivals: a later read
                 self.head_reads += 1
                 try:
-                    head = await self.store.head()
+                    head = await self._heads.head()
                 except Exception as exc:
                     _settle(waiters, error=exc)
                 else:

@@ -128,6 +128,30 @@ def connect(url: str) -> Redis:
 KEEPALIVE = {socket.TCP_KEEPIDLE: 10, socket.TCP_KEEPINTVL: 3, socket.TCP_KEEPCNT: 3}
 
 
+class HeadReader:
+    """Reads the log head on a connection of its own, for the one task that reads it in a loop.
+
+    Consistent reads share one head read per Redis round trip; under load that task reads
+    back to back. A bare connection skips the client's per-command layers (pool checkout,
+    retry wrapper, response callbacks), which cost more CPU than the round trip itself. It
+    keeps the pool's settings (address, auth, TLS, health checks); after an error it is
+    closed, and the next read connects afresh.
+    """
+
+    def __init__(self, redis: Redis, rv_key: str) -> None:
+        self._conn = redis.connection_pool.make_connection()
+        self._command = self._conn.pack_command("GET", rv_key)
+
+    async def head(self) -> int:
+        """As :meth:`Store.head`; one caller at a time."""
+        await self._conn.send_packed_command(self._command)  # connects if needed
+        raw = await self._conn.read_response()  # disconnects on any error, cancellation too
+        return int(raw) if raw else 0
+
+    async def close(self) -> None:
+        await self._conn.disconnect()
+
+
 class Store:
     def __init__(self, redis: Redis, prefix: str = "{wc}") -> None:
         self.redis = redis
@@ -142,6 +166,9 @@ class Store:
         """The newest rv in the log (0 for an empty store)."""
         raw = await self.redis.get(self.rv_key)
         return int(raw) if raw else 0
+
+    def head_reader(self) -> HeadReader:
+        return HeadReader(self.redis, self.rv_key)
 
     async def get(self, key: str) -> Stored | None:
         raw = await self.redis.hget(self.obj_key, key)
