@@ -97,6 +97,9 @@ def status_response(
     if request is not None and is_pretty(request):
         body = prettify(body)
     response = Response(body, error.code, media_type=JSON)
+    retry_after = (error.details or {}).get("retryAfterSeconds")
+    if retry_after:  # as the apiserver does, so clients that honour the header back off
+        response.headers["Retry-After"] = str(retry_after)
     add_warnings(response, warnings)
     return response
 

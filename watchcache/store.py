@@ -19,11 +19,14 @@ as long as that version is still the stored one.
 
 from __future__ import annotations
 
+import asyncio
 import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 from redis.asyncio import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from .events import Event, EventType, Pod, SelectorState, decode_entry, pack, pack_previous, unpack
 
@@ -124,6 +127,8 @@ def connect(url: str) -> Redis:
     )
 
 
+HEAD_TIMEOUT_S = 3.0  # longest wait for the log head before consistent reads answer 503
+
 # TCP keepalive: first probe after 10 s idle, then every 3 s; dead after 3 unanswered
 KEEPALIVE = {socket.TCP_KEEPIDLE: 10, socket.TCP_KEEPINTVL: 3, socket.TCP_KEEPCNT: 3}
 
@@ -143,10 +148,24 @@ class HeadReader:
         self._command = self._conn.pack_command("GET", rv_key)
 
     async def head(self) -> int:
-        """As :meth:`Store.head`; one caller at a time."""
-        await self._conn.send_packed_command(self._command)  # connects if needed
-        raw = await self._conn.read_response()  # disconnects on any error, cancellation too
+        """As :meth:`Store.head`, but a Redis that hangs fails it in :data:`HEAD_TIMEOUT_S`.
+
+        The client has no socket timeout (see :func:`connect`); every consistent read waits
+        on this one, so it must not wait for ever. One caller at a time.
+        """
+        try:
+            async with asyncio.timeout(HEAD_TIMEOUT_S):
+                try:
+                    raw = await self._get()
+                except RedisConnectionError:  # dropped while idle (Redis restarted): once more
+                    raw = await self._get()
+        except TimeoutError:  # asyncio's, not redis-py's
+            raise RedisTimeoutError(f"no answer from Redis in {HEAD_TIMEOUT_S:g}s") from None
         return int(raw) if raw else 0
+
+    async def _get(self) -> bytes | None:
+        await self._conn.send_packed_command(self._command)  # connects if needed
+        return await self._conn.read_response()  # disconnects on any error, cancellation too
 
     async def close(self) -> None:
         await self._conn.disconnect()

@@ -1,0 +1,71 @@
+"""Redis trouble seen from the API: a hung Redis gives 503 with Retry-After, never a hang or a
+500; dropped connections are reopened without the client noticing; memory still serves rv=0."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from collections.abc import Iterator
+
+import pytest
+import redis
+
+from watchcache.embedded_redis import EmbeddedRedis
+from watchcache.store import HEAD_TIMEOUT_S
+
+from .conftest import Server, pod_manifest, start_server
+
+NS = "outage"
+POD = f"/api/v1/namespaces/{NS}/pods/steady"
+
+
+@pytest.fixture(scope="module")
+def private_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedRedis]:
+    """A Redis of this module's own: stopping it must not stall other tests."""
+    with EmbeddedRedis(tmp_path_factory.mktemp("outage-redis"), persistence=False) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def srv(private_redis: EmbeddedRedis, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    server = start_server(private_redis.url, tmp_path_factory.mktemp("outage-server"))
+    with server.client() as api:
+        created = api.post(f"/api/v1/namespaces/{NS}/pods", json=pod_manifest("steady"))
+        assert created.status_code == 201, created.text
+    yield server
+    server.stop()
+
+
+def test_reads_go_on_after_redis_drops_every_connection(private_redis: EmbeddedRedis, srv: Server) -> None:
+    """As after a Redis restart: the first consistent reads reconnect instead of failing."""
+    admin = redis.Redis.from_url(private_redis.url)
+    with srv.client() as api:
+        assert api.get(POD).status_code == 200
+        assert admin.client_kill_filter(_type="normal", skipme=True) >= 2  # the server's connections
+        assert api.get(POD).status_code == 200
+        assert api.get(f"/api/v1/namespaces/{NS}/pods").status_code == 200
+    admin.close()
+
+
+def test_a_hung_redis_makes_consistent_reads_answer_503_until_it_is_back(
+    private_redis: EmbeddedRedis, srv: Server
+) -> None:
+    admin = redis.Redis.from_url(private_redis.url)
+    pid = int(admin.info("server")["process_id"])
+    admin.close()
+    with srv.client() as api:
+        os.kill(pid, signal.SIGSTOP)
+        try:
+            started = time.monotonic()
+            hung = api.get(POD)
+            waited = time.monotonic() - started
+            from_memory = api.get(POD, params={"resourceVersion": "0"})
+        finally:
+            os.kill(pid, signal.SIGCONT)
+        assert hung.status_code == 503, hung.text
+        assert hung.json()["reason"] == "ServiceUnavailable"
+        assert hung.headers["Retry-After"] == "1"
+        assert HEAD_TIMEOUT_S - 0.5 < waited < HEAD_TIMEOUT_S + 2
+        assert from_memory.status_code == 200  # resourceVersion=0 needs no Redis
+        assert api.get(POD).status_code == 200
