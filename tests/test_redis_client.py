@@ -9,7 +9,9 @@ from watchcache.replica import TAIL_BLOCK_MS
 from watchcache.store import Store, connect
 
 
-async def test_an_idle_tail_blocks_its_whole_time_without_a_client_timeout(redis_server: EmbeddedRedis) -> None:
+async def test_an_idle_tail_blocks_its_whole_time_without_a_client_timeout(
+    redis_server: EmbeddedRedis,
+) -> None:
     """redis-py 8 defaults to a 5 s socket timeout, which broke off every idle tailer's
     ``XREAD BLOCK 5000`` and made it back off as if Redis were down."""
     redis = connect(redis_server.url)
