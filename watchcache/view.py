@@ -169,10 +169,9 @@ class View:
         if any(bucket is None for bucket in buckets):
             return []
         smallest: SortedDict = min(buckets, key=len)  # type: ignore[arg-type]
-        if namespace is None:
-            return list(smallest.values())
-        lo, hi = smallest.bisect_left(f"{namespace}/"), smallest.bisect_left(f"{namespace}0")
-        return smallest.values()[lo:hi]
+        if namespace is not None:  # "0" is the byte after "/"
+            return list(map(smallest.__getitem__, smallest.irange(f"{namespace}/", f"{namespace}0")))
+        return list(map(smallest.__getitem__, smallest))
 
     def advance(self, rv: int) -> None:
         """Mark the view as reflecting the log up to ``rv`` (after a bootstrap snapshot)."""
