@@ -138,19 +138,20 @@ class Replica:
             raise TimeoutError(head)
         return max(self.view.rv, head)
 
-    async def _fresh_head(self) -> int:
+    def _fresh_head(self) -> asyncio.Future[int]:
         """The log head, read by a GET sent after this call: single-flight under load.
 
         Callers queue a bare future each; one reader task sends a GET for everyone queued
         before it is sent, answers them all, and repeats while callers keep arriving. A caller
-        that gives up cancels only its own future.
+        that gives up cancels only its own future. (A plain function: per request, one
+        coroutine frame less to suspend and resume.)
         """
         self.consistent_reads += 1
         fut: asyncio.Future[int] = self._future()
         self._head_waiters.append(fut)
         if self._head_reader is None:
-            self._head_reader = tasks.spawn("head-reader", self._read_heads())
-        return await fut
+            self._head_reader = tasks.spawn("head-reader", self._read_heads(), fut.get_loop())
+        return fut
 
     async def _read_heads(self) -> None:
         waiters: list[asyncio.Future[int]] = []

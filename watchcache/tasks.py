@@ -12,9 +12,14 @@ log = logging.getLogger("watchcache.tasks")
 _running: set[asyncio.Task[Any]] = set()
 
 
-def spawn(name: str, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
-    """Start ``coro`` as a task called ``name``; log if it dies of anything but cancellation."""
-    task = asyncio.create_task(coro, name=name)
+def spawn(
+    name: str, coro: Coroutine[Any, Any, Any], loop: asyncio.AbstractEventLoop | None = None
+) -> asyncio.Task[Any]:
+    """Start ``coro`` as a task called ``name``; log if it dies of anything but cancellation.
+
+    Hot callers pass the running ``loop``: looking it up is a system call on Python 3.11.
+    """
+    task = (loop or asyncio.get_running_loop()).create_task(coro, name=name)
     _running.add(task)
     task.add_done_callback(_finished)
     return task
