@@ -139,8 +139,11 @@ def measure_size(
             f"{out['paging']['pages']} pages in {out['paging']['seconds']}s"
         )
         reps = cfg.list_reps * 5
+        out["list_node_alone"] = _lists(
+            server, NODE_LIST, reps, cfg.selective_s, f"P={size:,} node-7 list, one at a time"
+        )
         out["list_node"] = _lists(
-            server, NODE_LIST, reps, cfg.selective_s, f"P={size:,} node-7 list", conns=4
+            server, NODE_LIST, reps, cfg.selective_s, f"P={size:,} node-7 list, 4 at a time", conns=4
         )
         out["list_label"] = _lists(
             server, LABEL_LIST, reps, cfg.selective_s, f"P={size:,} app=app-3 list", conns=4

@@ -47,7 +47,7 @@ def reads_table(doc: dict[str, Any]) -> str:
     rows = [
         "| pods | bootstrap s | RSS MiB (KB/pod) | GET req/s (p50/p99 ms) | ceiling GET req/s | GET ratio "
         "(req/s, CPU) | list p50/p99 ms | list MB/s | ceiling MB/s | list ratio | paging limit=500 "
-        "| node-7 list p50 ms | app=app-3 list p50 ms | RSS during 4 lists |",
+        "| node-7 list p50 ms (1 / 4 conns) | app=app-3 list p50 ms | RSS during 4 lists |",
         "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for s in r["sizes"]:
@@ -62,7 +62,7 @@ def reads_table(doc: dict[str, Any]) -> str:
             f"{lst['mb_per_s_at_p50']:,.0f} | {cl['mb_per_s_at_p50']:,.0f} | "
             f"**{ratios['list_mb_per_s']:.2f}** | "
             f"{p['pages']} pages in {p['seconds']} s (page p50 {p['page_latency']['p50_ms']:.1f} ms) | "
-            f"{s['list_node']['latency']['p50_ms']:.1f} | {s['list_label']['latency']['p50_ms']:.1f} | "
+            f"{_node_lists(s)} | {s['list_label']['latency']['p50_ms']:.1f} | "
             f"{s['rss_4_lists']['before_mb']:.0f} → {s['rss_4_lists']['peak_mb']:.0f} MiB |"
         )
     rows.append(
@@ -70,6 +70,13 @@ def reads_table(doc: dict[str, Any]) -> str:
         f"{r['client_ceiling']['rps']:,.0f} req/s."
     )
     return _head(doc) + "\n".join(rows) + "\n"
+
+
+def _node_lists(size: dict[str, Any]) -> str:
+    """p50 of the node list alone and with 4 connections (older result files have only the 4)."""
+    four = f"{size['list_node']['latency']['p50_ms']:.1f}"
+    alone = size.get("list_node_alone")
+    return f"{alone['latency']['p50_ms']:.1f} / {four}" if alone else f"— / {four}"
 
 
 def fanout_table(doc: dict[str, Any]) -> str:
