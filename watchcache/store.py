@@ -25,6 +25,8 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
@@ -112,21 +114,28 @@ def _decode_stored(raw: bytes) -> Stored:
 def connect(url: str) -> Redis:
     """The replica's Redis client.
 
-    No socket timeout: the tailer and followed logs sit in ``XREAD BLOCK`` for seconds, and
-    redis-py 8's default of 5 s cut every idle tail off. A timeout also makes each send a
-    ``wait_for`` task. Instead TCP keepalive finds a silently dead Redis within ~20 s, and
-    idle pooled connections are pinged before reuse.
+    Its socket timeout, :data:`REDIS_TIMEOUT_S`, bounds every command, so a Redis that hangs
+    fails requests with 503 instead of holding them; it is longer than any ``XREAD BLOCK`` we
+    send (the tailer's 5 s, a followed log's 1 s). redis-py 8's default of 5 s cut the idle
+    tailer off every 5 s. TCP keepalive finds a silently dead peer, and idle pooled
+    connections are pinged before reuse.
+
+    A command that meets a connection Redis has closed (a restart) is sent once more on a
+    fresh one; ``from_url`` clients do not retry otherwise. Should the connection break after
+    Redis ran a write, the resent write fails its precondition (409): never applied twice.
     """
     return Redis.from_url(
         url,
         decode_responses=False,
-        socket_timeout=None,
+        retry=Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,)),
+        socket_timeout=REDIS_TIMEOUT_S,
         socket_keepalive=True,
         socket_keepalive_options=KEEPALIVE,
         health_check_interval=30,
     )
 
 
+REDIS_TIMEOUT_S = 10.0  # longest wait for any Redis command; > every XREAD BLOCK we send
 HEAD_TIMEOUT_S = 3.0  # longest wait for the log head before consistent reads answer 503
 
 # TCP keepalive: first probe after 10 s idle, then every 3 s; dead after 3 unanswered
@@ -139,12 +148,14 @@ class HeadReader:
     Consistent reads share one head read per Redis round trip; under load that task reads
     back to back. A bare connection skips the client's per-command layers (pool checkout,
     retry wrapper, response callbacks), which cost more CPU than the round trip itself. It
-    keeps the pool's settings (address, auth, TLS, health checks); after an error it is
-    closed, and the next read connects afresh.
+    keeps the pool's settings (address, auth, TLS, health checks) but the socket timeout:
+    with one, redis-py sends through a ``wait_for`` task; the read has a deadline of its own.
+    After an error it is closed, and the next read connects afresh.
     """
 
     def __init__(self, redis: Redis, rv_key: str) -> None:
-        self._conn = redis.connection_pool.make_connection()
+        pool = redis.connection_pool
+        self._conn = pool.connection_class(**{**pool.connection_kwargs, "socket_timeout": None})
         self._command = self._conn.pack_command("GET", rv_key)
 
     async def head(self) -> int:
