@@ -81,6 +81,13 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedR
         yield redis
 
 
+@pytest.fixture(scope="module")
+def private_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedRedis]:
+    """A Redis of the test module's own, for tests that trim, stop or cut it off."""
+    with EmbeddedRedis(tmp_path_factory.mktemp("private-redis"), persistence=False) as redis:
+        yield redis
+
+
 @pytest.fixture(scope="session")
 def server(redis_server: EmbeddedRedis, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     srv = start_server(redis_server.url, tmp_path_factory.mktemp("server"))

@@ -23,13 +23,6 @@ MERGE = {"Content-Type": "application/merge-patch+json"}
 
 
 @pytest.fixture(scope="module")
-def private_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedRedis]:
-    """A Redis of this module's own: stopping it must not stall other tests."""
-    with EmbeddedRedis(tmp_path_factory.mktemp("outage-redis"), persistence=False) as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
 def srv(private_redis: EmbeddedRedis, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     server = start_server(private_redis.url, tmp_path_factory.mktemp("outage-server"))
     with server.client() as api:

@@ -20,13 +20,6 @@ from .conftest import Server, pod_manifest, start_server
 HOUR_S = 3600.0
 
 
-@pytest.fixture(scope="module")
-def private_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedRedis]:
-    """A Redis of this module's own: trimming it must not expire other tests' watches."""
-    with EmbeddedRedis(tmp_path_factory.mktemp("retention-redis"), persistence=False) as redis:
-        yield redis
-
-
 @pytest.fixture
 async def store(private_redis: EmbeddedRedis) -> AsyncIterator[Store]:
     redis = Redis.from_url(private_redis.url)
