@@ -111,6 +111,13 @@ def _decode_stored(raw: bytes) -> Stored:
     return Stored(int(rv), unpack(body))
 
 
+REDIS_TIMEOUT_S = 10.0  # longest wait for any Redis command; > every XREAD BLOCK we send
+HEAD_TIMEOUT_S = 3.0  # longest wait for the log head before consistent reads answer 503
+
+# TCP keepalive: first probe after 10 s idle, then every 3 s; dead after 3 unanswered
+KEEPALIVE = {socket.TCP_KEEPIDLE: 10, socket.TCP_KEEPINTVL: 3, socket.TCP_KEEPCNT: 3}
+
+
 def connect(url: str) -> Redis:
     """The replica's Redis client.
 
@@ -135,13 +142,6 @@ def connect(url: str) -> Redis:
     )
 
 
-REDIS_TIMEOUT_S = 10.0  # longest wait for any Redis command; > every XREAD BLOCK we send
-HEAD_TIMEOUT_S = 3.0  # longest wait for the log head before consistent reads answer 503
-
-# TCP keepalive: first probe after 10 s idle, then every 3 s; dead after 3 unanswered
-KEEPALIVE = {socket.TCP_KEEPIDLE: 10, socket.TCP_KEEPINTVL: 3, socket.TCP_KEEPCNT: 3}
-
-
 class HeadReader:
     """Reads the log head on a connection of its own, for the one task that reads it in a loop.
 
@@ -159,10 +159,9 @@ class HeadReader:
         self._command = self._conn.pack_command("GET", rv_key)
 
     async def head(self) -> int:
-        """As :meth:`Store.head`, but a Redis that hangs fails it in :data:`HEAD_TIMEOUT_S`.
-
-        The client has no socket timeout (see :func:`connect`); every consistent read waits
-        on this one, so it must not wait for ever. One caller at a time.
+        """As :meth:`Store.head`, but a Redis that hangs fails it in :data:`HEAD_TIMEOUT_S`,
+        sooner than the client's socket timeout: every consistent read waits on this one.
+        One caller at a time.
         """
         try:
             async with asyncio.timeout(HEAD_TIMEOUT_S):
