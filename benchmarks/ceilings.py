@@ -60,6 +60,14 @@ class GetApp:
     def __init__(self) -> None:
         self.small = pod_json()
         self.large: dict[int, bytes] = {}
+        self.pods: dict[str, bytes] = {}  # path → a distinct copy of the pod, after /fill
+
+    def fill(self, count: int) -> None:
+        """As many distinct pods as watchcache holds, at its GET paths: the same working set
+        (a random pod of 150k misses the caches that the one hot ``/small`` always hits)."""
+        self.pods = {
+            f"/api/v1/namespaces/ns-{i % 10}/pods/pod-{i}": bytes(bytearray(self.small)) for i in range(count)
+        }
 
     def large_body(self, size: int) -> bytes:
         if size not in self.large:
@@ -72,8 +80,15 @@ class GetApp:
         if scope["type"] != "http":
             return
         path = scope["path"]
-        if path == "/large":
+        if path.startswith("/api/"):
+            await _respond(send, self.pods.get(path, b"{}"))
+            return
+        if path in ("/large", "/fill"):
             query = dict(p.partition("=")[::2] for p in scope["query_string"].decode().split("&") if p)
+            if path == "/fill":
+                self.fill(int(query["pods"]))
+                await _respond(send, b"{}")
+                return
             await _respond(send, self.large_body(int(query.get("bytes", "1000000"))))
             return
         await _respond(send, self.small if path == "/small" else b"{}")

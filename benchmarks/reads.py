@@ -2,7 +2,8 @@
 
 For each size P the store is filled straight through ``Store.write`` (no HTTP), then a fresh
 server bootstraps from it. Ceilings: a raw ASGI app on the same uvicorn (uvloop + httptools)
-serving a fixed pre-encoded pod (GET) and one pre-joined body as large as the list (LIST).
+serving a fixed pre-encoded pod (GET), a random one of P distinct copies at watchcache's paths
+(GET of the same working set), and one pre-joined body as large as the list (LIST).
 """
 
 from __future__ import annotations
@@ -128,6 +129,8 @@ def measure_size(
         out["rss_kb_per_pod"] = round((out["rss_ready_mb"] - empty_rss) * 1024 / size, 2)
         out["get"] = _get(server, paths, cfg, f"P={size:,} GET")
         out["ceiling_get"] = _get(ceiling, ("/small",), cfg, "ceiling GET /small")
+        procs.run_client(httpclient.get, ceiling.port, f"/fill?pods={size}")
+        out["ceiling_get_working_set"] = _get(ceiling, paths, cfg, f"ceiling GET of a random pod of {size:,}")
         out["list"] = _lists(server, ALL_PODS, cfg.list_reps, cfg.list_max_s, f"P={size:,} full list")
         body = out["list"]["bytes_per_response"]
         out["ceiling_list"] = _lists(
@@ -156,6 +159,7 @@ def measure_size(
     out["ratios"] = {
         "get_rps": ratio(out["get"]["rps"], out["ceiling_get"]["rps"]),
         "get_cpu": ratio(out["ceiling_get"]["server_cpu_us_per_req"], out["get"]["server_cpu_us_per_req"]),
+        "get_rps_working_set": ratio(out["get"]["rps"], out["ceiling_get_working_set"]["rps"]),
         "list_mb_per_s": ratio(out["list"]["mb_per_s_at_p50"], out["ceiling_list"]["mb_per_s_at_p50"]),
     }
     return out

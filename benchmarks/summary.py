@@ -57,7 +57,7 @@ def reads_table(doc: dict[str, Any]) -> str:
         rows.append(
             f"| {s['pods']:,} | {s['bootstrap_s']} | {s['rss_ready_mb']:.0f} ({s['rss_kb_per_pod']:.1f}) | "
             f"{g['rps']:,.0f} ({g_lat['p50_ms']:.1f}/{g_lat['p99_ms']:.1f}) | {cg['rps']:,.0f} | "
-            f"**{ratios['get_rps']:.2f}, {ratios['get_cpu']:.2f}** | "
+            f"**{ratios['get_rps']:.2f}, {ratios['get_cpu']:.2f}**{_working_set(ratios)} | "
             f"{l_lat['p50_ms']:.1f}/{l_lat['p99_ms']:.1f} ({lst['bytes_per_response'] / 1e6:.1f} MB) | "
             f"{lst['mb_per_s_at_p50']:,.0f} | {cl['mb_per_s_at_p50']:,.0f} | "
             f"**{ratios['list_mb_per_s']:.2f}** | "
@@ -70,6 +70,12 @@ def reads_table(doc: dict[str, Any]) -> str:
         f"{r['client_ceiling']['rps']:,.0f} req/s."
     )
     return _head(doc) + "\n".join(rows) + "\n"
+
+
+def _working_set(ratios: dict[str, Any]) -> str:
+    """The GET ratio against the ceiling serving a random pod of P (older files lack it)."""
+    against = ratios.get("get_rps_working_set")
+    return f" ({against:.2f} vs a random pod of P)" if against is not None else ""
 
 
 def _node_lists(size: dict[str, Any]) -> str:
