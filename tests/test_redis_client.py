@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import subprocess
 import time
+from pathlib import Path
 
-from watchcache.embedded_redis import EmbeddedRedis
+from watchcache.embedded_redis import REDIS_BINARY, EmbeddedRedis
 from watchcache.replica import TAIL_BLOCK_MS
 from watchcache.store import Store, connect
 
@@ -23,3 +26,24 @@ async def test_an_idle_tail_blocks_its_whole_time_without_a_client_timeout(
         assert time.monotonic() - started >= block_ms / 1e3 - 0.05
     finally:
         await redis.aclose()
+
+
+async def test_the_client_speaks_over_a_unix_socket_too(tmp_path: Path) -> None:
+    """``unix://`` URLs work: TCP-only socket options must not reach a unix connection."""
+    sock = tmp_path / "redis.sock"
+    args = [REDIS_BINARY, "--port", "0", "--unixsocket", str(sock), "--save", "", "--appendonly", "no"]
+    server = subprocess.Popen(args, cwd=tmp_path, stdout=subprocess.DEVNULL)
+    redis = connect(f"unix://{sock}")
+    try:
+        deadline = time.monotonic() + 10
+        while not sock.exists() and time.monotonic() < deadline:
+            await asyncio.sleep(0.02)
+        store = Store(redis, prefix="{unix-test}")
+        rv = await store.write("ns/p", "ADDED", {"kind": "Pod", "metadata": {"name": "p"}}, expected_rv=None)
+        heads = store.head_reader()
+        assert await heads.head() == rv == await store.head()
+        await heads.close()
+    finally:
+        await redis.aclose()
+        server.terminate()
+        server.wait(10)

@@ -23,6 +23,7 @@ import asyncio
 import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from typing import Any
 
 from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
@@ -124,21 +125,23 @@ def connect(url: str) -> Redis:
     Its socket timeout, :data:`REDIS_TIMEOUT_S`, bounds every command, so a Redis that hangs
     fails requests with 503 instead of holding them; it is longer than any ``XREAD BLOCK`` we
     send (the tailer's 5 s, a followed log's 1 s). redis-py 8's default of 5 s cut the idle
-    tailer off every 5 s. TCP keepalive finds a silently dead peer, and idle pooled
+    tailer off every 5 s. Over TCP, keepalive finds a silently dead peer; idle pooled
     connections are pinged before reuse.
 
     A command that meets a connection Redis has closed (a restart) is sent once more on a
     fresh one; ``from_url`` clients do not retry otherwise. Should the connection break after
     Redis ran a write, the resent write fails its precondition (409): never applied twice.
     """
+    tcp: dict[str, Any] = {"socket_keepalive": True, "socket_keepalive_options": KEEPALIVE}
+    if url.startswith("unix:"):  # a unix socket has no TCP keepalive (redis-py refuses the options)
+        tcp = {}
     return Redis.from_url(
         url,
         decode_responses=False,
         retry=Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,)),
         socket_timeout=REDIS_TIMEOUT_S,
-        socket_keepalive=True,
-        socket_keepalive_options=KEEPALIVE,
         health_check_interval=30,
+        **tcp,
     )
 
 
