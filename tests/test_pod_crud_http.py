@@ -376,3 +376,27 @@ def test_selective_lists_by_node_and_label(api: httpx.Client, ns: str) -> None:
     assert names(labelSelector="app=x,tier!=1") == ["b"]
     assert names(labelSelector="app=x", fieldSelector="spec.nodeName=n2") == ["b"]
     assert names(labelSelector="app in (y)") == ["c"]
+
+
+def test_a_get_of_a_missing_pod_is_one_consistent_read_and_the_apiservers_404(
+    api: httpx.Client, ns: str
+) -> None:
+    def consistent_reads() -> float:
+        text = api.get("/metrics").text
+        samples = dict(line.rsplit(" ", 1) for line in text.splitlines() if line and not line.startswith("#"))
+        return float(samples["watchcache_consistent_reads_total"])
+
+    before = consistent_reads()
+    missing = api.get(f"/api/v1/namespaces/{ns}/pods/nobody")
+    assert consistent_reads() == before + 1
+    assert missing.status_code == 404
+    assert missing.json() == {
+        "kind": "Status",
+        "apiVersion": "v1",
+        "metadata": {},
+        "status": "Failure",
+        "message": 'pods "nobody" not found',
+        "reason": "NotFound",
+        "details": {"name": "nobody", "kind": "pods"},
+        "code": 404,
+    }

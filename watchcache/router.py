@@ -30,6 +30,7 @@ log = logging.getLogger("watchcache.router")
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 # a hot path's handler on the raw ASGI scope: True if it answered, False to take the endpoint
+# (it may also raise, as an endpoint would)
 RawEndpoint = Callable[[Scope, dict[str, str], Send], Awaitable[bool]]
 API_PREFIXES = ("/api", "/apis", "/openapi", "/version")
 

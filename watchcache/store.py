@@ -153,7 +153,8 @@ class HeadReader:
     retry wrapper, response callbacks), which cost more CPU than the round trip itself. It
     keeps the pool's settings (address, auth, TLS, health checks) but the socket timeout:
     with one, redis-py sends through a ``wait_for`` task; the read has a deadline of its own.
-    After an error it is closed, and the next read connects afresh.
+    After an error it is closed, and the next read connects afresh; a connection Redis closed
+    gets the client's one resend.
     """
 
     def __init__(self, redis: Redis, rv_key: str) -> None:
@@ -168,10 +169,8 @@ class HeadReader:
         """
         try:
             async with asyncio.timeout(HEAD_TIMEOUT_S):
-                try:
-                    raw = await self._get()
-                except RedisConnectionError:  # dropped while idle (Redis restarted): once more
-                    raw = await self._get()
+                # the client's retry policy (see connect): a connection Redis closed, once more
+                raw = await self._conn.retry.call_with_retry(self._get, self._dropped)
         except TimeoutError:  # asyncio's, not redis-py's
             raise RedisTimeoutError(f"no answer from Redis in {HEAD_TIMEOUT_S:g}s") from None
         return int(raw) if raw else 0
@@ -179,6 +178,9 @@ class HeadReader:
     async def _get(self) -> bytes | None:
         await self._conn.send_packed_command(self._command)  # connects if needed
         return await self._conn.read_response()  # disconnects on any error, cancellation too
+
+    async def _dropped(self, error: Exception) -> None:
+        await self._conn.disconnect()
 
     async def close(self) -> None:
         await self._conn.disconnect()
