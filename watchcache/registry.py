@@ -8,7 +8,6 @@ served from this replica's view (design.md invariant 4).
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -19,6 +18,7 @@ from . import errors, managed_fields
 from .deletion import DeleteOptions, check_preconditions, plan_delete, removes_after_update
 from .events import Pod, SelectorState, object_key, with_resource_version
 from .history import History
+from .jsonshape import copied
 from .listing import ListOptions, decode_continue, encode_continue, select
 from .replica import Replica
 from .selectors import pod_fields
@@ -256,7 +256,7 @@ class PodRegistry:
             if stored is None:
                 raise errors.not_found(name)
             old = _current(stored)
-            new = mutate(copy.deepcopy(old))
+            new = mutate(copied(old))
             if same_content(new, old):
                 return self._unwritten(old)
             now = timestamp(self.clock())
