@@ -31,6 +31,7 @@ import orjson
 import yaml
 
 from . import errors
+from .jsonshape import copied
 from .managed_fields import MAP_FIELDS, MERGE_KEYS, UNOWNED_METADATA
 
 Path = tuple[str, ...]
@@ -142,9 +143,9 @@ def apply(
     reset = "spec" if subresource == "status" else "status"
     config = {k: v for k, v in applied.items() if k != reset}
     new_set = applied_fields(applied, subresource)
-    base = copy.deepcopy(live) if live is not None else {}
+    base = copied(live) if live is not None else {}
     entries = [dict(e) for e in (base.get("metadata") or {}).get("managedFields") or []]
-    merged = _merge(base, copy.deepcopy(config), "")
+    merged = _merge(base, copy.deepcopy(config), "")  # YAML may hold non-string keys: no orjson
     mine = _find_entry(entries, manager, subresource)
     others = [(e, fields_from_v1(e.get("fieldsV1") or {})) for e in entries if e is not mine]
     conflicts = find_conflicts(live or {}, merged, new_set, others)

@@ -25,6 +25,7 @@ from .apply import apply, parse_apply_body
 from .decode import DecodeError, check_fields, decode_object_json, decode_pod
 from .deletion import DeleteOptions, validate_options
 from .events import Pod
+from .jsonshape import copied
 from .listing import parse_list_options
 from .names import path_segment_name_errors
 from .patches import APPLY_PATCH, PATCH_TYPES, apply_patch, parse_patch
@@ -287,7 +288,7 @@ async def replace_pod(request: Request, subresource: str | None = None) -> Respo
     prepare = _preparer(subresource)
 
     def mutate(current: Pod) -> Pod:
-        return prepare(_fresh(body), current, namespace, name)
+        return prepare(copied(body), current, namespace, name)  # the strategy mutates its input
 
     written = await registry(request).update(namespace, name, mutate, opts)
     return pod_response(request, written.json, 200, warnings)
@@ -364,7 +365,7 @@ async def apply_pod(request: Request, namespace: str, name: str, body: bytes, op
 
 def _check_applied_fields(applied: Pod, namespace: str, name: str) -> None:
     """Fields outside the Pod schema cannot be owned: 400, with structured-merge-diff's text."""
-    _, problems = check_fields(orjson.loads(orjson.dumps(applied)), field_validation="Strict")
+    _, problems = check_fields(copied(applied), field_validation="Strict")
     unknown = [p.split('"')[1] for p in problems if p.startswith("unknown field")]
     if unknown:
         raise errors.BadRequest(
@@ -411,11 +412,6 @@ PREPARERS: dict[str | None, Callable[[Pod, Pod, str, str], Pod]] = {
 
 def _preparer(subresource: str | None) -> Callable[[Pod, Pod, str, str], Pod]:
     return PREPARERS[subresource]
-
-
-def _fresh(body: Pod) -> Pod:
-    """Each CAS attempt prepares from an untouched copy of the body (the strategy mutates it)."""
-    return orjson.loads(orjson.dumps(body))
 
 
 async def delete_pod(request: Request) -> Response:
