@@ -49,7 +49,7 @@ class Watcher:
     parked: bool = False
     closed: bool = False
     buffer: deque[tuple[int, bytes]] = field(default_factory=deque)  # (rv, shared line)
-    waiter: asyncio.Future[None] | None = None  # set while its task sleeps
+    waiter: asyncio.Future[None] | None = None  # what its task awaits when it sleeps (done: awake)
     index_keys: tuple[tuple[str, str], ...] = ()
     timer_tick: int | None = None  # the ticker's bucket it waits in (its next deadline or bookmark)
     # looked up once: each get_running_loop() is a getpid() system call on Python 3.11
@@ -65,12 +65,11 @@ class Watcher:
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
 
-    async def sleep(self) -> None:
+    def sleep(self) -> asyncio.Future[None]:
+        """The future to await until :meth:`wake`; awaited directly by the watcher's task, with
+        no coroutine frame of its own to suspend and resume once per delivery."""
         self.waiter = self.loop.create_future()
-        try:
-            await self.waiter
-        finally:
-            self.waiter = None
+        return self.waiter
 
 
 @dataclass
