@@ -400,3 +400,26 @@ def test_a_get_of_a_missing_pod_is_one_consistent_read_and_the_apiservers_404(
         "details": {"name": "nobody", "kind": "pods"},
         "code": 404,
     }
+
+
+def test_a_yaml_apply_with_numeric_keys_is_applied_and_a_null_key_is_a_400(
+    api: httpx.Client, ns: str
+) -> None:
+    """YAML is not JSON: keys are converted as kube-apiserver converts them, never a 500."""
+
+    def apply(name: str, labels: str) -> httpx.Response:
+        body = f"apiVersion: v1\nkind: Pod\nmetadata:\n  name: {name}\n  labels: {labels}\n"
+        body += "spec:\n  containers:\n  - name: c\n    image: nginx\n"
+        return api.patch(
+            f"/api/v1/namespaces/{ns}/pods/{name}",
+            params={"fieldManager": "yaml-test"},
+            content=body,
+            headers={"content-type": "application/apply-patch+yaml"},
+        )
+
+    created = apply("numeric", "{1: x, true: y}")
+    assert created.status_code == 201
+    assert created.json()["metadata"]["labels"] == {"1": "x", "true": "y"}
+    refused = apply("nullkey", "{null: x}")
+    assert refused.status_code == 400
+    assert refused.json()["reason"] == "BadRequest"

@@ -79,10 +79,29 @@ def test_yaml_timestamps_stay_text() -> None:
     assert parse_apply_body(body)["metadata"]["annotations"]["at"] == "2024-05-01T10:00:00Z"
 
 
+def test_yaml_keys_and_binary_become_json_text_as_sigs_k8s_io_yaml_makes_them() -> None:
+    body = (
+        b"apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\n  labels: {1: a, true: b, 1.5: c}\n"
+        b"  annotations:\n    blob: !!binary aGVsbG8=\n"
+    )
+    meta = parse_apply_body(body)["metadata"]
+    assert meta["labels"] == {"1": "a", "true": "b", "1.5": "c"}
+    assert meta["annotations"] == {"blob": "hello"}
+
+
+def test_a_yaml_integer_beyond_64_bits_is_a_float_as_go_yaml_reads_it() -> None:
+    body = b"apiVersion: v1\nkind: Pod\nspec:\n  activeDeadlineSeconds: 99999999999999999999999\n"
+    assert parse_apply_body(body)["spec"]["activeDeadlineSeconds"] == 1e23
+
+
 @pytest.mark.parametrize(
     ("body", "message"),
     [
         (b"apiVersion: v1\nkind: Pod\nmetadata: {name: web\n", "error decoding YAML: yaml: line "),
+        (b"apiVersion: v1\nkind: Pod\nmetadata:\n  labels: {null: x}\n",
+         "error decoding YAML: error converting YAML to JSON: unsupported map key of type: <nil>"),
+        (b"apiVersion: v1\nkind: Pod\nspec:\n  activeDeadlineSeconds: .inf\n",
+         "error decoding YAML: error converting YAML to JSON: json: unsupported value: .inf"),
         (b"[1, 2]", "error decoding YAML: error unmarshaling JSON: while decoding JSON: json: cannot "
                     "unmarshal array into Go value of type map[string]interface {}"),
         (b'{"apiVersion":"apps/v1","kind":"Pod","metadata":{"name":"web"}}',

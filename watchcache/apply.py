@@ -23,7 +23,7 @@ strategic patch metadata has one key, so 53/TCP and 53/UDP would collapse into o
 
 from __future__ import annotations
 
-import copy
+import math
 from collections.abc import Iterable
 from typing import Any, Final
 
@@ -61,7 +61,18 @@ _YAML_BASE: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class _Loader(_YAML_BASE):  # type: ignore[misc, valid-type]
-    """Safe loading with timestamps left as text, as sigs.k8s.io/yaml (JSON underneath) does."""
+    """Safe loading with timestamps left as text, as sigs.k8s.io/yaml (JSON underneath) does.
+
+    Map keys become text as they are read: a Python dict would merge ``1`` and ``true``.
+    """
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[str, Any]:
+        self.flatten_mapping(node)  # "<<" merge keys
+        mapping = {}
+        for key_node, value_node in node.value:
+            value = self.construct_object(value_node, deep=deep)
+            mapping[_key_text(self.construct_object(key_node, deep=deep), value)] = value
+        return mapping
 
 
 _Loader.add_constructor("tag:yaml.org,2002:timestamp", _YAML_BASE.construct_yaml_str)
@@ -101,7 +112,7 @@ def _load(body: bytes) -> JSON:
             pass  # still YAML's to judge (flow mappings are not always JSON)
     loader = _Loader(body)
     try:
-        return loader.get_data() if loader.check_data() else None  # the first document, as go-yaml
+        document = loader.get_data() if loader.check_data() else None  # the first one, as go-yaml
     except yaml.MarkedYAMLError as exc:
         line = f"line {exc.problem_mark.line + 1}: " if exc.problem_mark else ""
         raise errors.BadRequest(f"error decoding YAML: yaml: {line}{exc.problem}") from None
@@ -109,6 +120,52 @@ def _load(body: bytes) -> JSON:
         raise errors.BadRequest(f"error decoding YAML: yaml: {exc}") from None
     finally:
         loader.dispose()
+    return _jsonable(document)
+
+
+def _jsonable(value: Any) -> JSON:
+    """A YAML value as sigs.k8s.io/yaml turns it into JSON (keys are text already, see
+    ``_Loader``): binary becomes text; what has no JSON form is a 400, not a crash."""
+    if isinstance(value, dict):
+        return {key: _jsonable(item) for key, item in value.items()}
+    if isinstance(value, (set, frozenset)):  # !!set: a map of nulls
+        return dict.fromkeys(value)
+    if isinstance(value, list):
+        return [_jsonable(item) for item in value]
+    if isinstance(value, bytes):  # !!binary: go-yaml yields the decoded bytes as a string
+        return value.decode("utf-8", "replace")
+    if isinstance(value, int) and not -(2**63) <= value < 2**64:  # go-yaml: a float beyond 64 bits
+        return float(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        raise _not_json(f"json: unsupported value: {_float_text(value)}")
+    return value
+
+
+def _key_text(key: Any, value: Any) -> str:
+    """A YAML map key as JSON text: numbers and booleans written out, anything else a 400."""
+    if isinstance(key, str):
+        return key
+    if isinstance(key, bool):  # before int: bool is an int in Python
+        return "true" if key else "false"
+    if isinstance(key, int):
+        return str(key)
+    if isinstance(key, float):
+        return _float_text(key)
+    kind, shown = ("<nil>", "<nil>") if key is None else (type(key).__name__, repr(key))
+    raise _not_json(f"unsupported map key of type: {kind}, key: {shown}, value: {value!r}")
+
+
+def _float_text(number: float) -> str:
+    """go-yaml's spelling of a float key: ``.inf``, ``.nan``, else the shortest decimal."""
+    if math.isnan(number):
+        return ".nan"
+    if math.isinf(number):
+        return ".inf" if number > 0 else "-.inf"
+    return repr(number).removesuffix(".0")
+
+
+def _not_json(problem: str) -> errors.BadRequest:
+    return errors.BadRequest(f"error decoding YAML: error converting YAML to JSON: {problem}")
 
 
 def _group_version(value: JSON) -> str:
@@ -145,7 +202,7 @@ def apply(
     new_set = applied_fields(applied, subresource)
     base = copied(live) if live is not None else {}
     entries = [dict(e) for e in (base.get("metadata") or {}).get("managedFields") or []]
-    merged = _merge(base, copy.deepcopy(config), "")  # YAML may hold non-string keys: no orjson
+    merged = _merge(base, copied(config), "")
     mine = _find_entry(entries, manager, subresource)
     others = [(e, fields_from_v1(e.get("fieldsV1") or {})) for e in entries if e is not mine]
     conflicts = find_conflicts(live or {}, merged, new_set, others)
