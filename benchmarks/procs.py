@@ -158,7 +158,10 @@ def _profile(server: ServerProcess) -> subprocess.Popen[bytes] | None:
         return None
     out = Path(folder) / f"watchcache-{server.port}.txt"
     out.parent.mkdir(parents=True, exist_ok=True)
-    args = ["py-spy", "record", "--pid", str(server.pid), "--format", "raw", "--rate", "250", "-o", str(out)]
+    # the virtualenv's py-spy (installed beside this Python), else one on PATH
+    beside = Path(sys.executable).parent / "py-spy"
+    py_spy = str(beside) if beside.exists() else "py-spy"
+    args = [py_spy, "record", "--pid", str(server.pid), "--format", "raw", "--rate", "250", "-o", str(out)]
     progress(f"profiling pid {server.pid} into {out}")
     return subprocess.Popen(
         args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=_die_with_parent
