@@ -32,7 +32,9 @@ MERGE_PATCH = b"application/merge-patch+json"
 App = Callable[[dict[str, Any], Callable[[], Awaitable[dict[str, Any]]], Callable[..., Awaitable[None]]], Any]
 
 
-async def call(app: App, method: str, path: str, body: bytes = b"", content_type: bytes = b"application/json") -> int:
+async def call(
+    app: App, method: str, path: str, body: bytes = b"", content_type: bytes = b"application/json"
+) -> int:
     """One request through the ASGI app; returns the status code."""
     scope = {
         "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method,
@@ -82,7 +84,11 @@ async def lifespan(app: App) -> Callable[[], Awaitable[None]]:
 
 
 async def phase(
-    app: App, label: str, conns: int, writes: int, request: Callable[[int, int], tuple[str, str, bytes, bytes]]
+    app: App,
+    label: str,
+    conns: int,
+    writes: int,
+    request: Callable[[int, int], tuple[str, str, bytes, bytes]],
 ) -> float:
     """``writes`` requests from ``conns`` tasks; prints and returns µs of CPU per request."""
     per_conn = writes // conns
@@ -134,9 +140,10 @@ def main() -> None:
     parser.add_argument("--writes", type=int, default=4000, help="requests per phase")
     parser.add_argument("--profile", help="write a pyinstrument text profile of the whole run here")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="wc-inprocess-") as tmp, EmbeddedRedis(
-        Path(tmp), persistence=False
-    ) as redis:
+    with (
+        tempfile.TemporaryDirectory(prefix="wc-inprocess-") as tmp,
+        EmbeddedRedis(Path(tmp), persistence=False) as redis,
+    ):
         if args.profile:
             from pyinstrument import Profiler
 

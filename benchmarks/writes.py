@@ -2,9 +2,9 @@
 
 - service: N keep-alive connections from one client process POST ~3 KB pods (then PUT and
   merge-PATCH the pods each connection created) for a fixed time; pods/s counts 2xx answers;
-- ceiling: the same Lua transaction (``Store.write``) from one redis-py asyncio process on the
-  server's core, with the same concurrency — "create" is one write per pod, "update" is what an
-  update needs at least: ``Store.get`` then a CAS ``Store.write``;
+- ceiling: the same Lua transaction (``store.WRITE_SCRIPT``) through redis-py's client from one
+  process on the server's core, with the same concurrency — "create" is one write per pod,
+  "update" is what an update needs at least: an ``HGET`` then a CAS write;
 - client ceiling: the same client POSTing to a canned server (no framework): it must be far
   above the service for the service number to mean anything.
 """
@@ -21,7 +21,8 @@ from typing import Any
 import uvloop
 from redis.asyncio import Redis
 
-from watchcache.store import Store
+from watchcache.events import pack, pack_previous
+from watchcache.store import WRITE_SCRIPT
 
 from . import httpclient, plots, procs
 from .common import latency_ms, progress, ratio, write_results
@@ -40,11 +41,31 @@ class Config:
         return cls(conns=16, duration=4.0) if quick else cls(conns=32, duration=15.0)
 
 
-# ---- the ceiling: Store.write from one redis-py process -------------------------------------------
+# ---- the ceiling: the Lua write transaction from one redis-py process ---------------------------
+
+
+class LuaWrites:
+    """The service's write transaction (``store.WRITE_SCRIPT``) through redis-py's client as
+    anyone would drive it: one ``EVALSHA`` per write, one ``HGET`` to read a version."""
+
+    def __init__(self, redis: Redis) -> None:
+        self.redis = redis
+        self.keys = ["{wc}:rv", "{wc}:log", "{wc}:obj"]
+        self.script = redis.register_script(WRITE_SCRIPT)
+
+    async def get_rv(self, key: str) -> int | None:
+        raw = await self.redis.hget(self.keys[2], key)
+        return None if raw is None else int(raw.partition(b" ")[0])
+
+    async def write(self, key: str, event_type: str, pod: dict[str, Any], expected_rv: int | None) -> None:
+        precondition = "" if expected_rv is None else str(expected_rv)
+        args = [key, event_type, precondition, pack(pod), pack_previous(None)]
+        result = await self.script(keys=self.keys, args=args)
+        assert result[0] == b"ok", result
 
 
 async def _store_writer(
-    store: Store, mode: str, worker: int, window: tuple[float, float], lat: list[float]
+    store: LuaWrites, mode: str, worker: int, window: tuple[float, float], lat: list[float]
 ) -> None:
     pod = renamed(stored_pod("x", "ns-0", worker), "x", worker)
     meta = pod["metadata"]
@@ -56,12 +77,12 @@ async def _store_writer(
         if mode == "create":
             await store.write(key, "ADDED", pod, expected_rv=None)
         else:
-            current = await store.get(key)
+            current = await store.get_rv(key)
             if current is None:
                 await store.write(key, "ADDED", pod, expected_rv=None)
             else:
                 meta.setdefault("annotations", {})["bench/rev"] = str(seq)
-                await store.write(key, "MODIFIED", pod, expected_rv=current.rv)
+                await store.write(key, "MODIFIED", pod, expected_rv=current)
         if now >= window[0]:
             lat.append(time.monotonic() - now)
         seq += 1
@@ -71,7 +92,7 @@ async def _store_ceiling(
     redis_url: str, mode: str, conns: int, duration: float, warmup: float
 ) -> dict[str, Any]:
     redis = Redis.from_url(redis_url, max_connections=conns + 4)
-    store = Store(redis)
+    store = LuaWrites(redis)
     start = time.monotonic()
     window = (start + warmup, start + warmup + duration)
     lat: list[float] = []
@@ -122,7 +143,7 @@ def measure(workdir: Path, cfg: Config) -> dict[str, Any]:
             out["replace"] = _phase(server, Plan("replace", targets=targets), cfg, "replace (PUT)")
             out["patch"] = _phase(server, Plan("patch", targets=targets), cfg, "patch (merge)")
         for mode in ("create", "update"):
-            progress(f"writes: ceiling Store.write {mode} from one redis-py process on core 0")
+            progress(f"writes: ceiling Lua transaction {mode} from one redis-py process on core 0")
             out[f"ceiling_{mode}"] = procs.run_client(
                 store_ceiling, redis.url, mode, cfg.conns, cfg.duration, cfg.warmup, core=procs.SERVER_CORE
             )

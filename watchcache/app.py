@@ -225,6 +225,7 @@ def create_app(settings: Settings) -> ASGIApp:
             await tasks.cancel(compacting, reaping, ticking)
             await broadcaster.close()
             await replica.stop()
+            await store.close()
             await redis.aclose()
 
     app: ASGIApp = Router(ROUTES, lifespan)

@@ -146,12 +146,12 @@ def check_fields(obj: dict[str, Any], *, field_validation: str) -> tuple[dict[st
     :class:`DecodeError` whose ``detail`` is the bare decoder text.
     """
     _directive(field_validation)
-    checker = Checker()
+    checker = Checker(counting=False)
     try:
         try:
             pod = checker.struct(obj, POD, None)
         except NeedsExactPass:  # a float quantity: its repr is the best literal a dict offers
-            checker = Checker(exact=True)
+            checker = Checker(exact=True, counting=False)
             pod = checker.struct(_floats_as_literals(obj), POD, None)
     except SchemaError as exc:
         raise DecodeError(PREFIX + exc.detail, exc.detail) from None

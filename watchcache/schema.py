@@ -200,10 +200,14 @@ class Checker:
     (``unknown field "spec.foo"``) in document order, as sigs.k8s.io/json reports them.
     """
 
-    __slots__ = ("exact", "keys", "problems")
+    __slots__ = ("counting", "exact", "keys", "problems")
 
-    def __init__(self, *, exact: bool = False) -> None:
+    def __init__(self, *, exact: bool = False, counting: bool = True) -> None:
         self.exact = exact  # the tree may hold DupDict/GoFloat (slow parse)
+        # keys are counted to find repeated ones in a parsed body (see decode.decode_pod); an
+        # object built in memory (a patch result) has none, and its opaque subtrees, such as
+        # managedFields, are most of a pod
+        self.counting = counting
         self.keys = 0
         self.problems: list[str] = []
 
@@ -339,7 +343,8 @@ class Checker:
         """Unknown or ``object``-typed subtree: no schema, but its keys still count."""
         if not isinstance(value, dict | list):
             return float(value) if type(value) is GoFloat else value
-        self.keys += count_keys(value)
+        if self.counting:
+            self.keys += count_keys(value)
         return plain(value) if self.exact else value
 
     def _type_error(

@@ -20,6 +20,7 @@ as long as that version is still the stored one.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -29,9 +30,11 @@ from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import NoScriptError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from .events import Event, EventType, Pod, SelectorState, decode_entry, pack, pack_previous, unpack
+from .groupcommit import GroupCommit
 
 WRITE_SCRIPT = """
 -- KEYS[1] rv counter, KEYS[2] event stream, KEYS[3] Redis-side view (hash)
@@ -70,6 +73,7 @@ else
 end
 return {'ok', rv}
 """
+WRITE_SCRIPT_SHA = hashlib.sha1(WRITE_SCRIPT.encode()).hexdigest()
 
 SNAPSHOT_SCAN_COUNT = 1000  # HSCAN batch: keeps each Redis call short (no long blocking)
 RANGE_BATCH = 1000  # XRANGE/XREAD batch size
@@ -187,6 +191,10 @@ class HeadReader:
 
 
 class Store:
+    """The replica's Redis operations. Writes, and the reads of the version a write replaces,
+    go through :class:`GroupCommit` (one send per event-loop turn); everything else through
+    the client."""
+
     def __init__(self, redis: Redis, prefix: str = "{wc}") -> None:
         self.redis = redis
         self.rv_key = f"{prefix}:rv"
@@ -194,7 +202,10 @@ class Store:
         self.obj_key = f"{prefix}:obj"
         self.lease_key = f"{prefix}:compactor"
         self.prefix = prefix
-        self._write = redis.register_script(WRITE_SCRIPT)
+        self.commits = GroupCommit(redis)
+
+    async def close(self) -> None:
+        await self.commits.close()
 
     async def head(self) -> int:
         """The newest rv in the log (0 for an empty store)."""
@@ -205,7 +216,7 @@ class Store:
         return HeadReader(self.redis, self.rv_key)
 
     async def get(self, key: str) -> Stored | None:
-        raw = await self.redis.hget(self.obj_key, key)
+        raw = await self.commits.call(self.commits.pack("HGET", self.obj_key, key))
         return None if raw is None else _decode_stored(raw)
 
     async def write(
@@ -222,14 +233,15 @@ class Store:
         ``expected_rv=None`` means the key must not exist (create). ``pod`` must not carry a
         resourceVersion: the rv is known only inside the transaction.
         """
-        args = [
-            key,
-            event_type,
-            "" if expected_rv is None else str(expected_rv),
-            pack(pod),
-            pack_previous(previous),
-        ]
-        result = await self._write(keys=[self.rv_key, self.log_key, self.obj_key], args=args)
+        precondition = "" if expected_rv is None else str(expected_rv)
+        args = (self.rv_key, self.log_key, self.obj_key, key, event_type, precondition, pack(pod))
+        previous_state = pack_previous(previous)
+        commits = self.commits
+        try:
+            result = await commits.call(commits.pack("EVALSHA", WRITE_SCRIPT_SHA, 3, *args, previous_state))
+        except NoScriptError:
+            # a Redis restarted or flushed forgets its scripts; EVAL also caches it again
+            result = await commits.call(commits.pack("EVAL", WRITE_SCRIPT, 3, *args, previous_state))
         status = result[0]
         if status == b"ok":
             return int(result[1])

@@ -461,7 +461,7 @@ def _validate_tolerations(tolerations: list[dict[str, Any]]) -> list[FieldError]
     return errors
 
 
-def _validate_spec(spec: dict[str, Any]) -> list[FieldError]:
+def validate_pod_spec(spec: dict[str, Any]) -> list[FieldError]:
     """``ValidatePodSpec`` in its order (the subset of pod-semantics.md §2)."""
     containers = _dicts(spec.get("containers"))
     init_containers = _dicts(spec.get("initContainers"))
@@ -495,7 +495,7 @@ def _validate_spec(spec: dict[str, Any]) -> list[FieldError]:
 
 def validate_pod(pod: dict[str, Any]) -> list[FieldError]:
     """All field errors of a (defaulted) Pod, for create and for the new object of an update."""
-    return validate_object_meta(_mapping(pod.get("metadata"))) + _validate_spec(_mapping(pod.get("spec")))
+    return validate_object_meta(_mapping(pod.get("metadata"))) + validate_pod_spec(_mapping(pod.get("spec")))
 
 
 def validate_pod_create(pod: dict[str, Any]) -> list[FieldError]:

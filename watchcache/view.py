@@ -137,8 +137,12 @@ class View:
         buckets = _index_keys(entry)
         if held is not None:
             self._unindex(held, keep=buckets)
+        index = self._index
         for bucket in buckets:  # a bucket the key stays in only swaps the value: no re-sort
-            self._index.setdefault(bucket, SortedDict())[key] = entry
+            entries = index.get(bucket)
+            if entries is None:  # (not setdefault: that would build a SortedDict per write)
+                entries = index[bucket] = SortedDict()
+            entries[key] = entry
         if entry.terminating:
             self._terminating.add(key)
         else:
