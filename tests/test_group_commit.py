@@ -1,0 +1,129 @@
+"""Group commit: writes ready in one loop turn share one send, yet each keeps its own outcome.
+
+Against a private redis-server: ordering, per-write compare-and-swap outcomes, a command Redis
+rejects failing only itself, a lost script cache, and a connection cut while writes are in
+flight (exactly those fail, with a Redis error the API answers as 503; nothing acknowledged is
+lost).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+import redis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import RedisError, ResponseError
+
+from watchcache.embedded_redis import EmbeddedRedis
+from watchcache.store import KeyExists, Store, VersionMismatch, connect
+
+
+def pod(name: str, **labels: str) -> dict[str, Any]:
+    return {"kind": "Pod", "metadata": {"name": name, "namespace": "ns", "labels": labels}}
+
+
+@pytest.fixture
+async def store(private_redis: EmbeddedRedis, request: pytest.FixtureRequest) -> AsyncIterator[Store]:
+    client = connect(private_redis.url)
+    store = Store(client, prefix=f"{{gc-{request.node.name}}}")
+    yield store
+    await store.close()
+    await client.aclose()
+
+
+async def test_writes_of_one_loop_turn_share_one_send_and_commit_in_call_order(store: Store) -> None:
+    await store.write("ns/warm", "ADDED", pod("warm"), expected_rv=None)  # loads the script
+    batches, commands = store.commits.batches, store.commits.commands
+    writes = [store.write(f"ns/p{i}", "ADDED", pod(f"p{i}"), expected_rv=None) for i in range(50)]
+    rvs = await asyncio.gather(*writes)
+    assert (store.commits.batches - batches, store.commits.commands - commands) == (1, 50)
+    assert rvs == sorted(rvs) and len(set(rvs)) == 50  # Redis ran them in the order they were called
+    stored = await asyncio.gather(*(store.get(f"ns/p{i}") for i in range(50)))
+    assert [s.rv for s in stored if s is not None] == rvs
+
+
+async def test_each_write_in_a_batch_gets_its_own_compare_and_swap_outcome(store: Store) -> None:
+    rv = await store.write("ns/a", "ADDED", pod("a"), expected_rv=None)
+    before = store.commits.batches
+    outcomes = await asyncio.gather(
+        store.write("ns/a", "MODIFIED", pod("a", won="yes"), expected_rv=rv),
+        store.write("ns/a", "MODIFIED", pod("a", won="no"), expected_rv=rv),  # same base: loses
+        store.write("ns/a", "ADDED", pod("a"), expected_rv=None),  # exists
+        store.write("ns/b", "ADDED", pod("b"), expected_rv=None),
+        return_exceptions=True,
+    )
+    assert store.commits.batches == before + 1
+    winner, loser, exists, created = outcomes
+    assert isinstance(winner, int) and winner > rv
+    assert isinstance(loser, VersionMismatch) and loser.current is not None
+    assert loser.current.rv == winner and loser.current.pod["metadata"]["labels"] == {"won": "yes"}
+    assert isinstance(exists, KeyExists) and exists.current is not None and exists.current.rv == winner
+    assert isinstance(created, int) and created > winner
+
+
+async def test_a_command_redis_rejects_fails_only_itself(store: Store) -> None:
+    commits = store.commits
+    wrong_type = commits.pack("HGET", store.rv_key, "x")  # {..}:rv is a string: WRONGTYPE
+    await store.write("ns/first", "ADDED", pod("first"), expected_rv=None)  # makes the rv key
+    outcomes = await asyncio.gather(
+        store.write("ns/c1", "ADDED", pod("c1"), expected_rv=None),
+        commits.call(wrong_type),
+        store.write("ns/c2", "ADDED", pod("c2"), expected_rv=None),
+        return_exceptions=True,
+    )
+    assert isinstance(outcomes[0], int) and isinstance(outcomes[2], int)
+    assert isinstance(outcomes[1], ResponseError) and "WRONGTYPE" in str(outcomes[1])
+    assert outcomes[2] == outcomes[0] + 1
+
+
+async def test_writes_go_on_after_redis_forgets_the_script(
+    private_redis: EmbeddedRedis, store: Store
+) -> None:
+    await store.write("ns/s1", "ADDED", pod("s1"), expected_rv=None)
+    admin = redis.Redis.from_url(private_redis.url)
+    admin.script_flush()
+    admin.close()
+    rvs = await asyncio.gather(
+        *(store.write(f"ns/t{i}", "ADDED", pod(f"t{i}"), expected_rv=None) for i in range(3))
+    )
+    assert len(set(rvs)) == 3
+    assert await store.write("ns/t3", "ADDED", pod("t3"), expected_rv=None) > max(rvs)
+
+
+async def test_a_connection_cut_mid_batch_fails_exactly_the_writes_in_flight(
+    private_redis: EmbeddedRedis, store: Store
+) -> None:
+    """Writes answered before the cut stay; the ones Redis held paused when the connection was
+    killed fail with a Redis error (503 at the API) and were never applied; the next write
+    reconnects."""
+    acknowledged = await asyncio.gather(
+        *(store.write(f"ns/ok{i}", "ADDED", pod(f"ok{i}"), expected_rv=None) for i in range(5))
+    )
+    admin = redis.Redis.from_url(private_redis.url)
+    admin.execute_command("CLIENT", "PAUSE", 5000, "WRITE")  # scripts that write wait in Redis
+    try:
+        in_flight = [
+            asyncio.ensure_future(store.write(f"ns/cut{i}", "ADDED", pod(f"cut{i}"), expected_rv=None))
+            for i in range(5)
+        ]
+        await asyncio.sleep(0.3)
+        assert not any(w.done() for w in in_flight)
+        waiting = [c for c in admin.client_list() if c["cmd"] in ("evalsha", "eval")]
+        assert len(waiting) == 1  # the one group commit connection
+        admin.client_kill_filter(_id=waiting[0]["id"])
+        outcomes = await asyncio.wait_for(asyncio.gather(*in_flight, return_exceptions=True), 10)
+    finally:
+        admin.execute_command("CLIENT", "UNPAUSE")
+    assert all(isinstance(o, RedisConnectionError) for o in outcomes), outcomes
+    assert all(isinstance(o, RedisError) for o in outcomes)  # router.error_response: 503
+    for i in range(5):
+        assert await store.get(f"ns/cut{i}") is None  # killed before Redis ran them
+    after = await store.write("ns/after", "ADDED", pod("after"), expected_rv=None)
+    assert after > max(acknowledged)
+    for i, rv in enumerate(acknowledged):
+        stored = await store.get(f"ns/ok{i}")
+        assert stored is not None and stored.rv == rv
+    admin.close()
