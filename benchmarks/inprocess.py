@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import sys
 import tempfile
 import time
@@ -23,6 +24,7 @@ import orjson
 import uvloop
 
 from watchcache.app import create_app
+from watchcache.cli import GC_THRESHOLDS
 from watchcache.embedded_redis import EmbeddedRedis
 from watchcache.settings import Settings
 
@@ -139,6 +141,7 @@ async def run(redis_url: str, conns: int, writes: int) -> dict[str, float]:
 
 
 def main() -> None:
+    gc.set_threshold(*GC_THRESHOLDS)  # as `watchcache serve` runs
     parser = argparse.ArgumentParser(prog="python -m benchmarks.inprocess", description=__doc__)
     parser.add_argument("--conns", type=int, default=16)
     parser.add_argument("--writes", type=int, default=4000, help="requests per phase")

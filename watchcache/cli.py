@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import dataclasses
+import gc
 import logging
 import signal
 import threading
@@ -200,6 +201,8 @@ def _run(settings: Settings, cert: Path | None, key: Path | None, redis_note: st
     # Lazily: --help and `kubeconfig` need neither the app nor uvicorn's import time.
     import uvicorn
 
+    gc.set_threshold(*GC_THRESHOLDS)
+
     from watchcache.app import create_app
 
     config = uvicorn.Config(
@@ -221,6 +224,15 @@ def _run(settings: Settings, cert: Path | None, key: Path | None, redis_note: st
     logger.info("watchcache serving %s (redis: %s; auth: %s)",
                 _listen_url(settings), redis_note, _auth_note(settings))  # fmt: skip
     uvicorn.Server(config).run()
+
+
+# The cycle collector's young generation is collected after this many net new container
+# objects instead of 700. A write holds a few pod trees of ~400 dicts and lists each: at 700,
+# collections ran mid-request, traversed and promoted those temporaries, and every few hundred
+# writes a full pass walked the whole view (2.0 s of 9,000 writes' CPU in benchmarks.inprocess;
+# 0.04 s with these). Garbage without cycles is freed by refcounts either way; cyclic garbage
+# waits for at most this many objects.
+GC_THRESHOLDS: Final = (50_000, 20, 10)
 
 
 def _log_config(level: str) -> dict[str, Any]:
