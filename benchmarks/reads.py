@@ -67,6 +67,7 @@ async def _preload(redis_url: str, count: int) -> float:
             await store.write(key, "ADDED", pod, expected_rv=None)
 
     await asyncio.gather(*(worker() for _ in range(PRELOAD_CONCURRENCY)))
+    await store.close()
     await redis.aclose()
     return time.monotonic() - start
 

@@ -48,7 +48,7 @@ class GroupCommit:
         self._reader: asyncio.Task[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._reply_timeout_s = reply_timeout_s
-        self.batches = 0  # sends (for /metrics and tests: writes per round trip)
+        self.batches = 0  # sends, and the commands they carried (tests, benchmarks)
         self.commands = 0
 
     def pack(self, *args: Any) -> bytes:

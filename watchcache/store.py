@@ -73,7 +73,7 @@ else
 end
 return {'ok', rv}
 """
-WRITE_SCRIPT_SHA = hashlib.sha1(WRITE_SCRIPT.encode()).hexdigest()
+WRITE_SCRIPT_SHA = hashlib.sha1(WRITE_SCRIPT.encode(), usedforsecurity=False).hexdigest()
 
 SNAPSHOT_SCAN_COUNT = 1000  # HSCAN batch: keeps each Redis call short (no long blocking)
 RANGE_BATCH = 1000  # XRANGE/XREAD batch size
