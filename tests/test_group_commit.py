@@ -9,7 +9,10 @@ lost).
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,6 +22,8 @@ from redis.exceptions import RedisError, ResponseError
 
 from watchcache.embedded_redis import EmbeddedRedis
 from watchcache.store import KeyExists, Store, VersionMismatch, connect
+
+from .conftest import pod_manifest, start_server
 
 
 def pod(name: str, **labels: str) -> dict[str, Any]:
@@ -127,3 +132,45 @@ async def test_a_connection_cut_mid_batch_fails_exactly_the_writes_in_flight(
         stored = await store.get(f"ns/ok{i}")
         assert stored is not None and stored.rv == rv
     admin.close()
+
+
+def test_the_api_answers_503_for_writes_cut_mid_batch_and_keeps_the_rest(
+    private_redis: EmbeddedRedis, tmp_path: Path
+) -> None:
+    """Through a real server: POSTs whose batch Redis held when the connection was killed get
+    503 with Retry-After and are not stored; a POST acknowledged before stays; the next works."""
+    server = start_server(private_redis.url, tmp_path / "server")
+    admin = redis.Redis.from_url(private_redis.url)
+    pods = "/api/v1/namespaces/cut/pods"
+    try:
+        with server.client() as api:
+            assert api.post(pods, json=pod_manifest("before")).status_code == 201
+            admin.execute_command("CLIENT", "PAUSE", 5000, "WRITE")
+            try:
+                with ThreadPoolExecutor(3) as pool:
+                    posts = [pool.submit(api.post, pods, json=pod_manifest(f"cut{i}")) for i in range(3)]
+                    deadline = time.monotonic() + 3
+                    waiting: list[dict[str, Any]] = []
+                    while len(waiting) < 1 and time.monotonic() < deadline:
+                        waiting = [c for c in admin.client_list() if c["cmd"] in ("evalsha", "eval")]
+                        time.sleep(0.05)
+                    time.sleep(0.2)  # the other POSTs reach the same connection's queue
+                    for client in waiting:
+                        admin.client_kill_filter(_id=client["id"])
+                    answers = [p.result(timeout=10) for p in posts]
+            finally:
+                admin.execute_command("CLIENT", "UNPAUSE")
+            assert waiting, "no write was waiting in Redis"
+            cut = [a for a in answers if a.status_code == 503]
+            assert cut, [a.status_code for a in answers]
+            for answer in cut:
+                assert answer.json()["reason"] == "ServiceUnavailable"
+                assert answer.headers["Retry-After"] == "1"
+            for i, answer in enumerate(answers):
+                expected = 404 if answer.status_code == 503 else 200
+                assert api.get(f"{pods}/cut{i}").status_code == expected
+            assert api.get(f"{pods}/before").status_code == 200
+            assert api.post(pods, json=pod_manifest("after")).status_code == 201
+    finally:
+        admin.close()
+        server.stop()
