@@ -21,7 +21,7 @@ from typing import Any
 import uvloop
 from redis.asyncio import Redis
 
-from watchcache.events import pack, pack_previous
+from watchcache.events import pack_previous, unstamped
 from watchcache.store import WRITE_SCRIPT
 
 from . import httpclient, plots, procs
@@ -59,7 +59,8 @@ class LuaWrites:
 
     async def write(self, key: str, event_type: str, pod: dict[str, Any], expected_rv: int | None) -> None:
         precondition = "" if expected_rv is None else str(expected_rv)
-        args = [key, event_type, precondition, pack(pod), pack_previous(None)]
+        version = unstamped(pod)
+        args = [key, event_type, precondition, version.json, pack_previous(None), version.at]
         result = await self.script(keys=self.keys, args=args)
         assert result[0] == b"ok", result
 

@@ -21,7 +21,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError, ResponseError
 
 from watchcache.embedded_redis import EmbeddedRedis
-from watchcache.store import KeyExists, Store, VersionMismatch, connect
+from watchcache.store import Committed, KeyExists, Store, VersionMismatch, connect
 
 from .conftest import pod_manifest, start_server
 
@@ -43,7 +43,7 @@ async def test_writes_of_one_loop_turn_share_one_send_and_commit_in_call_order(s
     await store.write("ns/warm", "ADDED", pod("warm"), expected_rv=None)  # loads the script
     batches, commands = store.commits.batches, store.commits.commands
     writes = [store.write(f"ns/p{i}", "ADDED", pod(f"p{i}"), expected_rv=None) for i in range(50)]
-    rvs = await asyncio.gather(*writes)
+    rvs = [committed.rv for committed in await asyncio.gather(*writes)]
     assert (store.commits.batches - batches, store.commits.commands - commands) == (1, 50)
     assert rvs == sorted(rvs) and len(set(rvs)) == 50  # Redis ran them in the order they were called
     stored = await asyncio.gather(*(store.get(f"ns/p{i}") for i in range(50)))
@@ -51,7 +51,7 @@ async def test_writes_of_one_loop_turn_share_one_send_and_commit_in_call_order(s
 
 
 async def test_each_write_in_a_batch_gets_its_own_compare_and_swap_outcome(store: Store) -> None:
-    rv = await store.write("ns/a", "ADDED", pod("a"), expected_rv=None)
+    rv = (await store.write("ns/a", "ADDED", pod("a"), expected_rv=None)).rv
     before = store.commits.batches
     outcomes = await asyncio.gather(
         store.write("ns/a", "MODIFIED", pod("a", won="yes"), expected_rv=rv),
@@ -62,11 +62,12 @@ async def test_each_write_in_a_batch_gets_its_own_compare_and_swap_outcome(store
     )
     assert store.commits.batches == before + 1
     winner, loser, exists, created = outcomes
-    assert isinstance(winner, int) and winner > rv
+    assert isinstance(winner, Committed) and winner.rv > rv
     assert isinstance(loser, VersionMismatch) and loser.current is not None
-    assert loser.current.rv == winner and loser.current.pod["metadata"]["labels"] == {"won": "yes"}
-    assert isinstance(exists, KeyExists) and exists.current is not None and exists.current.rv == winner
-    assert isinstance(created, int) and created > winner
+    assert loser.current.rv == winner.rv and loser.current.pod()["metadata"]["labels"] == {"won": "yes"}
+    assert loser.current.json == winner.json  # the bytes the winner's writer serves
+    assert isinstance(exists, KeyExists) and exists.current is not None and exists.current.rv == winner.rv
+    assert isinstance(created, Committed) and created.rv > winner.rv
 
 
 async def test_a_command_redis_rejects_fails_only_itself(store: Store) -> None:
@@ -79,9 +80,10 @@ async def test_a_command_redis_rejects_fails_only_itself(store: Store) -> None:
         store.write("ns/c2", "ADDED", pod("c2"), expected_rv=None),
         return_exceptions=True,
     )
-    assert isinstance(outcomes[0], int) and isinstance(outcomes[2], int)
-    assert isinstance(outcomes[1], ResponseError) and "WRONGTYPE" in str(outcomes[1])
-    assert outcomes[2] == outcomes[0] + 1
+    first, rejected, second = outcomes
+    assert isinstance(first, Committed) and isinstance(second, Committed)
+    assert isinstance(rejected, ResponseError) and "WRONGTYPE" in str(rejected)
+    assert second.rv == first.rv + 1
 
 
 async def test_writes_go_on_after_redis_forgets_the_script(
@@ -91,11 +93,12 @@ async def test_writes_go_on_after_redis_forgets_the_script(
     admin = redis.Redis.from_url(private_redis.url)
     admin.script_flush()
     admin.close()
-    rvs = await asyncio.gather(
+    committed = await asyncio.gather(
         *(store.write(f"ns/t{i}", "ADDED", pod(f"t{i}"), expected_rv=None) for i in range(3))
     )
-    assert len(set(rvs)) == 3
-    assert await store.write("ns/t3", "ADDED", pod("t3"), expected_rv=None) > max(rvs)
+    rvs = {c.rv for c in committed}
+    assert len(rvs) == 3
+    assert (await store.write("ns/t3", "ADDED", pod("t3"), expected_rv=None)).rv > max(rvs)
 
 
 async def test_a_connection_cut_mid_batch_fails_exactly_the_writes_in_flight(
@@ -104,9 +107,12 @@ async def test_a_connection_cut_mid_batch_fails_exactly_the_writes_in_flight(
     """Writes answered before the cut stay; the ones Redis held paused when the connection was
     killed fail with a Redis error (503 at the API) and were never applied; the next write
     reconnects."""
-    acknowledged = await asyncio.gather(
-        *(store.write(f"ns/ok{i}", "ADDED", pod(f"ok{i}"), expected_rv=None) for i in range(5))
-    )
+    acknowledged = [
+        c.rv
+        for c in await asyncio.gather(
+            *(store.write(f"ns/ok{i}", "ADDED", pod(f"ok{i}"), expected_rv=None) for i in range(5))
+        )
+    ]
     admin = redis.Redis.from_url(private_redis.url)
     admin.execute_command("CLIENT", "PAUSE", 5000, "WRITE")  # scripts that write wait in Redis
     try:
@@ -126,7 +132,7 @@ async def test_a_connection_cut_mid_batch_fails_exactly_the_writes_in_flight(
     assert all(isinstance(o, RedisError) for o in outcomes)  # router.error_response: 503
     for i in range(5):
         assert await store.get(f"ns/cut{i}") is None  # killed before Redis ran them
-    after = await store.write("ns/after", "ADDED", pod("after"), expected_rv=None)
+    after = (await store.write("ns/after", "ADDED", pod("after"), expected_rv=None)).rv
     assert after > max(acknowledged)
     for i, rv in enumerate(acknowledged):
         stored = await store.get(f"ns/ok{i}")

@@ -39,7 +39,9 @@ async def test_the_client_speaks_over_a_unix_socket_too(tmp_path: Path) -> None:
         while not sock.exists() and time.monotonic() < deadline:
             await asyncio.sleep(0.02)
         store = Store(redis, prefix="{unix-test}")
-        rv = await store.write("ns/p", "ADDED", {"kind": "Pod", "metadata": {"name": "p"}}, expected_rv=None)
+        rv = (
+            await store.write("ns/p", "ADDED", {"kind": "Pod", "metadata": {"name": "p"}}, expected_rv=None)
+        ).rv
         heads = store.head_reader()
         assert await heads.head() == rv == await store.head()
         await heads.close()

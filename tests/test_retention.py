@@ -36,7 +36,7 @@ async def write_events(store: Store, count: int) -> int:
             "apiVersion": "v1",
             "metadata": {"name": f"p{i}", "namespace": "d", "resourceVersion": ""},
         }
-        rv = await store.write(f"d/p{i}", "ADDED", pod, expected_rv=None)
+        rv = (await store.write(f"d/p{i}", "ADDED", pod, expected_rv=None)).rv
     return rv
 
 
@@ -152,7 +152,7 @@ async def test_a_change_replayed_from_redis_leaves_a_selector_with_its_previous_
         "apiVersion": "v1",
         "metadata": {"name": "a", "namespace": "d", "resourceVersion": "", "labels": {"app": "x"}},
     }
-    first = await store.write("d/a", "ADDED", pod, expected_rv=None)
+    first = (await store.write("d/a", "ADDED", pod, expected_rv=None)).rv
     moved = {**pod, "metadata": {**pod["metadata"], "labels": {"app": "y"}}}
     from watchcache.events import SelectorState
 

@@ -22,7 +22,8 @@ def pod(ns: str, name: str, *, node: str = "", labels: dict[str, str] | None = N
 
 
 def event(rv: int, kind: str, ns: str, name: str, **kw: object) -> Event:
-    return Event(rv, kind, f"{ns}/{name}", with_resource_version(pod(ns, name, **kw), rv))  # type: ignore[arg-type]
+    body = orjson.dumps(with_resource_version(pod(ns, name, **kw), rv))
+    return Event(rv, kind, f"{ns}/{name}", body)  # type: ignore[arg-type]
 
 
 def test_apply_stores_encoded_json_with_the_event_rv() -> None:

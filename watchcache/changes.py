@@ -18,7 +18,6 @@ from . import errors, table
 from .events import Event, EventType, SelectorState
 from .replica import Applied
 from .selectors import FieldSelector, LabelSelector, pod_fields
-from .view import compact
 
 LEFT = "LEFT"  # a MODIFIED event after which the pod no longer matches: sent as DELETED
 
@@ -85,7 +84,7 @@ class Change:
         if entry is not None:
             json, state = entry.json, entry.selector_state
         else:
-            json = compact(orjson.dumps(event.pod))
+            json = event.json
             state = event.previous if event.type == "DELETED" and event.previous else _state_of(event)
         prev_json = prev.json if prev is not None and prev.rv < event.rv else None
         return cls(event.rv, event.type, event.key, json, state, event.previous, prev_json, event.previous_rv)
@@ -94,8 +93,9 @@ class Change:
     def from_event(cls, event: Event) -> Change:
         """A change replayed from the Redis stream (older than the in-memory window)."""
         state = event.previous if event.type == "DELETED" and event.previous else _state_of(event)
-        json = compact(orjson.dumps(event.pod))
-        return cls(event.rv, event.type, event.key, json, state, event.previous, None, event.previous_rv)
+        return cls(
+            event.rv, event.type, event.key, event.json, state, event.previous, None, event.previous_rv
+        )
 
     def judge(self, flt: WatchFilter) -> str | None:
         """The event type this change is for a watcher with ``flt``, or None (list-watch §5)."""

@@ -18,11 +18,10 @@ from . import errors, managed_fields
 from .deletion import DeleteOptions, check_preconditions, plan_delete, removes_after_update
 from .events import Pod, SelectorState, object_key, with_resource_version
 from .history import History
-from .jsonshape import copied
 from .listing import ListOptions, decode_continue, encode_continue, select
 from .replica import Replica
 from .selectors import pod_fields
-from .store import KeyExists, KeyMissing, Store, Stored, VersionMismatch
+from .store import Committed, KeyExists, KeyMissing, Store, VersionMismatch
 from .strategy import GENERATE_NAME_ATTEMPTS, generate_name, prepare_create, same_content, timestamp
 from .view import Entry, make_entry
 
@@ -71,10 +70,6 @@ class WriteOptions:
 
 def _previous(pod: Pod) -> SelectorState:
     return SelectorState(pod["metadata"].get("labels") or {}, pod_fields(pod))
-
-
-def _current(stored: Stored) -> Pod:
-    return with_resource_version(stored.pod, stored.rv)
 
 
 class PodRegistry:
@@ -204,12 +199,12 @@ class PodRegistry:
 
     # ---- writes ------------------------------------------------------------------------
 
-    def _written(self, pod: Pod, rv: int, warnings: list[str] | tuple[str, ...] = ()) -> Written:
-        """Encode a pod just committed at ``rv``; the view adopts the entry (encode once, no unpack)."""
-        body = orjson.dumps(with_resource_version(pod, rv))
+    def _written(self, pod: Pod, committed: Committed, warnings: list[str] | tuple[str, ...] = ()) -> Written:
+        """A pod just committed: the view adopts its entry (the JSON the write made, no parse)."""
         meta = pod["metadata"]
-        self.replica.offer_entry(rv, make_entry(object_key(meta["namespace"], meta["name"]), rv, pod, body))
-        return Written(pod, body, tuple(warnings))
+        entry = make_entry(object_key(meta["namespace"], meta["name"]), committed.rv, pod, committed.json)
+        self.replica.offer_entry(committed.rv, entry)
+        return Written(pod, committed.json, tuple(warnings))
 
     @staticmethod
     def _unwritten(pod: Pod, warnings: list[str] | tuple[str, ...] = ()) -> Written:
@@ -235,13 +230,13 @@ class PodRegistry:
                     if (current := await self.store.get(key)) is not None:
                         raise KeyExists(current)
                     return self._unwritten(pod, warnings)
-                rv = await self.store.write(key, "ADDED", pod, expected_rv=None)
+                committed = await self.store.write(key, "ADDED", pod, expected_rv=None)
             except KeyExists as exc:
                 if generated:
                     continue
-                terminating = exc.current is not None and "deletionTimestamp" in exc.current.pod["metadata"]
+                terminating = exc.current is not None and "deletionTimestamp" in exc.current.pod()["metadata"]
                 raise errors.already_exists(meta["name"], terminating=terminating) from exc
-            return self._written(pod, rv, warnings)
+            return self._written(pod, committed, warnings)
         raise errors.name_generation_exhausted(meta["name"])
 
     async def update(self, namespace: str, name: str, mutate: Mutation, opts: WriteOptions) -> Written:
@@ -255,8 +250,8 @@ class PodRegistry:
             stored = await self.store.get(key)
             if stored is None:
                 raise errors.not_found(name)
-            old = _current(stored)
-            new = mutate(copied(old))
+            old = stored.pod()
+            new = mutate(stored.pod())  # a private copy: parsed again
             if same_content(new, old):
                 return self._unwritten(old)
             now = timestamp(self.clock())
@@ -267,16 +262,18 @@ class PodRegistry:
             if opts.dry_run:
                 return self._unwritten(with_resource_version(new, stored.rv))
             try:
-                rv = await self.store.write(
+                committed = await self.store.write(
                     key, "MODIFIED", new, expected_rv=stored.rv, previous=_previous(old)
                 )
                 if removes_after_update(new):
-                    rv = await self.store.write(key, "DELETED", new, expected_rv=rv, previous=_previous(new))
+                    committed = await self.store.write(
+                        key, "DELETED", new, expected_rv=committed.rv, previous=_previous(new)
+                    )
             except VersionMismatch:
                 continue
             except KeyMissing as exc:
                 raise errors.not_found(name) from exc
-            return self._written(new, rv)
+            return self._written(new, committed)
         raise errors.conflict(name)
 
     async def delete(self, namespace: str, name: str, opts: DeleteOptions) -> Written:
@@ -285,25 +282,27 @@ class PodRegistry:
             stored = await self.store.get(key)
             if stored is None:
                 raise errors.not_found(name)
-            pod = _current(stored)
+            pod = stored.pod()
             check_preconditions(pod, opts)
             plan = plan_delete(pod, opts, self.clock())
             if opts.dry_run or plan.changes_nothing:
                 return self._unwritten(with_resource_version(plan.update or pod, stored.rv))
             try:
-                rv = stored.rv
+                committed = Committed(stored.rv, stored.json)
                 if plan.update is not None:
-                    rv = await self.store.write(
-                        key, "MODIFIED", plan.update, expected_rv=rv, previous=_previous(pod)
+                    committed = await self.store.write(
+                        key, "MODIFIED", plan.update, expected_rv=stored.rv, previous=_previous(pod)
                     )
                     pod = plan.update
                 if plan.remove:
-                    rv = await self.store.write(key, "DELETED", pod, expected_rv=rv, previous=_previous(pod))
+                    committed = await self.store.write(
+                        key, "DELETED", pod, expected_rv=committed.rv, previous=_previous(pod)
+                    )
             except VersionMismatch:
                 continue
             except KeyMissing as exc:
                 raise errors.not_found(name) from exc
-            return self._written(pod, rv)
+            return self._written(pod, committed)
         raise errors.conflict(name)
 
 

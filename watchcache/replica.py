@@ -24,7 +24,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from . import tasks
-from .events import Event, with_resource_version
+from .events import Event
 from .store import RANGE_BATCH, Store
 from .view import Entry, View, make_entry
 
@@ -94,7 +94,7 @@ class Replica:
         head = await self.store.head()
         count = 0
         async for key, stored in self.store.snapshot():
-            self.view.load(make_entry(key, stored.rv, with_resource_version(stored.pod, stored.rv)))
+            self.view.load(make_entry(key, stored.rv, stored.pod(), stored.json))
             count += 1
         self.view.advance(max(head, 1))  # rv 1 is the empty store's: the first event is 2
         while events := await self.store.read_range(self.view.rv):

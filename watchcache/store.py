@@ -4,12 +4,12 @@ Layout (one hash tag, so every key lives in one Cluster slot):
 
 - ``{wc}:rv``  — the resourceVersion counter (``INCR``);
 - ``{wc}:log`` — the event stream, entry id ``<rv>-0``, fields ``t`` type, ``k`` key,
-  ``o`` msgpack pod (without resourceVersion), ``p`` msgpack previous selector state, ``r`` the
+  ``o`` the pod's JSON (stamped with its rv), ``p`` msgpack previous selector state, ``r`` the
   rv of the version replaced, ``ts`` the Redis clock in ms;
 - ``{wc}:compactor`` — the lease of the one replica trimming the stream right now;
 - ``{wc}:logs:<ns>/<pod>/<container>[:previous]`` — a container instance's log lines
   (fields ``ts`` RFC 3339 time, ``l`` the line), ids are Redis ms times;
-- ``{wc}:obj`` — the Redis-side view: key → ``b"<rv> " + msgpack pod``.
+- ``{wc}:obj`` — the Redis-side view: key → ``b"<rv> " + the pod's JSON`` (the same bytes).
 
 Every write goes through :data:`WRITE_SCRIPT`: precondition, ``INCR``, ``XADD`` and the view
 update happen in one atomic Lua call (design.md invariants 1-2). Preconditions are a
@@ -26,6 +26,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
@@ -33,7 +34,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import NoScriptError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from .events import Event, EventType, Pod, SelectorState, decode_entry, pack, pack_previous, unpack
+from .events import Event, EventType, Pod, SelectorState, decode_entry, pack_previous, stored_json, unstamped
 from .groupcommit import GroupCommit
 
 WRITE_SCRIPT = """
@@ -41,8 +42,9 @@ WRITE_SCRIPT = """
 -- ARGV[1] object key "<ns>/<name>"
 -- ARGV[2] event type: ADDED | MODIFIED | DELETED
 -- ARGV[3] precondition: "" = must not exist, else the rv the object must still have
--- ARGV[4] msgpack pod (the new version; for DELETED the last stored state)
+-- ARGV[4] the pod's JSON with an empty resourceVersion (for DELETED: the last stored state)
 -- ARGV[5] msgpack previous selector state, or ""
+-- ARGV[6] the offset in ARGV[4] where the rv's digits go
 -- returns {"ok", rv} | {"exists", current} | {"missing"} | {"conflict", current}
 -- The entry also records "r", the rv of the version it replaces ("0": none), so the state at
 -- any retained rv can be rebuilt, and "ts", the Redis clock in ms, for age-based retention.
@@ -64,12 +66,14 @@ if rv == 1 then
 end
 local now = redis.call('TIME')
 local ts = tostring(now[1] * 1000 + math.floor(now[2] / 1000))
-redis.call('XADD', KEYS[2], rv .. '-0', 't', ARGV[2], 'k', ARGV[1], 'o', ARGV[4], 'p', ARGV[5],
+local at = tonumber(ARGV[6])
+local object = string.sub(ARGV[4], 1, at) .. rv .. string.sub(ARGV[4], at + 1)
+redis.call('XADD', KEYS[2], rv .. '-0', 't', ARGV[2], 'k', ARGV[1], 'o', object, 'p', ARGV[5],
   'r', previous_rv, 'ts', ts)
 if ARGV[2] == 'DELETED' then
   redis.call('HDEL', KEYS[3], ARGV[1])
 else
-  redis.call('HSET', KEYS[3], ARGV[1], rv .. ' ' .. ARGV[4])
+  redis.call('HSET', KEYS[3], ARGV[1], rv .. ' ' .. object)
 end
 return {'ok', rv}
 """
@@ -84,7 +88,19 @@ class Stored:
     """One object as the Redis-side view holds it."""
 
     rv: int
-    pod: Pod
+    json: bytes  # stamped with rv
+
+    def pod(self) -> Pod:
+        """A fresh, mutable dict of this version: each call parses anew (a deep copy for free)."""
+        return orjson.loads(self.json)
+
+
+@dataclass(frozen=True, slots=True)
+class Committed:
+    """A write's outcome: the rv the log gave it and the version's JSON, stamped with that rv."""
+
+    rv: int
+    json: bytes
 
 
 class StoreError(Exception):
@@ -112,8 +128,9 @@ def _log_line(entry_id: bytes, fields: dict[bytes, bytes]) -> tuple[int, bytes, 
 
 
 def _decode_stored(raw: bytes) -> Stored:
-    rv, _, body = raw.partition(b" ")
-    return Stored(int(rv), unpack(body))
+    rv_text, _, body = raw.partition(b" ")
+    rv = int(rv_text)
+    return Stored(rv, stored_json(body, rv))
 
 
 REDIS_TIMEOUT_S = 10.0  # longest wait for any Redis command; > every XREAD BLOCK we send
@@ -227,24 +244,28 @@ class Store:
         *,
         expected_rv: int | None,
         previous: SelectorState | None = None,
-    ) -> int:
-        """Append one event and update the Redis-side view; return its rv.
+    ) -> Committed:
+        """Append one event and update the Redis-side view.
 
-        ``expected_rv=None`` means the key must not exist (create). ``pod`` must not carry a
-        resourceVersion: the rv is known only inside the transaction.
+        ``expected_rv=None`` means the key must not exist (create). The pod is encoded here,
+        once; on success its ``metadata.resourceVersion`` is the rv the log gave it, and the
+        result carries the JSON every reader will serve.
         """
         precondition = "" if expected_rv is None else str(expected_rv)
-        args = (self.rv_key, self.log_key, self.obj_key, key, event_type, precondition, pack(pod))
-        previous_state = pack_previous(previous)
+        version = unstamped(pod)
+        args = (self.rv_key, self.log_key, self.obj_key, key, event_type, precondition, version.json)
+        tail = (pack_previous(previous), version.at)
         commits = self.commits
         try:
-            result = await commits.call(commits.pack("EVALSHA", WRITE_SCRIPT_SHA, 3, *args, previous_state))
+            result = await commits.call(commits.pack("EVALSHA", WRITE_SCRIPT_SHA, 3, *args, *tail))
         except NoScriptError:
             # a Redis restarted or flushed forgets its scripts; EVAL also caches it again
-            result = await commits.call(commits.pack("EVAL", WRITE_SCRIPT, 3, *args, previous_state))
+            result = await commits.call(commits.pack("EVAL", WRITE_SCRIPT, 3, *args, *tail))
         status = result[0]
         if status == b"ok":
-            return int(result[1])
+            rv = int(result[1])
+            pod["metadata"]["resourceVersion"] = str(rv)
+            return Committed(rv, version.stamped(rv))
         if status == b"exists":
             raise KeyExists(_decode_stored(result[1]))
         if status == b"missing":

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import orjson
 from sortedcontainers import SortedDict
 
-from .events import Event, Pod, SelectorState
+from .events import Event, Pod, SelectorState, compact
 from .selectors import pod_fields
 
 
@@ -43,18 +43,13 @@ class Entry:
         return orjson.loads(self.json)
 
 
-def compact(encoded: bytes) -> bytes:
-    """An exactly-sized copy: orjson's result keeps its growth buffer (~2x the JSON) alive,
-    which for bytes held as long as a pod version doubles the view's memory."""
-    return bytes(memoryview(encoded))
-
-
 def make_entry(key: str, rv: int, pod: Pod, encoded: bytes | None = None) -> Entry:
-    """Build an entry for ``pod`` (which already carries its resourceVersion)."""
+    """Build an entry for ``pod`` (which already carries its resourceVersion); ``encoded`` is
+    its JSON as the log holds it (exactly sized: see :func:`compact`)."""
     meta = pod["metadata"]
     state = SelectorState(meta.get("labels") or {}, pod_fields(pod))
     terminating = "deletionTimestamp" in meta
-    json = compact(encoded or orjson.dumps(pod))
+    json = encoded if encoded is not None else compact(orjson.dumps(pod))
     return Entry(key, rv, json, meta.get("uid", ""), state, terminating)
 
 
@@ -126,7 +121,7 @@ class View:
         entry = (
             built
             if built is not None and built.rv == event.rv
-            else make_entry(event.key, event.rv, event.pod)
+            else make_entry(event.key, event.rv, event.pod, event.json)
         )
         self._put(entry, held)
         return entry
