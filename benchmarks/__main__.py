@@ -1,4 +1,4 @@
-"""``python -m benchmarks writes|reads|fanout|all [--quick]`` — see benchmarks/README.md."""
+"""``python -m benchmarks writes|reads|footprint|fanout|all [--quick]`` — see benchmarks/README.md."""
 
 from __future__ import annotations
 
@@ -15,14 +15,14 @@ from .procs import PROFILE_ENV
 
 
 def _scenarios() -> dict[str, Callable[[bool], dict[str, Any]]]:
-    from . import fanout, reads, writes
+    from . import fanout, footprint, reads, writes
 
-    return {"writes": writes.run, "reads": reads.run, "fanout": fanout.run}
+    return {"writes": writes.run, "reads": reads.run, "footprint": footprint.run, "fanout": fanout.run}
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
-    parser.add_argument("scenario", choices=["writes", "reads", "fanout", "all"])
+    parser.add_argument("scenario", choices=["writes", "reads", "footprint", "fanout", "all"])
     parser.add_argument("--quick", action="store_true", help="smoke-test sizes: each scenario < 1 minute")
     parser.add_argument(
         "--sizes", help="reads only: comma-separated store sizes, e.g. 150000 (writes results/reads-150000.*)"

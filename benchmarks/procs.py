@@ -132,12 +132,12 @@ def start_process(name: str, args: list[str], workdir: Path, ready_path: str, po
 
 
 @contextlib.contextmanager
-def watchcache_server(redis_url: str, workdir: Path) -> Iterator[ServerProcess]:
+def watchcache_server(redis_url: str, workdir: Path, log_level: str = "warning") -> Iterator[ServerProcess]:
     """``python -m watchcache serve`` (uvloop + httptools, as the CLI configures uvicorn)."""
     port = find_free_port()
     args = [
         sys.executable, "-m", "watchcache", "serve", "--port", str(port), "--redis-url", redis_url,
-        "--data-dir", str(workdir), "--log-level", "warning",
+        "--data-dir", str(workdir), "--log-level", log_level,
     ]  # fmt: skip
     server = start_process("watchcache", args, workdir, "/readyz", port)
     progress(f"watchcache server pid {server.pid} on :{port}, ready after {server.ready_s:.2f}s")

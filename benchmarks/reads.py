@@ -55,27 +55,32 @@ class Config:
 # ---- preload -----------------------------------------------------------------------------------
 
 
-async def _preload(redis_url: str, count: int) -> float:
+async def _preload(redis_url: str, count: int) -> tuple[float, int]:
     redis = Redis.from_url(redis_url, max_connections=PRELOAD_CONCURRENCY + 4)
     store = Store(redis)
     pods = preload_pods(count)
     start = time.monotonic()
     queue = iter(pods)
+    json_bytes = 0
 
     async def worker() -> None:
+        nonlocal json_bytes
         for key, pod in queue:
-            await store.write(key, "ADDED", pod, expected_rv=None)
+            committed = await store.write(key, "ADDED", pod, expected_rv=None)
+            json_bytes += len(committed.json)  # (not in one statement: += would read before the await)
 
     await asyncio.gather(*(worker() for _ in range(PRELOAD_CONCURRENCY)))
     await store.close()
     await redis.aclose()
-    return time.monotonic() - start
+    return time.monotonic() - start, json_bytes
 
 
-def preload(redis_url: str, count: int) -> None:
+def preload(redis_url: str, count: int) -> float:
+    """Empty Redis, then write ``count`` pods; returns their mean JSON size in bytes."""
     sync_redis.Redis.from_url(redis_url).flushall()
-    seconds = uvloop.run(_preload(redis_url, count))
-    progress(f"reads: preloaded {count:,} pods via Store.write in {seconds:.1f}s ({count / seconds:,.0f}/s)")
+    seconds, json_bytes = uvloop.run(_preload(redis_url, count))
+    progress(f"preloaded {count:,} pods via Store.write in {seconds:.1f}s ({count / seconds:,.0f}/s)")
+    return json_bytes / count
 
 
 # ---- phases ------------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ import asyncio
 import heapq
 import itertools
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -90,6 +91,7 @@ class Replica:
         The head is read *before* the scan, so every change the scan may have missed or seen
         half of is in the replay, and ``View.apply`` skips what the scan already reflected.
         """
+        started = time.monotonic()
         self.view = View()
         head = await self.store.head()
         count = 0
@@ -102,7 +104,12 @@ class Replica:
             if len(events) < RANGE_BATCH:
                 break
         self.ready = True
-        log.info("view ready: %d pods at resourceVersion %d", count, self.view.rv)
+        log.info(
+            "view ready: %d pods at resourceVersion %d in %.2fs",
+            count,
+            self.view.rv,
+            time.monotonic() - started,
+        )
 
     def offer_entry(self, rv: int, entry: Entry) -> None:
         """A writer hands over the entry it built for rv: the tailer neither unpacks nor encodes."""
