@@ -21,6 +21,7 @@ import uvloop
 from redis.asyncio import Redis
 
 from watchcache.store import Store
+from watchcache.view import Summary
 
 from . import httpclient, plots, procs
 from .common import Sampler, progress, ratio, rss_mb, write_results
@@ -66,7 +67,8 @@ async def _preload(redis_url: str, count: int) -> tuple[float, int]:
     async def worker() -> None:
         nonlocal json_bytes
         for key, pod in queue:
-            committed = await store.write(key, "ADDED", pod, expected_rv=None)
+            summary = Summary.of(pod).packed()  # as the registry writes
+            committed = await store.write(key, "ADDED", pod, expected_rv=None, summary=summary)
             json_bytes += len(committed.json)  # (not in one statement: += would read before the await)
 
     await asyncio.gather(*(worker() for _ in range(PRELOAD_CONCURRENCY)))

@@ -16,6 +16,7 @@ from watchcache.embedded_redis import EmbeddedRedis
 from watchcache.events import unstamped
 from watchcache.replica import Replica
 from watchcache.store import Store, connect
+from watchcache.view import Summary, make_entry
 
 
 def pod(name: str, **annotations: str) -> dict[str, Any]:
@@ -95,3 +96,19 @@ async def test_versions_stored_as_msgpack_by_an_older_release_are_read(store: St
 
     updated = await store.write("ns/old", "MODIFIED", pod("old", v="2"), expected_rv=5)
     assert updated.rv == 6 and (await store.get("ns/old")).json == updated.json  # type: ignore[union-attr]
+
+
+async def test_a_replica_builds_entries_from_the_stored_summary(store: Store) -> None:
+    """The summary travels with the version (hash and stream), so neither a bootstrap nor a
+    tailer has to parse the JSON; what they build equals the entry of the parsed pod."""
+    manifest = pod("s", team="a")
+    manifest["metadata"]["labels"] = {"app": "web"}
+    summary = Summary.of(manifest)
+    created = await store.write("ns/s", "ADDED", manifest, expected_rv=None, summary=summary.packed())
+    stored = await store.get("ns/s")
+    assert stored is not None and stored.summary == summary.packed() and stored.json == created.json
+    (event,) = await store.read_range(created.rv - 1)
+    assert event.summary == summary.packed()
+    replica = Replica(store)
+    await replica.bootstrap()
+    assert replica.view.get("ns/s") == make_entry("ns/s", created.rv, orjson.loads(created.json))

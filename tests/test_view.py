@@ -5,7 +5,7 @@ from __future__ import annotations
 import orjson
 
 from watchcache.events import Event, with_resource_version
-from watchcache.view import View, make_entry
+from watchcache.view import Summary, View, make_entry, stored_entry
 
 
 def pod(ns: str, name: str, *, node: str = "", labels: dict[str, str] | None = None) -> dict:
@@ -37,7 +37,7 @@ def test_apply_stores_encoded_json_with_the_event_rv() -> None:
 
 def test_events_at_or_below_the_held_version_are_skipped() -> None:
     view = View()
-    view.load(make_entry("a/x", 5, with_resource_version(pod("a", "x", labels={"v": "new"}), 5)))
+    view.load([make_entry("a/x", 5, with_resource_version(pod("a", "x", labels={"v": "new"}), 5))])
     assert view.apply(event(4, "MODIFIED", "a", "x", labels={"v": "old"})) is None
     assert view.apply(event(5, "DELETED", "a", "x")) is None
     assert view.get("a/x").selector_state.labels == {"v": "new"}  # type: ignore[union-attr]
@@ -89,8 +89,11 @@ def test_a_loaded_snapshot_is_indexed_and_then_follows_applied_events() -> None:
     view = View()
     terminating = pod("a", "t", node="n1")
     terminating["metadata"]["deletionTimestamp"] = "2026-01-01T00:00:00Z"
-    for rv, manifest in enumerate([pod("a", "y", node="n1"), pod("a", "x", node="n1"), terminating], start=2):
-        view.load(make_entry(f"a/{manifest['metadata']['name']}", rv, with_resource_version(manifest, rv)))
+    snapshot = [pod("a", "y", node="n1"), pod("a", "x", node="n1"), terminating]
+    view.load(
+        make_entry(f"a/{manifest['metadata']['name']}", rv, with_resource_version(manifest, rv))
+        for rv, manifest in enumerate(snapshot, start=2)
+    )
     assert [e.key for e in view.indexed(None, "n1", {}) or []] == ["a/t", "a/x", "a/y"]
     assert view.terminating == {"a/t"}
     view.apply(event(5, "MODIFIED", "a", "x", node="n2"))
@@ -98,3 +101,31 @@ def test_a_loaded_snapshot_is_indexed_and_then_follows_applied_events() -> None:
     assert [e.rv for e in view.indexed(None, "n2", {}) or []] == [5]
     view.apply(event(6, "MODIFIED", "a", "t", node="n1"))  # its deletionTimestamp is gone
     assert view.terminating == set()
+
+
+def test_a_key_a_snapshot_returns_twice_keeps_its_newer_version() -> None:
+    """HSCAN may return a key twice while Redis rehashes: the newer version wins either way."""
+    old = make_entry("a/x", 3, with_resource_version(pod("a", "x", node="n1"), 3))
+    new = make_entry("a/x", 4, with_resource_version(pod("a", "x", node="n2"), 4))
+    for order in ([old, new], [new, old]):
+        view = View()
+        view.load(order)
+        assert view.get("a/x") is new and len(view) == 1
+        assert view.indexed(None, "n1", {}) == [] and view.indexed(None, "n2", {}) == [new]
+
+
+def test_a_summary_packs_what_the_entry_of_a_parsed_pod_holds() -> None:
+    manifest = with_resource_version(pod("a", "x", node="n1", labels={"app": "web"}), 7)
+    manifest["metadata"]["uid"] = "u-1"
+    manifest["metadata"]["deletionTimestamp"] = "2026-01-01T00:00:00Z"
+    manifest["status"] = {"phase": "Running", "podIPs": [{"ip": "10.0.0.1"}]}
+    parsed = make_entry("a/x", 7, manifest)
+    summary = Summary.unpacked(Summary.of(manifest).packed())
+    assert stored_entry("a/x", 7, parsed.json, Summary.of(manifest).packed()) == parsed
+    assert (summary.uid, summary.terminating, summary.selector_state) == (
+        "u-1",
+        True,
+        parsed.selector_state,
+    )
+    assert summary.selector_state.fields["status.podIP"] == "10.0.0.1"
+    assert stored_entry("a/x", 7, parsed.json, b"") == parsed  # no summary: parsed from the JSON

@@ -36,7 +36,7 @@ class Event:
     """One log entry. The pod is parsed from its JSON only when someone asks for it: a replica
     applying its own write already holds the entry the writer built, and never parses it."""
 
-    __slots__ = ("_pod", "json", "key", "previous", "previous_rv", "rv", "time_ms", "type")
+    __slots__ = ("_pod", "json", "key", "previous", "previous_rv", "rv", "summary", "time_ms", "type")
 
     def __init__(
         self,
@@ -47,6 +47,7 @@ class Event:
         previous: SelectorState | None = None,
         previous_rv: int = 0,  # the rv of the version this event replaced (0: none)
         time_ms: int = 0,  # when Redis appended it (its clock, ms)
+        summary: bytes = b"",  # the writer's packed view summary (``view.Summary``), if any
     ) -> None:
         self.rv = rv
         self.type = type
@@ -55,6 +56,7 @@ class Event:
         self.previous = previous
         self.previous_rv = previous_rv
         self.time_ms = time_ms
+        self.summary = summary
         self._pod: Pod | None = None
 
     @property
@@ -143,7 +145,7 @@ def with_resource_version(pod: Pod, rv: int) -> Pod:
 
 
 def decode_entry(entry_id: bytes | str, fields: dict[bytes, bytes]) -> Event:
-    """Turn one XRANGE/XREAD entry (``<rv>-0``, fields t/k/o/p/r/ts) into an :class:`Event`."""
+    """Turn one XRANGE/XREAD entry (``<rv>-0``, fields t/k/o/p/r/ts/s) into an :class:`Event`."""
     raw_id = entry_id.decode() if isinstance(entry_id, bytes) else entry_id
     rv = int(raw_id.partition("-")[0])
     return Event(
@@ -154,4 +156,5 @@ def decode_entry(entry_id: bytes | str, fields: dict[bytes, bytes]) -> Event:
         unpack_previous(fields[b"p"]),
         int(fields.get(b"r", b"0")),
         int(fields.get(b"ts", b"0")),
+        fields.get(b"s", b""),
     )

@@ -12,12 +12,10 @@ from __future__ import annotations
 import bisect
 from collections import OrderedDict
 
-import orjson
-
 from . import errors
 from .changes import Change
 from .replica import Replica
-from .view import Entry, make_entry
+from .view import Entry, stored_entry
 
 WINDOW_BYTES = 64 << 20  # recent changes kept in memory; older history is read from Redis
 REPLAY_CACHE_BYTES = 32 << 20  # older changes decoded from Redis, shared by resuming watchers
@@ -181,7 +179,7 @@ class History:
         change = await self.version(version_rv)
         if change is None:
             raise errors.expired("The resourceVersion for the provided list is too old.")
-        return make_entry(change.key, version_rv, orjson.loads(change.json), change.json)
+        return stored_entry(change.key, version_rv, change.json, b"")
 
 
 def _weight(change: Change) -> int:

@@ -16,14 +16,13 @@ import orjson
 
 from . import errors, managed_fields
 from .deletion import DeleteOptions, check_preconditions, plan_delete, removes_after_update
-from .events import Pod, SelectorState, object_key, with_resource_version
+from .events import EventType, Pod, SelectorState, object_key, with_resource_version
 from .history import History
 from .listing import ListOptions, decode_continue, encode_continue, select
 from .replica import Replica
-from .selectors import pod_fields
 from .store import Committed, KeyExists, KeyMissing, Store, VersionMismatch
 from .strategy import GENERATE_NAME_ATTEMPTS, generate_name, prepare_create, same_content, timestamp
-from .view import Entry, make_entry
+from .view import Entry, Summary, entry_of
 
 WRITE_ATTEMPTS = 16  # CAS retries under contention before answering 409 (apiserver retries too)
 READ_WAIT_S = 3.0  # kube-apiserver waits this long for a resourceVersion "not older than" N
@@ -66,10 +65,6 @@ class WriteOptions:
     dry_run: bool = False
     subresource: str | None = None
     applied: bool = False  # server-side apply: managedFields come from the apply itself
-
-
-def _previous(pod: Pod) -> SelectorState:
-    return SelectorState(pod["metadata"].get("labels") or {}, pod_fields(pod))
 
 
 class PodRegistry:
@@ -199,11 +194,28 @@ class PodRegistry:
 
     # ---- writes ------------------------------------------------------------------------
 
-    def _written(self, pod: Pod, committed: Committed, warnings: list[str] | tuple[str, ...] = ()) -> Written:
+    async def _write(
+        self,
+        key: str,
+        event_type: EventType,
+        pod: Pod,
+        expected_rv: int | None,
+        previous: SelectorState | None = None,
+    ) -> tuple[Committed, Summary]:
+        """Commit one version with its summary: the view's entry, stored beside the JSON."""
+        summary = Summary.of(pod)
+        committed = await self.store.write(
+            key, event_type, pod, expected_rv=expected_rv, previous=previous, summary=summary.packed()
+        )
+        return committed, summary
+
+    def _written(
+        self, pod: Pod, committed: Committed, summary: Summary, warnings: list[str] | tuple[str, ...] = ()
+    ) -> Written:
         """A pod just committed: the view adopts its entry (the JSON the write made, no parse)."""
         meta = pod["metadata"]
-        entry = make_entry(object_key(meta["namespace"], meta["name"]), committed.rv, pod, committed.json)
-        self.replica.offer_entry(committed.rv, entry)
+        key = object_key(meta["namespace"], meta["name"])
+        self.replica.offer_entry(committed.rv, entry_of(key, committed.rv, committed.json, summary))
         return Written(pod, committed.json, tuple(warnings))
 
     @staticmethod
@@ -230,13 +242,13 @@ class PodRegistry:
                     if (current := await self.store.get(key)) is not None:
                         raise KeyExists(current)
                     return self._unwritten(pod, warnings)
-                committed = await self.store.write(key, "ADDED", pod, expected_rv=None)
+                committed, summary = await self._write(key, "ADDED", pod, None)
             except KeyExists as exc:
                 if generated:
                     continue
                 terminating = exc.current is not None and "deletionTimestamp" in exc.current.pod()["metadata"]
                 raise errors.already_exists(meta["name"], terminating=terminating) from exc
-            return self._written(pod, committed, warnings)
+            return self._written(pod, committed, summary, warnings)
         raise errors.name_generation_exhausted(meta["name"])
 
     async def update(self, namespace: str, name: str, mutate: Mutation, opts: WriteOptions) -> Written:
@@ -262,18 +274,18 @@ class PodRegistry:
             if opts.dry_run:
                 return self._unwritten(with_resource_version(new, stored.rv))
             try:
-                committed = await self.store.write(
-                    key, "MODIFIED", new, expected_rv=stored.rv, previous=_previous(old)
+                committed, summary = await self._write(
+                    key, "MODIFIED", new, stored.rv, Summary.of(old).selector_state
                 )
                 if removes_after_update(new):
-                    committed = await self.store.write(
-                        key, "DELETED", new, expected_rv=committed.rv, previous=_previous(new)
+                    committed, summary = await self._write(
+                        key, "DELETED", new, committed.rv, summary.selector_state
                     )
             except VersionMismatch:
                 continue
             except KeyMissing as exc:
                 raise errors.not_found(name) from exc
-            return self._written(new, committed)
+            return self._written(new, committed, summary)
         raise errors.conflict(name)
 
     async def delete(self, namespace: str, name: str, opts: DeleteOptions) -> Written:
@@ -288,21 +300,21 @@ class PodRegistry:
             if opts.dry_run or plan.changes_nothing:
                 return self._unwritten(with_resource_version(plan.update or pod, stored.rv))
             try:
-                committed = Committed(stored.rv, stored.json)
+                committed, summary = Committed(stored.rv, stored.json), Summary.of(pod)
                 if plan.update is not None:
-                    committed = await self.store.write(
-                        key, "MODIFIED", plan.update, expected_rv=stored.rv, previous=_previous(pod)
+                    committed, summary = await self._write(
+                        key, "MODIFIED", plan.update, stored.rv, summary.selector_state
                     )
                     pod = plan.update
                 if plan.remove:
-                    committed = await self.store.write(
-                        key, "DELETED", pod, expected_rv=committed.rv, previous=_previous(pod)
+                    committed, summary = await self._write(
+                        key, "DELETED", pod, committed.rv, summary.selector_state
                     )
             except VersionMismatch:
                 continue
             except KeyMissing as exc:
                 raise errors.not_found(name) from exc
-            return self._written(pod, committed)
+            return self._written(pod, committed, summary)
         raise errors.conflict(name)
 
 

@@ -13,11 +13,13 @@ the applied events to the listeners (the watch dispatcher).
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import gc
 import heapq
 import itertools
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,7 +29,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from . import tasks
 from .events import Event
 from .store import RANGE_BATCH, Store
-from .view import Entry, View, make_entry
+from .view import Entry, View, stored_entry
 
 log = logging.getLogger("watchcache.replica")
 
@@ -94,10 +96,18 @@ class Replica:
         started = time.monotonic()
         self.view = View()
         head = await self.store.head()
-        count = 0
-        async for key, stored in self.store.snapshot():
-            self.view.load(make_entry(key, stored.rv, stored.pod(), stored.json))
-            count += 1
+        with _collector_paused():  # ~5 containers a pod, none in a cycle: nothing to collect
+            self.view.load(
+                [
+                    stored_entry(key, stored.rv, stored.json, stored.summary)
+                    async for key, stored in self.store.snapshot()
+                ]
+            )
+        # The view is long-lived: a full collection would otherwise walk every pod's objects
+        # again and again while serving (a pause of tens of ms at 100k pods). Frozen objects
+        # are still freed by reference counting when a newer version replaces them.
+        gc.freeze()
+        count = len(self.view)
         self.view.advance(max(head, 1))  # rv 1 is the empty store's: the first event is 2
         while events := await self.store.read_range(self.view.rv):
             self._apply(events)
@@ -227,6 +237,17 @@ class Replica:
         for listener in self._reset_listeners:
             listener()
         await self.bootstrap()
+
+
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _settle(futures: list[asyncio.Future[int]], head: int = 0, *, error: Exception | None = None) -> None:

@@ -485,6 +485,21 @@ def parse_field_selector(text: str) -> FieldSelector:
     return FieldSelector(tuple(FieldTerm(_pod_field(t.field), t.operator, t.value) for t in terms))
 
 
+POD_FIELD_NAMES = (
+    "metadata.name",
+    "metadata.namespace",
+    "spec.nodeName",
+    "spec.restartPolicy",
+    "spec.schedulerName",
+    "spec.serviceAccountName",
+    "spec.hostNetwork",
+    "status.phase",
+    "status.podIP",
+    "status.podIPs",
+    "status.nominatedNodeName",
+)  # the keys of pod_fields, in its order
+
+
 def pod_fields(pod: dict[str, Any]) -> dict[str, str]:
     """The selectable fields of a pod (the registry's ``ToSelectableFields``), missing → ``""``.
 

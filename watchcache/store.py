@@ -5,11 +5,13 @@ Layout (one hash tag, so every key lives in one Cluster slot):
 - ``{wc}:rv``  — the resourceVersion counter (``INCR``);
 - ``{wc}:log`` — the event stream, entry id ``<rv>-0``, fields ``t`` type, ``k`` key,
   ``o`` the pod's JSON (stamped with its rv), ``p`` msgpack previous selector state, ``r`` the
-  rv of the version replaced, ``ts`` the Redis clock in ms;
+  rv of the version replaced, ``ts`` the Redis clock in ms, ``s`` the writer's packed summary
+  of the version (what the view keeps beside the JSON: labels, selectable fields, uid);
 - ``{wc}:compactor`` — the lease of the one replica trimming the stream right now;
 - ``{wc}:logs:<ns>/<pod>/<container>[:previous]`` — a container instance's log lines
   (fields ``ts`` RFC 3339 time, ``l`` the line), ids are Redis ms times;
-- ``{wc}:obj`` — the Redis-side view: key → ``b"<rv> " + the pod's JSON`` (the same bytes).
+- ``{wc}:obj`` — the Redis-side view: key → ``b"<rv> <n> " + summary (n bytes) + JSON`` (the
+  same bytes as in the log).
 
 Every write goes through :data:`WRITE_SCRIPT`: precondition, ``INCR``, ``XADD`` and the view
 update happen in one atomic Lua call (design.md invariants 1-2). Preconditions are a
@@ -45,6 +47,7 @@ WRITE_SCRIPT = """
 -- ARGV[4] the pod's JSON with an empty resourceVersion (for DELETED: the last stored state)
 -- ARGV[5] msgpack previous selector state, or ""
 -- ARGV[6] the offset in ARGV[4] where the rv's digits go
+-- ARGV[7] the version's packed summary (opaque here; "" for none)
 -- returns {"ok", rv} | {"exists", current} | {"missing"} | {"conflict", current}
 -- The entry also records "r", the rv of the version it replaces ("0": none), so the state at
 -- any retained rv can be rebuilt, and "ts", the Redis clock in ms, for age-based retention.
@@ -69,11 +72,11 @@ local ts = tostring(now[1] * 1000 + math.floor(now[2] / 1000))
 local at = tonumber(ARGV[6])
 local object = string.sub(ARGV[4], 1, at) .. rv .. string.sub(ARGV[4], at + 1)
 redis.call('XADD', KEYS[2], rv .. '-0', 't', ARGV[2], 'k', ARGV[1], 'o', object, 'p', ARGV[5],
-  'r', previous_rv, 'ts', ts)
+  'r', previous_rv, 'ts', ts, 's', ARGV[7])
 if ARGV[2] == 'DELETED' then
   redis.call('HDEL', KEYS[3], ARGV[1])
 else
-  redis.call('HSET', KEYS[3], ARGV[1], rv .. ' ' .. object)
+  redis.call('HSET', KEYS[3], ARGV[1], rv .. ' ' .. string.len(ARGV[7]) .. ' ' .. ARGV[7] .. object)
 end
 return {'ok', rv}
 """
@@ -89,6 +92,7 @@ class Stored:
 
     rv: int
     json: bytes  # stamped with rv
+    summary: bytes = b""  # as the writer packed it; empty for versions of older releases
 
     def pod(self) -> Pod:
         """A fresh, mutable dict of this version: each call parses anew (a deep copy for free)."""
@@ -128,9 +132,14 @@ def _log_line(entry_id: bytes, fields: dict[bytes, bytes]) -> tuple[int, bytes, 
 
 
 def _decode_stored(raw: bytes) -> Stored:
-    rv_text, _, body = raw.partition(b" ")
+    """``b"<rv> <n> " + summary + JSON``; older releases wrote ``b"<rv> " + msgpack``."""
+    rv_text, _, rest = raw.partition(b" ")
     rv = int(rv_text)
-    return Stored(rv, stored_json(body, rv))
+    if not rest[:1].isdigit():  # a JSON object or a msgpack map: never a digit
+        return Stored(rv, stored_json(rest, rv))
+    size, _, rest = rest.partition(b" ")
+    n = int(size)
+    return Stored(rv, rest[n:], rest[:n])
 
 
 REDIS_TIMEOUT_S = 10.0  # longest wait for any Redis command; > every XREAD BLOCK we send
@@ -244,17 +253,19 @@ class Store:
         *,
         expected_rv: int | None,
         previous: SelectorState | None = None,
+        summary: bytes = b"",
     ) -> Committed:
         """Append one event and update the Redis-side view.
 
         ``expected_rv=None`` means the key must not exist (create). The pod is encoded here,
         once; on success its ``metadata.resourceVersion`` is the rv the log gave it, and the
-        result carries the JSON every reader will serve.
+        result carries the JSON every reader will serve. ``summary`` is stored beside it as
+        is, for readers that need it without parsing the JSON.
         """
         precondition = "" if expected_rv is None else str(expected_rv)
         version = unstamped(pod)
         args = (self.rv_key, self.log_key, self.obj_key, key, event_type, precondition, version.json)
-        tail = (pack_previous(previous), version.at)
+        tail = (pack_previous(previous), version.at, summary)
         commits = self.commits
         try:
             result = await commits.call(commits.pack("EVALSHA", WRITE_SCRIPT_SHA, 3, *args, *tail))
@@ -343,13 +354,24 @@ class Store:
         The scan is not atomic: callers read :meth:`head` first and replay the log from there,
         applying an event only when it is newer than what they hold (see ``view.apply``).
         """
-        cursor = 0
+        redis, key = self.redis, self.obj_key
+        cursor, batch = await redis.hscan(key, 0, count=SNAPSHOT_SCAN_COUNT)
         while True:
-            cursor, batch = await self.redis.hscan(self.obj_key, cursor, count=SNAPSHOT_SCAN_COUNT)
-            for key, raw in batch.items():
-                yield key.decode(), _decode_stored(raw)
-            if cursor == 0:
+            # the next step is on its way (sent: one loop turn) while the caller takes this one
+            following = None
+            if cursor:
+                following = asyncio.ensure_future(redis.hscan(key, cursor, count=SNAPSHOT_SCAN_COUNT))
+                await asyncio.sleep(0)
+            try:
+                for name, raw in batch.items():
+                    yield name.decode(), _decode_stored(raw)
+            except BaseException:  # the caller stopped early (GeneratorExit) or failed
+                if following is not None:
+                    following.cancel()
+                raise
+            if following is None:
                 return
+            cursor, batch = await following
 
     async def read_range(self, after_rv: int, count: int = RANGE_BATCH) -> list[Event]:
         """Events with rv > ``after_rv`` already in the log (XRANGE, exclusive start)."""

@@ -10,13 +10,16 @@ GET, LIST and every watcher. Dict trees are not kept: they cost ~8x the bytes in
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 
+import msgpack
 import orjson
 from sortedcontainers import SortedDict
 
 from .events import Event, Pod, SelectorState, compact
-from .selectors import pod_fields
+from .selectors import POD_FIELD_NAMES, pod_fields
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,14 +46,47 @@ class Entry:
         return orjson.loads(self.json)
 
 
-def make_entry(key: str, rv: int, pod: Pod, encoded: bytes | None = None) -> Entry:
-    """Build an entry for ``pod`` (which already carries its resourceVersion); ``encoded`` is
-    its JSON as the log holds it (exactly sized: see :func:`compact`)."""
-    meta = pod["metadata"]
-    state = SelectorState(meta.get("labels") or {}, pod_fields(pod))
-    terminating = "deletionTimestamp" in meta
-    json = encoded if encoded is not None else compact(orjson.dumps(pod))
-    return Entry(key, rv, json, meta.get("uid", ""), state, terminating)
+@dataclass(frozen=True, slots=True)
+class Summary:
+    """What an entry keeps of a version beside its JSON. The writer stores it packed next to
+    the JSON (``Store.write``), so a bootstrap or another replica's tailer builds the entry
+    without parsing the pod."""
+
+    uid: str
+    selector_state: SelectorState
+    terminating: bool
+
+    @classmethod
+    def of(cls, pod: Pod) -> Summary:
+        meta = pod["metadata"]
+        state = SelectorState(meta.get("labels") or {}, pod_fields(pod))
+        return cls(meta.get("uid", ""), state, "deletionTimestamp" in meta)
+
+    def packed(self) -> bytes:
+        """msgpack ``[uid, terminating, labels, field values in POD_FIELD_NAMES order]``."""
+        fields = self.selector_state.fields
+        values = [fields[name] for name in POD_FIELD_NAMES]
+        return msgpack.packb([self.uid, self.terminating, self.selector_state.labels, values])
+
+    @classmethod
+    def unpacked(cls, data: bytes) -> Summary:
+        uid, terminating, labels, values = msgpack.unpackb(data)
+        return cls(uid, SelectorState(labels, dict(zip(POD_FIELD_NAMES, values, strict=True))), terminating)
+
+
+def entry_of(key: str, rv: int, json: bytes, summary: Summary) -> Entry:
+    return Entry(key, rv, json, summary.uid, summary.selector_state, summary.terminating)
+
+
+def stored_entry(key: str, rv: int, json: bytes, summary: bytes) -> Entry:
+    """An entry from a version as the log holds it: its packed summary, else (written by an
+    older release) what parsing its JSON tells."""
+    return entry_of(key, rv, json, Summary.unpacked(summary) if summary else Summary.of(orjson.loads(json)))
+
+
+def make_entry(key: str, rv: int, pod: Pod) -> Entry:
+    """An entry for ``pod`` (which already carries its resourceVersion), encoded here."""
+    return entry_of(key, rv, compact(orjson.dumps(pod)), Summary.of(pod))
 
 
 class View:
@@ -63,7 +99,6 @@ class View:
         # ("node", name) / ("label", key, value) -> the matching entries in key order
         self._index: dict[tuple[str, ...], SortedDict] = {}
         self._terminating: set[str] = set()  # keys of pods with a deletionTimestamp
-        self._unindexed = False  # loaded entries not in the indexes yet (built in one go)
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -71,32 +106,28 @@ class View:
     def get(self, key: str) -> Entry | None:
         return self._entries.get(key)
 
-    def load(self, entry: Entry) -> None:
-        """Bootstrap: take a snapshot entry unless a newer version is already held.
+    def load(self, entries: Iterable[Entry]) -> None:
+        """Bootstrap: take a snapshot's entries (a key met twice keeps its newer version).
 
-        The indexes are built once the snapshot is in, one sort per bucket: inserting 150k
-        pods into sorted buckets one by one would add seconds to a bootstrap.
+        The key order and the indexes are built once the snapshot is in, one sort each:
+        inserting 150k pods into sorted containers one by one would add seconds to a bootstrap.
         """
-        held = self._entries.get(entry.key)
-        if held is None or held.rv < entry.rv:
-            self._entries[entry.key] = entry
-            self._unindexed = True
-
-    def _ensure_indexed(self) -> None:
-        if not self._unindexed:
-            return
-        buckets: dict[tuple[str, ...], dict[str, Entry]] = {}
-        for key, entry in self._entries.items():
+        merged: dict[str, Entry] = dict(self._entries)
+        for entry in entries:
+            held = merged.get(entry.key)
+            if held is None or held.rv < entry.rv:
+                merged[entry.key] = entry
+        self._entries = SortedDict(merged)
+        buckets: defaultdict[tuple[str, ...], dict[str, Entry]] = defaultdict(dict)
+        for key, entry in merged.items():
             for bucket in _index_keys(entry):
-                buckets.setdefault(bucket, {})[key] = entry
-        self._index = {bucket: SortedDict(entries) for bucket, entries in buckets.items()}
-        self._terminating = {key for key, entry in self._entries.items() if entry.terminating}
-        self._unindexed = False
+                buckets[bucket][key] = entry
+        self._index = {bucket: SortedDict(members) for bucket, members in buckets.items()}
+        self._terminating = {key for key, entry in merged.items() if entry.terminating}
 
     @property
     def terminating(self) -> set[str]:
         """Keys of the pods with a deletionTimestamp (the reaper's work list)."""
-        self._ensure_indexed()
         return self._terminating
 
     def apply(self, event: Event, built: Entry | None = None) -> Entry | None:
@@ -107,7 +138,6 @@ class View:
         the held version of their key are skipped: that is what makes snapshot-then-replay
         correct although the snapshot scan is not atomic.
         """
-        self._ensure_indexed()
         if event.rv > self.rv:
             self.rv = event.rv
         held = self._entries.get(event.key)
@@ -121,7 +151,7 @@ class View:
         entry = (
             built
             if built is not None and built.rv == event.rv
-            else make_entry(event.key, event.rv, event.pod, event.json)
+            else stored_entry(event.key, event.rv, event.json, event.summary)
         )
         self._put(entry, held)
         return entry
@@ -158,7 +188,6 @@ class View:
         Callers still apply the full selectors: an index only narrows the scan, so a selective
         list costs in proportion to what it returns, not to the number of pods.
         """
-        self._ensure_indexed()
         wanted = [("label", *pair) for pair in labels.items()]
         if node is not None:
             wanted.append(("node", node))
