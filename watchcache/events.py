@@ -24,9 +24,10 @@ EventType = Literal["ADDED", "MODIFIED", "DELETED"]
 Pod = dict[str, Any]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class SelectorState:
-    """What selectors look at: labels and the pod's selectable fields."""
+    """What selectors look at: labels and the pod's selectable fields. Never changed once
+    built; not frozen for the cost of a frozen ``__init__`` (one per pod, see ``view.Entry``)."""
 
     labels: dict[str, str]
     fields: dict[str, str]

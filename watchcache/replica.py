@@ -103,10 +103,11 @@ class Replica:
                     async for key, stored in self.store.snapshot()
                 ]
             )
-        # The view is long-lived: a full collection would otherwise walk every pod's objects
-        # again and again while serving (a pause of tens of ms at 100k pods). Frozen objects
-        # are still freed by reference counting when a newer version replaces them.
-        gc.freeze()
+            # The view is long-lived: a full collection would otherwise walk every pod's
+            # objects again and again while serving (a pause of tens of ms at 100k pods), and
+            # the first one would come right after the pause. Frozen objects are still freed
+            # by reference counting when a newer version replaces them.
+            gc.freeze()
         count = len(self.view)
         self.view.advance(max(head, 1))  # rv 1 is the empty store's: the first event is 2
         while events := await self.store.read_range(self.view.rv):
