@@ -221,12 +221,14 @@ def run_measured(
     server: ServerProcess, target: Callable[..., Any], *args: Any, timeout: float = 600.0
 ) -> dict[str, Any]:
     """``run_client`` plus the server's CPU use over the phase (robust to noisy neighbours)."""
-    from .common import cpu_seconds
+    from .common import cpu_split
 
-    cpu0, t0 = cpu_seconds(server.pid), time.monotonic()
+    (user0, sys0), t0 = cpu_split(server.pid), time.monotonic()
     result: dict[str, Any] = run_client(target, *args, timeout=timeout)
-    cpu, wall = cpu_seconds(server.pid) - cpu0, time.monotonic() - t0
+    (user1, sys1), wall = cpu_split(server.pid), time.monotonic() - t0
+    cpu = (user1 - user0) + (sys1 - sys0)
     result["server_cpu_util"] = round(cpu / wall, 3)
+    result["server_sys_share"] = round((sys1 - sys0) / cpu, 3) if cpu else 0.0  # kernel: sockets
     # CPU over the whole phase (warm-up included) per request counted in the window, rescaled
     done = max(1, result.get("ok", 0)) * wall / max(result.get("duration_s", wall), 1e-9)
     result["server_cpu_us_per_req"] = round(cpu / done * 1e6, 1)

@@ -23,6 +23,7 @@ from redis.asyncio import Redis
 
 from watchcache.events import pack_previous, unstamped
 from watchcache.store import WRITE_SCRIPT
+from watchcache.view import Summary
 
 from . import httpclient, plots, procs
 from .common import latency_ms, progress, ratio, write_results
@@ -60,7 +61,8 @@ class LuaWrites:
     async def write(self, key: str, event_type: str, pod: dict[str, Any], expected_rv: int | None) -> None:
         precondition = "" if expected_rv is None else str(expected_rv)
         version = unstamped(pod)
-        args = [key, event_type, precondition, version.json, pack_previous(None), version.at]
+        summary = Summary.of(pod).packed()
+        args = [key, event_type, precondition, version.json, pack_previous(None), version.at, summary]
         result = await self.script(keys=self.keys, args=args)
         assert result[0] == b"ok", result
 
