@@ -25,6 +25,7 @@ from .pods import NAME_PLACEHOLDER, body_template, namespace_of
 
 JSON = "application/json"
 MERGE_PATCH = "application/merge-patch+json"
+APPLY_PATCH = "application/apply-patch+yaml"  # a JSON body is YAML too
 PROGRESS_EVERY_S = 2.0
 REQUEST_TIMEOUT_S = 60.0
 # chunked-body parser states (a positive state is the number of bytes left in the chunk)
@@ -170,11 +171,12 @@ async def connect(port: int, keep: int = 4096) -> Connection:
 
 @dataclass(frozen=True)
 class Plan:
-    """What each connection sends. ``kind``: get | create | replace | patch.
+    """What each connection sends. ``kind``: get | create | replace | patch | apply.
 
-    get: a random path of ``paths``. create: POST a new ~3 KB pod named ``bench-<conn>-<seq>``.
-    replace / patch: PUT / merge-PATCH pods this connection created (``targets[conn]`` of them),
-    changing an annotation so every request is a real write.
+    get: a random path of ``paths``. create: POST a new ~3 KB pod named ``<prefix>-<conn>-<seq>``.
+    replace / patch / apply: PUT / merge-PATCH / server-side apply (the whole ~3 KB pod, as
+    ``kubectl apply --server-side`` sends it) to pods this connection created (``targets[conn]``
+    of them), changing an annotation so every request is a real write.
     """
 
     kind: str
@@ -216,6 +218,16 @@ def request_factory(plan: Plan, conn: int) -> Callable[[int], bytes]:
             return raw_request("PUT", f"/api/v1/namespaces/{ns}/pods/{name}", orjson.dumps(pod))
 
         return replace
+    if plan.kind == "apply":
+
+        def apply(seq: int) -> bytes:
+            ns, name, index = create_target(conn, seq % targets)
+            pod = orjson.loads(body_template(index % 30).replace(NAME_PLACEHOLDER.encode(), name.encode()))
+            pod["metadata"]["annotations"]["bench/rev"] = str(seq)
+            path = f"/api/v1/namespaces/{ns}/pods/{name}?fieldManager=bench&force=true"
+            return raw_request("PATCH", path, orjson.dumps(pod), APPLY_PATCH)
+
+        return apply
     if plan.kind == "patch":
 
         def patch(seq: int) -> bytes:
@@ -246,9 +258,11 @@ class Tally:
             self.bytes += response.size
 
 
-async def _worker(port: int, plan: Plan, conn_id: int, tally: Tally, window: list[float], count: int) -> int:
+async def _worker(
+    ports: tuple[int, ...], plan: Plan, conn_id: int, tally: Tally, window: list[float], count: int
+) -> int:
     make = request_factory(plan, conn_id)
-    conn = await connect(port, plan.keep)
+    conn = await connect(ports[conn_id % len(ports)], plan.keep)
     sent = 0
     try:
         for seq in itertools.count():
@@ -278,13 +292,20 @@ async def _report(label: str, tally: Tally, window: list[float]) -> None:
 
 
 async def _load(
-    port: int, plan: Plan, conns: int, duration: float, warmup: float, count: int, label: str
+    port: int | tuple[int, ...],
+    plan: Plan,
+    conns: int,
+    duration: float,
+    warmup: float,
+    count: int,
+    label: str,
 ) -> dict[str, Any]:
+    ports = port if isinstance(port, tuple) else (port,)
     start = time.monotonic()
     window = [start + warmup, start + warmup + duration]
     tally = Tally()
     reporter = asyncio.ensure_future(_report(label, tally, window)) if duration > 5 else None
-    sent = await asyncio.gather(*(_worker(port, plan, c, tally, window, count) for c in range(conns)))
+    sent = await asyncio.gather(*(_worker(ports, plan, c, tally, window, count) for c in range(conns)))
     elapsed = min(time.monotonic(), window[1]) - window[0]
     if reporter is not None:
         reporter.cancel()
@@ -305,9 +326,16 @@ async def _load(
 
 
 def load(
-    port: int, plan: Plan, conns: int, duration: float, warmup: float = 1.0, count: int = 0, label: str = ""
+    port: int | tuple[int, ...],
+    plan: Plan,
+    conns: int,
+    duration: float,
+    warmup: float = 1.0,
+    count: int = 0,
+    label: str = "",
 ) -> dict[str, Any]:
-    """Closed loop: ``conns`` connections, each sending its next request when the last returns.
+    """Closed loop: ``conns`` connections, each sending its next request when the last returns;
+    with several ports (replicas), connection i goes to ``port[i % len(port)]``.
 
     Counts responses of requests started in [warmup, warmup + duration); ``count`` > 0 stops
     after that many responses. Run inside a client process (see ``procs.run_client``).

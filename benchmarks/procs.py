@@ -218,14 +218,24 @@ def run_client(
 
 
 def run_measured(
-    server: ServerProcess, target: Callable[..., Any], *args: Any, timeout: float = 600.0
+    server: ServerProcess | tuple[ServerProcess, ...],
+    target: Callable[..., Any],
+    *args: Any,
+    timeout: float = 600.0,
 ) -> dict[str, Any]:
-    """``run_client`` plus the server's CPU use over the phase (robust to noisy neighbours)."""
+    """``run_client`` plus the server's CPU use over the phase (robust to noisy neighbours);
+    with several servers (replicas), their CPU summed."""
     from .common import cpu_split
 
-    (user0, sys0), t0 = cpu_split(server.pid), time.monotonic()
+    servers = server if isinstance(server, tuple) else (server,)
+
+    def split() -> tuple[float, float]:
+        times = [cpu_split(s.pid) for s in servers]
+        return sum(u for u, _ in times), sum(s for _, s in times)
+
+    (user0, sys0), t0 = split(), time.monotonic()
     result: dict[str, Any] = run_client(target, *args, timeout=timeout)
-    (user1, sys1), wall = cpu_split(server.pid), time.monotonic() - t0
+    (user1, sys1), wall = split(), time.monotonic() - t0
     cpu = (user1 - user0) + (sys1 - sys0)
     result["server_cpu_util"] = round(cpu / wall, 3)
     result["server_sys_share"] = round((sys1 - sys0) / cpu, 3) if cpu else 0.0  # kernel: sockets

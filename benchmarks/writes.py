@@ -1,7 +1,9 @@
 """Scenario ``writes``: create / replace / patch throughput against the Lua write ceiling.
 
-- service: N keep-alive connections from one client process POST ~3 KB pods (then PUT and
-  merge-PATCH the pods each connection created) for a fixed time; pods/s counts 2xx answers;
+- service: N keep-alive connections from one client process POST ~3 KB pods (then PUT,
+  merge-PATCH and server-side apply the pods each connection created) for a fixed time; pods/s
+  counts 2xx answers; then the same creates spread over two replicas on the same Redis (both
+  on the server's core): their CPU per write against one replica's;
 - ceiling: the same Lua transaction (``store.WRITE_SCRIPT``) through redis-py's client from one
   process on the server's core, with the same concurrency — "create" is one write per pod,
   "update" is what an update needs at least: an ``HGET`` then a CAS write;
@@ -122,10 +124,13 @@ def store_ceiling(redis_url: str, mode: str, conns: int, duration: float, warmup
 # ---- the run -----------------------------------------------------------------------------------
 
 
-def _phase(server: procs.ServerProcess, plan: Plan, cfg: Config, label: str) -> dict[str, Any]:
+def _phase(
+    server: procs.ServerProcess | tuple[procs.ServerProcess, ...], plan: Plan, cfg: Config, label: str
+) -> dict[str, Any]:
     progress(f"writes: {label} ({cfg.conns} conns, {cfg.duration:g}s)")
+    ports = tuple(s.port for s in server) if isinstance(server, tuple) else server.port
     result = procs.run_measured(
-        server, httpclient.load, server.port, plan, cfg.conns, cfg.duration, cfg.warmup, 0, label
+        server, httpclient.load, ports, plan, cfg.conns, cfg.duration, cfg.warmup, 0, label
     )
     progress(
         f"writes: {label}: {result['rps']:,.0f}/s, p50 {result['latency']['p50_ms']} ms, "
@@ -145,13 +150,18 @@ def measure(workdir: Path, cfg: Config) -> dict[str, Any]:
             out["create"] = create
             out["replace"] = _phase(server, Plan("replace", targets=targets), cfg, "replace (PUT)")
             out["patch"] = _phase(server, Plan("patch", targets=targets), cfg, "patch (merge)")
+            out["apply"] = _phase(server, Plan("apply", targets=targets), cfg, "server-side apply")
+            with procs.watchcache_server(redis.url, workdir) as second:
+                out["create_2_replicas"] = _phase(
+                    (server, second), Plan("create", prefix="two"), cfg, "create, 2 replicas"
+                )
         for mode in ("create", "update"):
             progress(f"writes: ceiling Lua transaction {mode} from one redis-py process on core 0")
             out[f"ceiling_{mode}"] = procs.run_client(
                 store_ceiling, redis.url, mode, cfg.conns, cfg.duration, cfg.warmup, core=procs.SERVER_CORE
             )
             progress(f"writes: ceiling {mode}: {out[f'ceiling_{mode}']['rps']:,.0f}/s")
-    for key in ("client_ceiling", "replace", "patch"):
+    for key in ("client_ceiling", "replace", "patch", "apply", "create_2_replicas"):
         out[key].pop("sent_per_conn", None)
     out["ratios"] = {
         "create_cpu": ratio(
@@ -161,35 +171,61 @@ def measure(workdir: Path, cfg: Config) -> dict[str, Any]:
             out["ceiling_update"]["cpu_us_per_write"], out["replace"]["server_cpu_us_per_req"]
         ),
         "patch_cpu": ratio(out["ceiling_update"]["cpu_us_per_write"], out["patch"]["server_cpu_us_per_req"]),
+        "apply_cpu": ratio(out["ceiling_update"]["cpu_us_per_write"], out["apply"]["server_cpu_us_per_req"]),
+        # CPU per write with two replicas over one (≤ 1.10 is issue 12's target)
+        "create_2_replicas_cpu_vs_1": ratio(
+            out["create_2_replicas"]["server_cpu_us_per_req"], out["create"]["server_cpu_us_per_req"]
+        ),
         "create": ratio(out["create"]["rps"], out["ceiling_create"]["rps"]),
         "replace": ratio(out["replace"]["rps"], out["ceiling_update"]["rps"]),
         "patch": ratio(out["patch"]["rps"], out["ceiling_update"]["rps"]),
+        "apply": ratio(out["apply"]["rps"], out["ceiling_update"]["rps"]),
         "create_vs_client_ceiling": ratio(out["create"]["rps"], out["client_ceiling"]["rps"]),
     }
     return out
 
 
+PHASES = (
+    ("create", "create", "ceiling_create"),
+    ("replace", "replace (PUT)", "ceiling_update"),
+    ("patch", "patch (merge)", "ceiling_update"),
+    ("apply", "server-side apply", "ceiling_update"),
+    ("create_2_replicas", "create, 2 replicas", "ceiling_create"),
+)
+
+
 def plot(results: dict[str, Any], name: str) -> None:
-    fig, axes = plots.figure(2, "writes: pods/s vs the Lua write transaction from one redis-py process")
-    labels = ["create", "replace (PUT)", "patch (merge)"]
-    service = [results[k]["rps"] for k in ("create", "replace", "patch")]
-    ceiling = [
-        results["ceiling_create"]["rps"],
-        results["ceiling_update"]["rps"],
-        results["ceiling_update"]["rps"],
-    ]
-    plots.paired_bars(axes[0][0], labels, service, ceiling, "writes/s")
+    fig, axes = plots.figure(3, "writes: watchcache vs the Lua write transaction from one redis-py process")
+    phases = [(key, label, ceiling) for key, label, ceiling in PHASES if key in results]
+    labels = [label for _, label, _ in phases]
+    plots.paired_bars(
+        axes[0][0],
+        labels,
+        [results[key]["rps"] for key, _, _ in phases],
+        [results[ceiling]["rps"] for _, _, ceiling in phases],
+        "writes/s",
+    )
     axes[0][0].set_title(f"throughput ({results['config']['conns']} conns)", fontsize=9)
-    ax = axes[0][1]
-    p50 = [results[k]["latency"]["p50_ms"] for k in ("create", "replace", "patch")]
-    p99 = [results[k]["latency"]["p99_ms"] for k in ("create", "replace", "patch")]
+    plots.paired_bars(
+        axes[0][1],
+        labels,
+        [results[key]["server_cpu_us_per_req"] for key, _, _ in phases],
+        [results[ceiling]["cpu_us_per_write"] for _, _, ceiling in phases],
+        "CPU us per write (lower is better)",
+    )
+    axes[0][1].set_title("server CPU per write (2 replicas: both summed)", fontsize=9)
+    ax = axes[0][2]
+    p50 = [results[key]["latency"]["p50_ms"] for key, _, _ in phases]
+    p99 = [results[key]["latency"]["p99_ms"] for key, _, _ in phases]
     xs = range(len(labels))
     ax.bar([x - 0.2 for x in xs], p50, 0.4, label="p50", color=plots.SERVICE_COLOR)
     ax.bar([x + 0.2 for x in xs], p99, 0.4, label="p99", color="#ff7f0e")
-    ax.set_xticks(list(xs), labels, fontsize=8)
+    ax.set_xticks(list(xs), labels, fontsize=7, rotation=15)
     ax.set_ylabel("ms")
     ax.set_title("watchcache request latency", fontsize=9)
     ax.legend(fontsize=8)
+    for axis in (axes[0][0], axes[0][1]):
+        axis.tick_params(axis="x", labelsize=7, labelrotation=15)
     plots.save(fig, name)
 
 
