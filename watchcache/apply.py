@@ -23,6 +23,7 @@ strategic patch metadata has one key, so 53/TCP and 53/UDP would collapse into o
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Iterable
 from typing import Any, Final
@@ -208,8 +209,12 @@ def apply(
     conflicts = find_conflicts(live or {}, merged, new_set, others)
     if conflicts and not force:
         raise conflict_error(conflicts)
+    taken: dict[int, set[Path]] = {}
     for entry, path in conflicts:  # force: the applier takes these fields over
-        entry["fieldsV1"] = fields_to_v1(fields_from_v1(entry["fieldsV1"]) - {path})
+        taken.setdefault(id(entry), set()).add(path)
+    for entry, owned in others:
+        if id(entry) in taken:
+            entry["fieldsV1"] = fields_to_v1(owned - taken[id(entry)])
     old_set = fields_from_v1(mine.get("fieldsV1") or {}) if mine else set()
     for path in removable(old_set - new_set, new_set.union(*(s for _, s in others))):
         _remove(merged, path)
@@ -337,16 +342,24 @@ def fields_from_v1(tree: dict[str, Any], prefix: Path = ()) -> set[Path]:
 
 def fields_to_v1(paths: Iterable[Path]) -> dict[str, Any]:
     """Member paths → FieldsV1 JSON, ``"."`` first, then elements in structured-merge-diff order."""
-    groups: dict[str, list[Path]] = {}
+    trie: dict[str, Any] = {}
     for path in paths:
-        if path:
-            groups.setdefault(path[0], []).append(path[1:])
+        node = trie
+        for pe in path:
+            node = node.get(pe) or node.setdefault(pe, {})
+        node[_MEMBER] = {}
+    return _v1(trie)
+
+
+_MEMBER: Final = ""  # in fields_to_v1's trie: the path so far is a member (no path element is "")
+
+
+def _v1(node: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    for head in sorted(groups, key=_element_order):
-        rests = groups[head]
-        children = [r for r in rests if r]
-        sub = fields_to_v1(children)
-        out[head] = {".": {}, **sub} if children and len(children) < len(rests) else sub
+    for pe in sorted((pe for pe in node if pe), key=_element_order):
+        child = node[pe]
+        sub = _v1(child)
+        out[pe] = {".": {}, **sub} if sub and _MEMBER in child else sub
     return out
 
 
@@ -370,6 +383,34 @@ def removable(dropped: set[Path], kept: set[Path]) -> list[Path]:
 
 
 # --- values at paths ----------------------------------------------------------------------------
+
+
+def members(obj: JSON) -> dict[Path, JSON]:
+    """Every path :func:`value_at` can follow in ``obj``, with its value, from one walk: a
+    lookup per path then, instead of a walk from the root that scans lists and encodes keys."""
+    out: dict[Path, JSON] = {}
+    _members(obj, "", (), out)
+    return out
+
+
+def _members(node: JSON, field: str, prefix: Path, out: dict[Path, JSON]) -> None:
+    if isinstance(node, dict):
+        for key, sub in node.items():
+            path = (*prefix, f"f:{key}")
+            out[path] = sub
+            _members(sub, key, path, out)
+    elif isinstance(node, list) and field in _LIST_FIELDS:
+        for element in node:
+            if field in SET_LISTS:
+                pe = "v:" + orjson.dumps(element).decode()
+            elif isinstance(element, dict):
+                pe = _key_element(element, MERGE_KEYS[field])
+            else:
+                continue
+            path = (*prefix, pe)
+            if path not in out:  # as _child: the first element with the key
+                out[path] = element
+                _members(element, "", path, out)
 
 
 def value_at(obj: JSON, path: Path) -> JSON:
@@ -502,10 +543,14 @@ def find_conflicts(
     Leaves compare values; a member with children (a list element) only conflicts when it is
     new, as structured-merge-diff's ``Compare`` reports ``Modified`` on leaves only.
     """
+    contested = applied.intersection(set().union(*(owned for _, owned in others)))
+    if not contested:  # nobody else owns a field of the configuration
+        return []
     parents = {p[:i] for p in applied for i in range(1, len(p))}
+    before, after = members(live), members(merged)
     changed = {
-        p for p in applied
-        if (value_at(live, p) is _MISSING if p in parents else value_at(live, p) != value_at(merged, p))
+        p for p in contested
+        if (p not in before if p in parents else before.get(p, _MISSING) != after.get(p, _MISSING))
     }  # fmt: skip
     found = []
     for entry, owned in sorted(others, key=lambda o: _manager_id(o[0])):
@@ -579,6 +624,7 @@ def format_path(path: Path) -> str:
     return "".join(out)
 
 
+@functools.lru_cache(maxsize=4096)  # the same path elements come back in every apply
 def _element_order(pe: str) -> tuple[int, Any]:
     """``PathElement.Less``: field names, then keys, then values, then indexes."""
     kind, body = pe[:2], pe[2:]
@@ -586,7 +632,7 @@ def _element_order(pe: str) -> tuple[int, Any]:
         return (0, body)
     if kind == "k:":
         key = orjson.loads(body)
-        return (1, [(k, _value_order(key[k])) for k in sorted(key)])
+        return (1, tuple((k, _value_order(key[k])) for k in sorted(key)))
     if kind == "v:":
         return (2, _value_order(orjson.loads(body)))
     return (3, body)
