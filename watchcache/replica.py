@@ -65,6 +65,7 @@ class Replica:
         self._task: asyncio.Task[Any] | None = None
         self._head_waiters: list[asyncio.Future[int]] = []
         self._heads = store.head_reader()  # only _read_heads uses it: one read at a time
+        self._follower = store.log_follower()  # only the tailer uses it
         self._head_reader: asyncio.Task[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self.consistent_reads = 0  # reads that needed the log head (for /metrics)
@@ -77,6 +78,7 @@ class Replica:
     async def stop(self) -> None:
         await tasks.cancel(self._task, self._head_reader)
         await self._heads.close()
+        await self._follower.close()
         for _, _, fut in self._waiters:
             fut.cancel()
         self._waiters.clear()
@@ -212,7 +214,7 @@ class Replica:
         failures = 0
         while True:
             try:
-                events = await self.store.tail(self.view.rv, TAIL_BLOCK_MS)
+                events = await self._follower.next(self.view.rv, TAIL_BLOCK_MS)
             except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
                 delay = RETRY_BACKOFF_S[min(failures, len(RETRY_BACKOFF_S) - 1)]
                 failures += 1

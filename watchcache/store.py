@@ -175,45 +175,93 @@ def connect(url: str) -> Redis:
     )
 
 
-class HeadReader:
-    """Reads the log head on a connection of its own, for the one task that reads it in a loop.
+class OwnConnection:
+    """A connection of its own, for one task that sends in a loop (the head reader, the tailer).
 
-    Consistent reads share one head read per Redis round trip; under load that task reads
-    back to back. A bare connection skips the client's per-command layers (pool checkout,
-    retry wrapper, response callbacks), which cost more CPU than the round trip itself. It
-    keeps the pool's settings (address, auth, TLS, health checks) but the socket timeout:
-    with one, redis-py sends through a ``wait_for`` task; the read has a deadline of its own.
-    After an error it is closed, and the next read connects afresh; a connection Redis closed
-    gets the client's one resend.
+    Under load that task sends back to back; a bare connection skips the client's per-command
+    layers (pool checkout, retry wrapper, response callbacks, event dispatch), which cost more
+    CPU than the round trip itself. It keeps the pool's settings (address, auth, TLS, health
+    checks) but the socket timeout: with one, redis-py sends through a ``wait_for`` task; each
+    call has a deadline of its own instead. After an error it is closed, and the next call
+    connects afresh; a connection Redis closed gets the client's one resend. One caller at a
+    time; replies come raw (no response callbacks).
     """
 
-    def __init__(self, redis: Redis, rv_key: str) -> None:
+    def __init__(self, redis: Redis) -> None:
         pool = redis.connection_pool
         self._conn = pool.connection_class(**{**pool.connection_kwargs, "socket_timeout": None})
-        self._command = self._conn.pack_command("GET", rv_key)
 
-    async def head(self) -> int:
-        """As :meth:`Store.head`, but a Redis that hangs fails it in :data:`HEAD_TIMEOUT_S`,
-        sooner than the client's socket timeout: every consistent read waits on this one.
-        One caller at a time.
-        """
+    def pack(self, *args: Any) -> bytes:
+        return b"".join(self._conn.pack_command(*args))
+
+    async def call(self, command: bytes, deadline_s: float) -> Any:
+        """Send a packed command and read its reply; a Redis that does not answer within
+        ``deadline_s`` fails it with redis-py's TimeoutError."""
+
+        async def send() -> Any:
+            await self._conn.send_packed_command(command)  # connects if needed
+            return await self._conn.read_response()  # disconnects on any error, cancellation too
+
         try:
-            async with asyncio.timeout(HEAD_TIMEOUT_S):
+            async with asyncio.timeout(deadline_s):
                 # the client's retry policy (see connect): a connection Redis closed, once more
-                raw = await self._conn.retry.call_with_retry(self._get, self._dropped)
+                return await self._conn.retry.call_with_retry(send, self._dropped)
         except TimeoutError:  # asyncio's, not redis-py's
-            raise RedisTimeoutError(f"no answer from Redis in {HEAD_TIMEOUT_S:g}s") from None
-        return int(raw) if raw else 0
-
-    async def _get(self) -> bytes | None:
-        await self._conn.send_packed_command(self._command)  # connects if needed
-        return await self._conn.read_response()  # disconnects on any error, cancellation too
+            raise RedisTimeoutError(f"no answer from Redis in {deadline_s:g}s") from None
 
     async def _dropped(self, error: Exception) -> None:
         await self._conn.disconnect()
 
     async def close(self) -> None:
         await self._conn.disconnect()
+
+
+class HeadReader:
+    """Reads the log head for the one task that reads it in a loop (``Replica._read_heads``):
+    every consistent read waits on it, so a Redis that hangs fails it in
+    :data:`HEAD_TIMEOUT_S`, sooner than the client's socket timeout."""
+
+    def __init__(self, redis: Redis, rv_key: str) -> None:
+        self._conn = OwnConnection(redis)
+        self._command = self._conn.pack("GET", rv_key)
+
+    async def head(self) -> int:
+        """As :meth:`Store.head`."""
+        raw = await self._conn.call(self._command, HEAD_TIMEOUT_S)
+        return int(raw) if raw else 0
+
+    async def close(self) -> None:
+        await self._conn.close()
+
+
+class LogFollower:
+    """Reads new events for the tailer, the one task that reads them in a loop."""
+
+    def __init__(self, redis: Redis, log_key: str) -> None:
+        self._conn = OwnConnection(redis)
+        self._log_key = log_key
+
+    async def next(self, after_rv: int, block_ms: int, count: int = RANGE_BATCH) -> list[Event]:
+        """Block up to ``block_ms`` for events with rv > ``after_rv`` (XREAD BLOCK); a Redis that
+        does not answer within the block time plus :data:`REDIS_TIMEOUT_S` fails it."""
+        command = self._conn.pack(
+            "XREAD", "COUNT", count, "BLOCK", block_ms, "STREAMS", self._log_key, f"{after_rv}-0"
+        )
+        reply = await self._conn.call(command, block_ms / 1e3 + REDIS_TIMEOUT_S)
+        if not reply:
+            return []
+        # RESP3 (redis-py 8's default) answers a map {stream: entries}, RESP2 [[stream, entries]]
+        (entries,) = reply.values() if isinstance(reply, dict) else (entries for _, entries in reply)
+        return [decode_entry(entry_id, _pairs(flat)) for entry_id, flat in entries]
+
+    async def close(self) -> None:
+        await self._conn.close()
+
+
+def _pairs(flat: list[bytes]) -> dict[bytes, bytes]:
+    """A raw reply's ``[field, value, field, value, ...]`` as a dict."""
+    it = iter(flat)
+    return dict(zip(it, it, strict=True))
 
 
 class Store:
@@ -240,6 +288,9 @@ class Store:
 
     def head_reader(self) -> HeadReader:
         return HeadReader(self.redis, self.rv_key)
+
+    def log_follower(self) -> LogFollower:
+        return LogFollower(self.redis, self.log_key)
 
     async def get(self, key: str) -> Stored | None:
         raw = await self.commits.call(self.commits.pack("HGET", self.obj_key, key))
@@ -378,10 +429,3 @@ class Store:
         entries = await self.redis.xrange(self.log_key, min=f"({after_rv}-0", count=count)
         return [decode_entry(entry_id, fields) for entry_id, fields in entries]
 
-    async def tail(self, after_rv: int, block_ms: int, count: int = RANGE_BATCH) -> list[Event]:
-        """Block up to ``block_ms`` for events with rv > ``after_rv`` (XREAD BLOCK)."""
-        reply = await self.redis.xread({self.log_key: f"{after_rv}-0"}, count=count, block=block_ms)
-        if not reply:
-            return []
-        _, entries = reply[0]
-        return [decode_entry(entry_id, fields) for entry_id, fields in entries]
