@@ -49,6 +49,8 @@ def changed_fields(old: Any, new: Any, field: str = "") -> FieldSet | None:
     Equal subtrees are dismissed by one C-level comparison before any walking, so an update
     costs in proportion to what it changed, not to the size of the pod.
     """
+    if old is None:
+        return None if new is None else all_fields(new, field)
     if old == new:
         return None
     if isinstance(new, dict):
@@ -71,6 +73,29 @@ def changed_fields(old: Any, new: Any, field: str = "") -> FieldSet | None:
             if sub is not None:
                 sub["."] = {}
                 out[ident] = sub
+        return out
+    return {}
+
+
+def all_fields(value: Any, field: str = "") -> FieldSet:
+    """``changed_fields(None, value)``: every field of ``value`` (a create), without the
+    comparisons an update needs."""
+    if isinstance(value, dict):
+        out: FieldSet = {}
+        for key, sub in value.items():
+            if sub is not None:
+                out["f:" + key] = all_fields(sub, key)
+        if out and field in MAP_FIELDS:
+            out["."] = {}
+        return out
+    if isinstance(value, list) and field in MERGE_KEYS:
+        keys = MERGE_KEYS[field]
+        out = {}
+        for element in value:
+            if element is not None:
+                sub = all_fields(element)
+                sub["."] = {}
+                out[_element_key(element, keys)] = sub
         return out
     return {}
 

@@ -55,6 +55,7 @@ def _parse(text: str) -> Decimal:
         raise ValueError(FORMAT_ERROR) from exc
 
 
+@functools.lru_cache(maxsize=1024)  # the same few quantities come in every pod
 def round_up_milli(text: str) -> str:
     """``text`` unchanged if it is already milli-precise, else rounded up (``"0.0001"``→``"1m"``).
 

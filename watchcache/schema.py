@@ -7,6 +7,7 @@ decoder's hot loop can dispatch on without string parsing.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from dataclasses import dataclass, field
@@ -555,11 +556,17 @@ def normalize_quantity(value: Any) -> str:
     Only the syntax is checked (``ParseQuantity``'s errors); the canonical re-formatting Go
     applies on output (``0.5`` → ``500m``) is not done here.
     """
+    if type(value) is str:
+        return _quantity_text(value)
     if isinstance(value, bool) or not isinstance(value, str | int | float):
         raise SchemaError(QUANTITY_FORMAT_ERROR)
     if type(value) is float:
         raise NeedsExactPass  # its literal text is only known to the exact parse
-    text = value.literal if isinstance(value, GoFloat) else str(value)
+    return _quantity_text(value.literal if isinstance(value, GoFloat) else str(value))
+
+
+@functools.lru_cache(maxsize=1024)  # the same few quantities come in every pod
+def _quantity_text(text: str) -> str:
     shape = _QUANTITY_SHAPE.fullmatch(text.strip())
     if shape is None or not _QUANTITY_NUMBER.fullmatch(shape.group(1)):
         raise SchemaError(QUANTITY_FORMAT_ERROR)

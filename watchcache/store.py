@@ -428,4 +428,3 @@ class Store:
         """Events with rv > ``after_rv`` already in the log (XRANGE, exclusive start)."""
         entries = await self.redis.xrange(self.log_key, min=f"({after_rv}-0", count=count)
         return [decode_entry(entry_id, fields) for entry_id, fields in entries]
-
