@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from .common import progress
+from .common import SERVER_PATH_ENV, progress
 from .procs import PROFILE_ENV
 
 
@@ -32,7 +32,15 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="sample each watchcache server with py-spy: results/profiles/*.txt (collapsed stacks)",
     )
+    parser.add_argument(
+        "--server-from",
+        metavar="CHECKOUT",
+        help="run the watchcache servers from another checkout (e.g. a clone of an older commit), "
+        "measured by this checkout's harness and ceilings: before/after comparisons in one run",
+    )
     args = parser.parse_args(argv)
+    if args.server_from:
+        os.environ[SERVER_PATH_ENV] = str(Path(args.server_from).resolve())
     if args.profile:
         os.environ[PROFILE_ENV] = str(Path(__file__).parent / "results" / "profiles")
     if args.sizes and args.scenario != "reads":

@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Any
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
+# set by --server-from: the checkout whose ``watchcache`` package the servers run (A/B runs)
+SERVER_PATH_ENV = "WATCHCACHE_BENCH_SERVER_PATH"
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 PAGE_KB = os.sysconf("SC_PAGE_SIZE") // 1024
 _T0 = time.monotonic()
@@ -106,11 +108,11 @@ class Sampler:
         }
 
 
-def git_state() -> dict[str, Any]:
+def git_state(root: Path | None = None) -> dict[str, Any]:
     """The watchcache commit measured (and whether its tree had local changes)."""
     import subprocess
 
-    root = RESULTS_DIR.parent.parent
+    root = root or RESULTS_DIR.parent.parent
 
     def git(*args: str) -> str:
         return subprocess.run(["git", *args], cwd=root, capture_output=True, text=True).stdout.strip()
@@ -150,6 +152,11 @@ def write_results(scenario: str, quick: bool, cores: str, results: dict[str, Any
         "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "machine": machine(),
         "git": git_state(),
+        **(
+            {"servers_from": {"path": path, **git_state(Path(path))}}
+            if (path := os.environ.get(SERVER_PATH_ENV))
+            else {}
+        ),
         "load_average_at_end": load_average(),
         "cores": cores,
         "results": results,

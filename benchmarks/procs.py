@@ -30,7 +30,7 @@ import redis
 
 from watchcache.embedded_redis import EmbeddedRedis, find_free_port
 
-from .common import progress
+from .common import SERVER_PATH_ENV, progress
 
 SERVER_CORE = 0
 CLIENT_CORE = 1
@@ -109,11 +109,15 @@ def _preexec() -> None:
     pin_self(SERVER_CORE)
 
 
-def start_process(name: str, args: list[str], workdir: Path, ready_path: str, port: int) -> ServerProcess:
+def start_process(
+    name: str, args: list[str], workdir: Path, ready_path: str, port: int, pythonpath: str | None = None
+) -> ServerProcess:
     """Start a server on core 0 and wait until ``ready_path`` answers 200."""
     workdir.mkdir(parents=True, exist_ok=True)
     log = workdir / f"{name}-{port}.log"
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    if pythonpath:
+        env["PYTHONPATH"] = pythonpath
     started = time.monotonic()
     with log.open("wb") as out:
         process = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, env=env, preexec_fn=_preexec)
@@ -139,7 +143,7 @@ def watchcache_server(redis_url: str, workdir: Path, log_level: str = "warning")
         sys.executable, "-m", "watchcache", "serve", "--port", str(port), "--redis-url", redis_url,
         "--data-dir", str(workdir), "--log-level", log_level,
     ]  # fmt: skip
-    server = start_process("watchcache", args, workdir, "/readyz", port)
+    server = start_process("watchcache", args, workdir, "/readyz", port, os.environ.get(SERVER_PATH_ENV))
     progress(f"watchcache server pid {server.pid} on :{port}, ready after {server.ready_s:.2f}s")
     profiler = _profile(server)
     try:
