@@ -19,7 +19,9 @@ def _load(name: str) -> dict[str, Any] | None:
 
 def _head(doc: dict[str, Any]) -> str:
     git, load = doc.get("git", {}), doc.get("load_average_at_end", [])
-    return f"_{doc['when']}, watchcache {git.get('head', '?')}, load average at end {load}_\n"
+    servers = doc.get("servers_from")
+    served = f" (servers of {servers['head']})" if servers else ""
+    return f"_{doc['when']}, watchcache {git.get('head', '?')}{served}, load average at end {load}_\n"
 
 
 def writes_table(doc: dict[str, Any]) -> str:
@@ -29,8 +31,15 @@ def writes_table(doc: dict[str, Any]) -> str:
         "ceiling CPU µs/write | ratio (throughput) | ratio (CPU) |",
         "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    pairs = (("create", "ceiling_create"), ("replace", "ceiling_update"), ("patch", "ceiling_update"))
+    pairs = (
+        ("create", "ceiling_create"),
+        ("replace", "ceiling_update"),
+        ("patch", "ceiling_update"),
+        ("apply", "ceiling_update"),
+    )
     for op, ceiling in pairs:
+        if op not in r:  # runs before server-side apply was measured
+            continue
         s, c = r[op], r[ceiling]
         rows.append(
             f"| {op} | {s['rps']:,.0f} | {s['latency']['p50_ms']:.1f} / {s['latency']['p99_ms']:.1f} | "
@@ -39,6 +48,29 @@ def writes_table(doc: dict[str, Any]) -> str:
         )
     client = r["client_ceiling"]
     rows.append(f"\nClient ceiling (same client POSTing to a canned server): {client['rps']:,.0f} req/s.")
+    if "create_2_replicas" in r:
+        two = r["create_2_replicas"]
+        rows.append(
+            f"Creates over two replicas on one Redis (both on the server's core): {two['rps']:,.0f}/s, "
+            f"{two['server_cpu_us_per_req']:,.0f} µs of CPU per write summed over both, "
+            f"**{r['ratios']['create_2_replicas_cpu_vs_1']:.2f}x** one replica's."
+        )
+    return _head(doc) + "\n".join(rows) + "\n"
+
+
+def footprint_table(doc: dict[str, Any]) -> str:
+    rows = [
+        "| pods | ready s (bootstrap s) | Redis busy ≤ ms | writes meanwhile | JSON B/pod | "
+        "RSS B/pod (x JSON) | Redis B/pod (x JSON): log + view |",
+        "|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for s in doc["results"]["sizes"]:
+        rows.append(
+            f"| {s['pods']:,} | **{s['ready_s']}** ({s['bootstrap_s']}) | {s['redis_max_ping_ms']:.1f} | "
+            f"{s['writes_meanwhile']} | {s['json_bytes_per_pod']:,} | {s['rss_bytes_per_pod']:,} "
+            f"(**{s['rss_vs_json']}x**) | {s['redis_bytes_per_pod']:,} (**{s['redis_vs_json']}x**): "
+            f"{s['redis_log_bytes_per_pod']:,} + {s['redis_view_bytes_per_pod']:,} |"
+        )
     return _head(doc) + "\n".join(rows) + "\n"
 
 
@@ -169,7 +201,7 @@ def main() -> None:
     args = parser.parse_args()
     suffix = "-quick" if args.quick else ""
     variants = sorted(p.stem for p in RESULTS_DIR.glob("reads-[0-9]*.json") if not p.stem.endswith("-quick"))
-    names = [("writes", writes_table), ("reads", reads_table)]
+    names = [("writes", writes_table), ("reads", reads_table), ("footprint", footprint_table)]
     names += [(v, reads_table) for v in ([] if args.quick else variants)]
     for name, table in (*names, ("fanout", fanout_table)):
         doc = _load(name if name in variants else name + suffix)
