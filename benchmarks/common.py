@@ -153,8 +153,8 @@ def write_results(scenario: str, quick: bool, cores: str, results: dict[str, Any
         "machine": machine(),
         "git": git_state(),
         **(
-            {"servers_from": {"path": path, **git_state(Path(path))}}
-            if (path := os.environ.get(SERVER_PATH_ENV))
+            {"servers_from": {"path": servers, **git_state(Path(servers))}}
+            if (servers := os.environ.get(SERVER_PATH_ENV))
             else {}
         ),
         "load_average_at_end": load_average(),

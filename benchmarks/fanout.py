@@ -52,6 +52,11 @@ class Config:
     # 300k deliveries/s offered, more than either side sustains: at 100k the ceiling had kept up
     # on a faster machine (100.2 emits/s), so the ratio then measured two unsaturated servers
     saturate_rate: float = 300.0
+    # (watchers, events/s) measured besides ``watchers`` at rate_for(): issue 12's latency point
+    extra_points: tuple[tuple[int, float], ...] = ((1_000, 100.0),)
+
+    def points(self) -> list[tuple[int, float]]:
+        return [(count, rate_for(count)) for count in self.watchers] + list(self.extra_points)
 
     @classmethod
     def of(cls, quick: bool) -> Config:
@@ -200,16 +205,17 @@ def _main_variant(
     server: procs.ServerProcess, ceiling: procs.ServerProcess, cfg: Config
 ) -> list[dict[str, Any]]:
     rows = []
-    for count in cfg.watchers:
-        rate = rate_for(count)
-        plan = WriterPlan(rate, cfg.seconds, prefix=f"m{count}")
+    for count, rate in cfg.points():
+        plan = WriterPlan(rate, cfg.seconds, prefix=f"m{count}r{rate:g}")
+        label = f"W={count:,} at {rate:g}/s"
         service = run_phase(
-            Phase(f"W={count:,}", server, _namespace_paths(_current_rv(server.port), count), plan, count)
+            Phase(label, server, _namespace_paths(_current_rv(server.port), count), plan, count)
         )
         emit = WriterPlan(rate, cfg.seconds, emit=True)
-        ceil = run_phase(Phase(f"ceiling W={count:,}", ceiling, ["/watch"] * count, emit, count))
+        ceil = run_phase(Phase(f"ceiling {label}", ceiling, ["/watch"] * count, emit, count))
         rows.append({
             "watchers": count,
+            "key": str(count) if rate == rate_for(count) else f"{count}@{rate:g}/s",
             "service": service,
             "ceiling": ceil,
             "ratios": {
@@ -319,7 +325,7 @@ def measure(workdir: Path, cfg: Config) -> dict[str, Any]:
             out["saturation"] = _saturation_variant(server, ceiling, cfg)
         out["kubelet"] = _kubelet_variant(server, cfg)
         out["stalled"] = _stalled_variant(server, cfg)
-    out["ratios"] = {str(r["watchers"]): r["ratios"] for r in out["main"]}
+    out["ratios"] = {r["key"]: r["ratios"] for r in out["main"]}
     out["ratios"]["saturation_deliveries_per_s"] = out["saturation"]["ratio"]
     return out
 
