@@ -120,7 +120,10 @@ def start_process(
         env["PYTHONPATH"] = pythonpath
     started = time.monotonic()
     with log.open("wb") as out:
-        process = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, env=env, preexec_fn=_preexec)
+        # cwd too: ``python -m`` puts the working directory first on sys.path, before PYTHONPATH
+        process = subprocess.Popen(
+            args, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=pythonpath, preexec_fn=_preexec
+        )
     server = ServerProcess(name, port, process, log)
     deadline = started + START_TIMEOUT_S
     while time.monotonic() < deadline:
