@@ -82,7 +82,7 @@ return {'ok', rv}
 """
 WRITE_SCRIPT_SHA = hashlib.sha1(WRITE_SCRIPT.encode(), usedforsecurity=False).hexdigest()
 
-SNAPSHOT_SCAN_COUNT = 1000  # HSCAN batch: keeps each Redis call short (no long blocking)
+SNAPSHOT_SCAN_COUNT = 500  # HSCAN batch (~2 MB of pods): keeps each Redis call short (a few ms)
 RANGE_BATCH = 1000  # XRANGE/XREAD batch size
 
 
