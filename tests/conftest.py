@@ -12,7 +12,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,6 +21,7 @@ import pytest
 from kubernetes import client, config
 
 from watchcache.embedded_redis import EmbeddedRedis, find_free_port
+from watchcache.store import Store, connect
 
 SERVER_START_TIMEOUT_S = 20.0
 
@@ -86,6 +87,16 @@ def private_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Embedded
     """A Redis of the test module's own, for tests that trim, stop or cut it off."""
     with EmbeddedRedis(tmp_path_factory.mktemp("private-redis"), persistence=False) as redis:
         yield redis
+
+
+@pytest.fixture
+async def store(private_redis: EmbeddedRedis, request: pytest.FixtureRequest) -> AsyncIterator[Store]:
+    """A Store on the module's private Redis, under a key prefix of the test's own."""
+    client = connect(private_redis.url)
+    store = Store(client, prefix=f"{{{request.node.name}}}")
+    yield store
+    await store.close()
+    await client.aclose()
 
 
 @pytest.fixture(scope="session")

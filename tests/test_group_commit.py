@@ -10,33 +10,22 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-import pytest
 import redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError, ResponseError
 
 from watchcache.embedded_redis import EmbeddedRedis
-from watchcache.store import Committed, KeyExists, Store, VersionMismatch, connect
+from watchcache.store import Committed, KeyExists, Store, VersionMismatch
 
 from .conftest import pod_manifest, start_server
 
 
 def pod(name: str, **labels: str) -> dict[str, Any]:
     return {"kind": "Pod", "metadata": {"name": name, "namespace": "ns", "labels": labels}}
-
-
-@pytest.fixture
-async def store(private_redis: EmbeddedRedis, request: pytest.FixtureRequest) -> AsyncIterator[Store]:
-    client = connect(private_redis.url)
-    store = Store(client, prefix=f"{{gc-{request.node.name}}}")
-    yield store
-    await store.close()
-    await client.aclose()
 
 
 async def test_writes_of_one_loop_turn_share_one_send_and_commit_in_call_order(store: Store) -> None:

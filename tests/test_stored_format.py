@@ -5,17 +5,14 @@ Versions an older release stored as msgpack are still read.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import msgpack
 import orjson
-import pytest
 
-from watchcache.embedded_redis import EmbeddedRedis
 from watchcache.events import unstamped
 from watchcache.replica import Replica
-from watchcache.store import Store, connect
+from watchcache.store import Store
 from watchcache.view import Summary, make_entry
 
 
@@ -26,15 +23,6 @@ def pod(name: str, **annotations: str) -> dict[str, Any]:
         "metadata": {"name": name, "namespace": "ns", "annotations": annotations, "uid": "u-" + name},
         "spec": {"containers": [{"name": "c", "image": "i"}]},
     }
-
-
-@pytest.fixture
-async def store(private_redis: EmbeddedRedis, request: pytest.FixtureRequest) -> AsyncIterator[Store]:
-    client = connect(private_redis.url)
-    store = Store(client, prefix=f"{{fmt-{request.node.name}}}")
-    yield store
-    await store.close()
-    await client.aclose()
 
 
 def test_stamping_puts_the_rv_where_metadata_holds_it() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import orjson
 
 from watchcache.events import Event, with_resource_version
+from watchcache.selectors import POD_FIELD_NAMES, pod_fields
 from watchcache.view import Summary, View, make_entry, stored_entry
 
 
@@ -129,3 +130,8 @@ def test_a_summary_packs_what_the_entry_of_a_parsed_pod_holds() -> None:
     )
     assert summary.selector_state.fields["status.podIP"] == "10.0.0.1"
     assert stored_entry("a/x", 7, parsed.json, b"") == parsed  # no summary: parsed from the JSON
+
+
+def test_a_summary_packs_field_values_in_the_order_of_pod_fields() -> None:
+    """The packed summary holds values only; their names come from POD_FIELD_NAMES."""
+    assert tuple(pod_fields(pod("a", "x"))) == POD_FIELD_NAMES

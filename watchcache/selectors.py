@@ -347,22 +347,22 @@ def parse_label_selector(text: str) -> LabelSelector:
 
 FieldOperator = Literal["=", "==", "!="]
 
-# The pod's field-label conversion accepts exactly these (``spec.host`` is rewritten).
-SELECTABLE_FIELDS = frozenset(
-    {
-        "metadata.name",
-        "metadata.namespace",
-        "spec.nodeName",
-        "spec.restartPolicy",
-        "spec.schedulerName",
-        "spec.serviceAccountName",
-        "spec.hostNetwork",
-        "status.phase",
-        "status.podIP",
-        "status.podIPs",
-        "status.nominatedNodeName",
-    }
+# The pod's field-label conversion accepts exactly these (``spec.host`` is rewritten), in the
+# order of pod_fields' keys (view.Summary packs their values in this order).
+POD_FIELD_NAMES = (
+    "metadata.name",
+    "metadata.namespace",
+    "spec.nodeName",
+    "spec.restartPolicy",
+    "spec.schedulerName",
+    "spec.serviceAccountName",
+    "spec.hostNetwork",
+    "status.phase",
+    "status.podIP",
+    "status.podIPs",
+    "status.nominatedNodeName",
 )
+SELECTABLE_FIELDS = frozenset(POD_FIELD_NAMES)
 _FIELD_ALIASES = {"spec.host": "spec.nodeName"}  # what pre-1.0 v1 clients sent
 _TERM_OPERATORS: tuple[FieldOperator, ...] = ("!=", "==", "=")  # tried in this order
 
@@ -483,21 +483,6 @@ def parse_field_selector(text: str) -> FieldSelector:
         name, op, raw = split
         terms.append(FieldTerm(name, op, _unescape(raw)))
     return FieldSelector(tuple(FieldTerm(_pod_field(t.field), t.operator, t.value) for t in terms))
-
-
-POD_FIELD_NAMES = (
-    "metadata.name",
-    "metadata.namespace",
-    "spec.nodeName",
-    "spec.restartPolicy",
-    "spec.schedulerName",
-    "spec.serviceAccountName",
-    "spec.hostNetwork",
-    "status.phase",
-    "status.podIP",
-    "status.podIPs",
-    "status.nominatedNodeName",
-)  # the keys of pod_fields, in its order
 
 
 def pod_fields(pod: dict[str, Any]) -> dict[str, str]:

@@ -14,11 +14,10 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-import msgpack
 import orjson
 from sortedcontainers import SortedDict
 
-from .events import Event, Pod, SelectorState, compact
+from .events import Event, Pod, SelectorState, compact, pack, unpack
 from .selectors import POD_FIELD_NAMES, pod_fields
 
 
@@ -70,11 +69,11 @@ class Summary:
         """msgpack ``[uid, terminating, labels, field values in POD_FIELD_NAMES order]``."""
         fields = self.selector_state.fields
         values = [fields[name] for name in POD_FIELD_NAMES]
-        return msgpack.packb([self.uid, self.terminating, self.selector_state.labels, values])
+        return pack([self.uid, self.terminating, self.selector_state.labels, values])
 
     @classmethod
     def unpacked(cls, data: bytes) -> Summary:
-        uid, terminating, labels, values = msgpack.unpackb(data)
+        uid, terminating, labels, values = unpack(data)
         return cls(uid, SelectorState(labels, dict(zip(POD_FIELD_NAMES, values, strict=True))), terminating)
 
 
