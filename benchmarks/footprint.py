@@ -29,6 +29,7 @@ import redis as sync_redis
 import uvloop
 
 from watchcache.store import Store, connect
+from watchcache.view import Summary
 
 from . import plots, procs
 from .common import latency_ms, progress, rss_mb, write_results
@@ -57,7 +58,10 @@ async def _writes_and_pings(redis_url: str, stop: Any, rate: float) -> dict[str,
         for key, pod in pods:
             if stop.is_set():
                 return
-            await store.write(f"bg-{key}", "ADDED", pod, expected_rv=None)
+            namespace, _, name = key.partition("/")
+            pod["metadata"]["name"] = f"bg-{name}"
+            summary = Summary.of(pod).packed()  # as the registry writes
+            await store.write(f"{namespace}/bg-{name}", "ADDED", pod, expected_rv=None, summary=summary)
             written += 1
             await asyncio.sleep(1 / rate)
 
