@@ -7,6 +7,8 @@ import subprocess
 import time
 from pathlib import Path
 
+import pytest
+
 from watchcache.embedded_redis import REDIS_BINARY, EmbeddedRedis
 from watchcache.replica import TAIL_BLOCK_MS
 from watchcache.store import Store, connect
@@ -50,3 +52,21 @@ async def test_the_client_speaks_over_a_unix_socket_too(tmp_path: Path) -> None:
         await redis.aclose()
         server.terminate()
         server.wait(10)
+
+
+@pytest.mark.parametrize("protocol", ["2", "3"])
+async def test_the_tailer_reads_events_in_either_protocol(redis_server: EmbeddedRedis, protocol: str) -> None:
+    """The follower reads raw replies: XREAD is a list of [stream, entries] in RESP2 and a map
+    in RESP3; a URL may choose either (``?protocol=``)."""
+    redis = connect(f"{redis_server.url}?protocol={protocol}")
+    store = Store(redis, prefix=f"{{follow-resp{protocol}}}")
+    follower = store.log_follower()
+    try:
+        pod = {"kind": "Pod", "metadata": {"name": "p", "namespace": "ns", "labels": {"a": "b"}}}
+        written = await store.write("ns/p", "ADDED", pod, expected_rv=None, summary=b"s")
+        (event,) = await follower.next(0, 100)
+        assert (event.rv, event.key, event.json, event.summary) == (written.rv, "ns/p", written.json, b"s")
+    finally:
+        await follower.close()
+        await store.close()
+        await redis.aclose()

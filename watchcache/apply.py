@@ -386,8 +386,9 @@ def removable(dropped: set[Path], kept: set[Path]) -> list[Path]:
 
 
 def members(obj: JSON) -> dict[Path, JSON]:
-    """Every path :func:`value_at` can follow in ``obj``, with its value, from one walk: a
-    lookup per path then, instead of a walk from the root that scans lists and encodes keys."""
+    """Every member path of ``obj`` with its value (lists by element key, as :func:`_child`
+    follows them), from one walk: a lookup per path then, instead of a walk from the root that
+    scans lists and encodes keys."""
     out: dict[Path, JSON] = {}
     _members(obj, "", (), out)
     return out
@@ -411,16 +412,6 @@ def _members(node: JSON, field: str, prefix: Path, out: dict[Path, JSON]) -> Non
             if path not in out:  # as _child: the first element with the key
                 out[path] = element
                 _members(element, "", path, out)
-
-
-def value_at(obj: JSON, path: Path) -> JSON:
-    """The value a path names in an object, or ``_MISSING``."""
-    node = obj
-    for pe in path:
-        node = _child(node, pe)
-        if node is _MISSING:
-            break
-    return node
 
 
 def _child(node: JSON, pe: str) -> JSON:
