@@ -198,22 +198,17 @@ def plot(results: dict[str, Any], name: str) -> None:
     fig, axes = plots.figure(3, "writes: watchcache vs the Lua write transaction from one redis-py process")
     phases = [(key, label, ceiling) for key, label, ceiling in PHASES if key in results]
     labels = [label for _, label, _ in phases]
-    plots.paired_bars(
-        axes[0][0],
-        labels,
-        [results[key]["rps"] for key, _, _ in phases],
-        [results[ceiling]["rps"] for _, _, ceiling in phases],
-        "writes/s",
-    )
-    axes[0][0].set_title(f"throughput ({results['config']['conns']} conns)", fontsize=9)
-    plots.paired_bars(
-        axes[0][1],
-        labels,
-        [results[key]["server_cpu_us_per_req"] for key, _, _ in phases],
-        [results[ceiling]["cpu_us_per_write"] for _, _, ceiling in phases],
-        "CPU us per write (lower is better)",
-    )
-    axes[0][1].set_title("server CPU per write (2 replicas: both summed)", fontsize=9)
+    panels = (  # (service value, ceiling value, y label, title)
+        ("rps", "rps", "writes/s", f"throughput ({results['config']['conns']} conns)"),
+        ("server_cpu_us_per_req", "cpu_us_per_write", "CPU us per write (lower is better)",
+         "server CPU per write (2 replicas: both summed)"),
+    )  # fmt: skip
+    for ax, (value, ceiling_value, ylabel, title) in zip(axes[0], panels, strict=False):
+        service = [results[key][value] for key, _, _ in phases]
+        ceiling = [results[ceiling][ceiling_value] for _, _, ceiling in phases]
+        plots.paired_bars(ax, labels, service, ceiling, ylabel)
+        ax.set_title(title, fontsize=9)
+        ax.tick_params(axis="x", labelsize=7, labelrotation=15)
     ax = axes[0][2]
     p50 = [results[key]["latency"]["p50_ms"] for key, _, _ in phases]
     p99 = [results[key]["latency"]["p99_ms"] for key, _, _ in phases]
@@ -224,8 +219,6 @@ def plot(results: dict[str, Any], name: str) -> None:
     ax.set_ylabel("ms")
     ax.set_title("watchcache request latency", fontsize=9)
     ax.legend(fontsize=8)
-    for axis in (axes[0][0], axes[0][1]):
-        axis.tick_params(axis="x", labelsize=7, labelrotation=15)
     plots.save(fig, name)
 
 
