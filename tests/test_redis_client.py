@@ -70,3 +70,25 @@ async def test_the_tailer_reads_events_in_either_protocol(redis_server: Embedded
         await follower.close()
         await store.close()
         await redis.aclose()
+
+
+@pytest.mark.parametrize("protocol", ["2", "3"])
+async def test_a_log_follow_reads_lines_in_either_protocol(
+    redis_server: EmbeddedRedis, protocol: str
+) -> None:
+    """``kubectl logs -f`` reads through redis-py's XREAD, whose reply is ``[[stream, entries]]``
+    in RESP2 and ``{stream: [entries]}`` in RESP3."""
+    redis = connect(f"{redis_server.url}?protocol={protocol}")
+    store = Store(redis, prefix=f"{{logs-resp{protocol}}}")
+    try:
+        key = store.container_log_key("ns", "p", "c")
+        await store.append_log(key, [(b"2026-12-06T00:00:00Z", b"one"), (b"2026-12-06T00:00:01Z", b"two")])
+        lines, position = await store.follow_log(key, "0-0", 100)
+        assert [(ts, line) for _, ts, line in lines] == [
+            (b"2026-12-06T00:00:00Z", b"one"),
+            (b"2026-12-06T00:00:01Z", b"two"),
+        ]
+        assert await store.follow_log(key, position, 100) == ([], position)
+    finally:
+        await store.close()
+        await redis.aclose()

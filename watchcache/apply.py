@@ -61,7 +61,7 @@ _MISSING: Final = _Missing()
 _YAML_BASE: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-class _Loader(_YAML_BASE):  # type: ignore[misc, valid-type]
+class _Loader(_YAML_BASE):
     """Safe loading with timestamps left as text, as sigs.k8s.io/yaml (JSON underneath) does.
 
     Map keys become text as they are read: a Python dict would merge ``1`` and ``true``.
@@ -309,7 +309,8 @@ def _typed_patch_error(
     applied: dict[str, Any], prefix: Path, index: int, element: JSON, duplicate: str = ""
 ) -> errors.BadRequest:
     """structured-merge-diff's conversion error (HTTP 500 there; 400 as patch.md §5 prefers)."""
-    meta = applied.get("metadata") if isinstance(applied.get("metadata"), dict) else {}
+    meta = applied.get("metadata")
+    meta = meta if isinstance(meta, dict) else {}
     where = f"{meta.get('namespace') or ''}/{meta.get('name') or ''}"
     if duplicate:
         detail = f"duplicate entries for key {format_path((duplicate,))}"

@@ -32,7 +32,7 @@ ENV_PREFIX: Final = "WATCHCACHE"
 DEFAULTS: Final = Settings()
 HELP_WIDTH: Final = 100  # columns
 STOP_SIGNALS: Final = (signal.SIGTERM, signal.SIGINT)
-GRACEFUL_SHUTDOWN_S: Final = 3.0  # seconds for in-flight requests on shutdown; clients re-watch
+GRACEFUL_SHUTDOWN_S: Final = 3  # seconds for in-flight requests on shutdown; clients re-watch
 
 logger = logging.getLogger(__name__)
 F = TypeVar("F", bound=Callable[..., Any])

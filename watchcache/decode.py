@@ -374,7 +374,7 @@ def _load_yaml(body: bytes) -> tuple[Any, list[str]]:
 _YAML_BASE: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-class _YamlLoader(_YAML_BASE):  # type: ignore[misc, valid-type]
+class _YamlLoader(_YAML_BASE):
     """Safe loading with timestamps left as text and repeated keys recorded (go-yaml strict)."""
 
     def __init__(self, stream: bytes) -> None:

@@ -182,14 +182,14 @@ class PodListResponse(Response):
     """
 
     def __init__(self, result: ListResult) -> None:
-        self.body = ListBody(result)
+        self.list_body = ListBody(result)
         self.status_code = 200
         self.background = None
-        self.raw_headers = [(b"content-type", JSON_BYTES), (b"content-length", b"%d" % self.body.size)]
+        self.raw_headers = [(b"content-type", JSON_BYTES), (b"content-length", b"%d" % self.list_body.size)]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
-        pieces = self.body.pieces()
+        pieces = self.list_body.pieces()
         piece = next(pieces)
         for following in pieces:
             await send({"type": "http.response.body", "body": piece, "more_body": True})
@@ -381,12 +381,11 @@ def checked_patch_result(patched: Any, validation: str, warnings: list[str]) -> 
         raise errors.invalid_patch_result(
             text, f"json: cannot unmarshal {errors.go_json_type(patched)} into Go value of type v1.Pod"
         )
-    text = None
+    text = orjson.dumps(patched).decode()
     try:
-        text = orjson.dumps(patched).decode()
         result, problems = check_fields(patched, field_validation=validation)
     except DecodeError as exc:
-        raise errors.invalid_patch_result(text or "", exc.detail) from None
+        raise errors.invalid_patch_result(text, exc.detail) from None
     if problems and validation == "Strict":
         raise errors.invalid_patch_result(text, "strict decoding error: " + ", ".join(problems))
     warnings[:] = problems if validation == "Warn" else []

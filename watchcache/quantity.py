@@ -29,7 +29,7 @@ FORMAT_ERROR = "quantities must match the regular expression '^([+-]?[0-9.]+)([e
 _MILLI = 3  # kube defaulting rounds every ResourceList value up to milli precision
 
 
-def parse_quantity(text: str) -> Decimal:
+def parse_quantity(text: object) -> Decimal:
     """The exact value of a quantity string; ``ValueError`` for anything else."""
     if not isinstance(text, str):
         raise ValueError(FORMAT_ERROR)

@@ -28,6 +28,9 @@ WRITE_ATTEMPTS = 16  # CAS retries under contention before answering 409 (apiser
 READ_WAIT_S = 3.0  # kube-apiserver waits this long for a resourceVersion "not older than" N
 
 Mutation = Callable[[Pod], Pod]
+# Module aliases: inside PodRegistry the name ``list`` is its method.
+Warnings = list[str] | tuple[str, ...]
+Entries = list[Entry]
 
 CONTINUE_EXPIRED = (
     "The provided continue parameter is too old to display a consistent list result. You can start "
@@ -161,7 +164,7 @@ class PodRegistry:
     def _page(
         self,
         rv: int,
-        entries: list[Entry],
+        entries: Entries,
         opts: ListOptions,
         namespace: str | None,
         *,
@@ -209,9 +212,7 @@ class PodRegistry:
         )
         return committed, summary
 
-    def _written(
-        self, pod: Pod, committed: Committed, summary: Summary, warnings: list[str] | tuple[str, ...] = ()
-    ) -> Written:
+    def _written(self, pod: Pod, committed: Committed, summary: Summary, warnings: Warnings = ()) -> Written:
         """A pod just committed: the view adopts its entry (the JSON the write made, no parse)."""
         meta = pod["metadata"]
         key = object_key(meta["namespace"], meta["name"])
@@ -219,7 +220,7 @@ class PodRegistry:
         return Written(pod, committed.json, tuple(warnings))
 
     @staticmethod
-    def _unwritten(pod: Pod, warnings: list[str] | tuple[str, ...] = ()) -> Written:
+    def _unwritten(pod: Pod, warnings: Warnings = ()) -> Written:
         """A dry run or no-op: the pod as it would be, never offered to the view."""
         return Written(pod, orjson.dumps(pod), tuple(warnings))
 

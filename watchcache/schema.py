@@ -95,7 +95,9 @@ POD = STRUCTS[RAW_SCHEMA["root"]]
 
 # --- checking a parsed tree against the schema --------------------------------------------------
 
-Path = tuple[Any, str | int] | None  # linked (parent, segment); ints are list indexes
+# Where a value sits, as a linked list of (parent, segment) pairs; ints are list indexes.
+# Built per nested value, so no string is made until an error or a warning needs the path.
+KeyPath = tuple["KeyPath", str | int] | None
 
 
 class SchemaError(Exception):
@@ -110,7 +112,7 @@ class NeedsExactPass(Exception):
     """The fast path met something only the exact (slow) parse can report faithfully."""
 
 
-class DupDict(dict):  # type: ignore[type-arg]
+class DupDict(dict[str, Any]):
     """An object that had repeated keys; ``pairs`` keeps them in document order (exact pass)."""
 
     __slots__ = ("pairs",)
@@ -124,6 +126,7 @@ class GoFloat(float):
     """A JSON number that is not an integer, remembering its literal (Go prints ``number 1.0``)."""
 
     __slots__ = ("literal",)
+    literal: str
 
     def __new__(cls, literal: str) -> GoFloat:
         obj = super().__new__(cls, literal)
@@ -135,7 +138,7 @@ _INT_RANGE = {INT32: (-(2**31), 2**31 - 1), INT64: (-(2**63), 2**63 - 1)}
 _ZERO: dict[int, Any] = {STRING: "", BOOL: False, INT32: 0, INT64: 0, QUANTITY: "0", INT_OR_STRING: 0}
 
 
-def strict_path(path: Path, key: str | int) -> str:
+def strict_path(path: KeyPath, key: str | int) -> str:
     """``spec.containers[0].foo``: the path sigs.k8s.io/json prints in strict errors."""
     parts: list[str] = []
     node: Any = (path, key)
@@ -145,7 +148,7 @@ def strict_path(path: Path, key: str | int) -> str:
     return "".join(reversed(parts)).removeprefix(".")
 
 
-def go_field_path(path: Path, key: str) -> str:
+def go_field_path(path: KeyPath, key: str) -> str:
     """``spec.containers.image``: encoding/json's error path (field names only, no indexes)."""
     parts = [key]
     node: Any = path
@@ -212,7 +215,7 @@ class Checker:
         self.keys = 0
         self.problems: list[str] = []
 
-    def struct(self, obj: dict[str, Any], t: Struct, path: Path) -> dict[str, Any]:
+    def struct(self, obj: dict[str, Any], t: Struct, path: KeyPath) -> dict[str, Any]:
         self.keys += len(obj)
         if type(obj) is DupDict:
             return self._dup_struct(obj, t, path)
@@ -243,7 +246,7 @@ class Checker:
                 del obj[key]
         return obj
 
-    def _dup_struct(self, obj: DupDict, t: Struct, path: Path) -> dict[str, Any]:
+    def _dup_struct(self, obj: DupDict, t: Struct, path: KeyPath) -> dict[str, Any]:
         """Exact pass over repeated keys: report, then merge objects / replace the rest (Go)."""
         out: dict[str, Any] = {}
         seen: set[str] = set()
@@ -264,7 +267,7 @@ class Checker:
                 out[key] = new
         return out
 
-    def value(self, value: Any, f: Field, t: Struct, path: Path, key: str) -> Any:
+    def value(self, value: Any, f: Field, t: Struct, path: KeyPath, key: str) -> Any:
         """Check one non-null value of field ``f``; returns it normalised (``None``: drop)."""
         kind = f.kind
         if kind in (STRING, BOOL):
@@ -295,7 +298,7 @@ class Checker:
             return value if type(value) is str else self._int(value, INT32, "int32", t, path, key)
         return self._opaque(value)
 
-    def _int(self, value: Any, kind: int, go: str, t: Struct, path: Path, key: str) -> int:
+    def _int(self, value: Any, kind: int, go: str, t: Struct, path: KeyPath, key: str) -> int:
         low, high = _INT_RANGE[kind]
         if type(value) is int and low <= value <= high:
             return value
@@ -304,7 +307,7 @@ class Checker:
             raise SchemaError(_cannot_unmarshal(found, t, path, key, go))
         raise self._type_error(value, None, t, path, key, go=go)
 
-    def _list(self, values: list[Any], f: Field, t: Struct, path: Path, key: str) -> list[Any]:
+    def _list(self, values: list[Any], f: Field, t: Struct, path: KeyPath, key: str) -> list[Any]:
         elem: Field = f.arg
         for i, item in enumerate(values):
             if item is None:
@@ -317,7 +320,7 @@ class Checker:
                 values[i] = self.value(item, elem, t, path, key)
         return values
 
-    def _map(self, obj: dict[str, Any], f: Field, t: Struct, path: Path, key: str) -> dict[str, Any]:
+    def _map(self, obj: dict[str, Any], f: Field, t: Struct, path: KeyPath, key: str) -> dict[str, Any]:
         self.keys += len(obj)
         elem: Field = f.arg
         if type(obj) is DupDict:
@@ -332,11 +335,11 @@ class Checker:
                 obj[k] = self._map_value(item, elem, t, path, key)
         return obj
 
-    def _map_value(self, item: Any, elem: Field, t: Struct, path: Path, key: str) -> Any:
+    def _map_value(self, item: Any, elem: Field, t: Struct, path: KeyPath, key: str) -> Any:
         """Go stores a map entry even for ``null``: as the element's zero value."""
         return _ZERO.get(elem.kind) if item is None else self.value(item, elem, t, path, key)
 
-    def _unknown(self, path: Path, key: str, value: Any) -> None:
+    def _unknown(self, path: KeyPath, key: str, value: Any) -> None:
         self.problems.append("unknown field " + go_quote(strict_path(path, key)))
         self._opaque(value)
 
@@ -349,12 +352,12 @@ class Checker:
         return plain(value) if self.exact else value
 
     def _type_error(
-        self, value: Any, f: Field | None, t: Struct, path: Path, key: str, go: str = ""
+        self, value: Any, f: Field | None, t: Struct, path: KeyPath, key: str, go: str = ""
     ) -> SchemaError:
         return SchemaError(_cannot_unmarshal(json_type(value), t, path, key, go or f.go))  # type: ignore[union-attr]
 
 
-def _cannot_unmarshal(found: str, t: Struct, path: Path, key: str, go: str) -> str:
+def _cannot_unmarshal(found: str, t: Struct, path: KeyPath, key: str, go: str) -> str:
     field_path = go_field_path(path, key)
     return f"json: cannot unmarshal {found} into Go struct field {t.go}.{field_path} of type {go}"
 

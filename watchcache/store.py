@@ -26,7 +26,7 @@ import hashlib
 import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import orjson
 from redis.asyncio import Redis
@@ -125,6 +125,19 @@ class KeyMissing(StoreError):
 
 class VersionMismatch(StoreError):
     pass
+
+
+# A stream entry as redis-py returns it on our connections (bytes, never decoded).
+StreamEntry = tuple[bytes, dict[bytes, bytes]]
+
+
+def _xread_entries(reply: Any) -> list[StreamEntry]:
+    """The one stream's entries of redis-py's XREAD reply: ``[[stream, entries]]`` in RESP2,
+    ``{stream: [entries]}`` in RESP3 (a Redis URL may choose either with ``?protocol=``)."""
+    if isinstance(reply, dict):
+        ((entries,),) = reply.values()
+        return cast(list[StreamEntry], entries)
+    return cast(list[StreamEntry], reply[0][1])
 
 
 def _log_line(entry_id: bytes, fields: dict[bytes, bytes]) -> tuple[int, bytes, bytes]:
@@ -336,13 +349,20 @@ class Store:
 
     async def oldest_rv(self) -> int | None:
         """The rv of the oldest event still retained in the log (None for an empty log)."""
-        entries = await self.redis.xrange(self.log_key, count=1)
+        entries = await self._xrange(self.log_key, count=1)
         return int(entries[0][0].partition(b"-")[0]) if entries else None
 
     async def event_time_ms(self, rv: int) -> int | None:
         """When the first retained event with rv ≥ ``rv`` was written (Redis clock, ms)."""
-        entries = await self.redis.xrange(self.log_key, min=f"{rv}-0", count=1)
+        entries = await self._xrange(self.log_key, min=f"{rv}-0", count=1)
         return int(entries[0][1][b"ts"]) if entries else None
+
+    async def _hscan_step(self, cursor: int) -> tuple[int, dict[bytes, bytes]]:
+        step = await self.redis.hscan(self.obj_key, cursor, count=SNAPSHOT_SCAN_COUNT)
+        return cast(tuple[int, dict[bytes, bytes]], step)
+
+    async def _xrange(self, key: str, **bounds: Any) -> list[StreamEntry]:
+        return cast(list[StreamEntry], await self.redis.xrange(key, **bounds))
 
     async def trim_before(self, rv: int) -> int:
         """Drop every event older than ``rv`` (XTRIM MINID); returns how many went."""
@@ -396,7 +416,7 @@ class Store:
         reply = await self.redis.xread({key: after}, block=block_ms, count=RANGE_BATCH)
         if not reply:
             return [], after
-        entries = reply[0][1]
+        entries = _xread_entries(reply)
         return [_log_line(i, f) for i, f in entries], entries[-1][0].decode()
 
     async def snapshot(self) -> AsyncIterator[tuple[str, Stored]]:
@@ -405,13 +425,12 @@ class Store:
         The scan is not atomic: callers read :meth:`head` first and replay the log from there,
         applying an event only when it is newer than what they hold (see ``view.apply``).
         """
-        redis, key = self.redis, self.obj_key
-        cursor, batch = await redis.hscan(key, 0, count=SNAPSHOT_SCAN_COUNT)
+        cursor, batch = await self._hscan_step(0)
         while True:
             # the next step is on its way (sent: one loop turn) while the caller takes this one
             following = None
             if cursor:
-                following = asyncio.ensure_future(redis.hscan(key, cursor, count=SNAPSHOT_SCAN_COUNT))
+                following = asyncio.ensure_future(self._hscan_step(cursor))
                 await asyncio.sleep(0)
             try:
                 for name, raw in batch.items():
@@ -426,5 +445,5 @@ class Store:
 
     async def read_range(self, after_rv: int, count: int = RANGE_BATCH) -> list[Event]:
         """Events with rv > ``after_rv`` already in the log (XRANGE, exclusive start)."""
-        entries = await self.redis.xrange(self.log_key, min=f"({after_rv}-0", count=count)
+        entries = await self._xrange(self.log_key, min=f"({after_rv}-0", count=count)
         return [decode_entry(entry_id, fields) for entry_id, fields in entries]

@@ -138,7 +138,9 @@ def state_transition_errors(
 def _sidecar_names(spec: dict[str, Any]) -> frozenset[str]:
     """Init containers with ``restartPolicy: Always`` restart whatever the pod's policy."""
     return frozenset(
-        c.get("name") for c in _dicts(spec.get("initContainers")) if c.get("restartPolicy") == "Always"
+        c["name"]
+        for c in _dicts(spec.get("initContainers"))
+        if c.get("restartPolicy") == "Always" and isinstance(c.get("name"), str)
     )
 
 
@@ -148,7 +150,8 @@ def ip_list_errors(status: dict[str, Any], field: str, go_type: str) -> list[Fie
     errors: list[FieldError] = []
     families: list[int | None] = []
     for i, entry in enumerate(entries):
-        text = entry.get("ip") if isinstance(entry.get("ip"), str) else ""
+        ip = entry.get("ip")
+        text = ip if isinstance(ip, str) else ""
         family = ip_family(text)
         if family is None:
             errors.append(invalid_value(f"status.{field}[{i}]", text, _INVALID_IP))

@@ -191,7 +191,7 @@ class View:
         Callers still apply the full selectors: an index only narrows the scan, so a selective
         list costs in proportion to what it returns, not to the number of pods.
         """
-        wanted = [("label", *pair) for pair in labels.items()]
+        wanted: list[tuple[str, ...]] = [("label", *pair) for pair in labels.items()]
         if node is not None:
             wanted.append(("node", node))
         if not wanted:

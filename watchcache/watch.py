@@ -32,7 +32,8 @@ from .view import Entry
 
 BUFFER_EVENTS = 1_000  # per-watcher buffer of shared byte strings (references, not copies)
 TICK_S = 0.25  # resolution of watch deadlines and bookmarks
-_UNJUDGED = "unjudged"  # sentinel: no verdict yet for a filter in this event
+# sentinel (compared by identity): no verdict yet for a filter in this event; a verdict's type
+_UNJUDGED: tuple[str, tuple[int, bytes]] = ("", (0, b""))
 
 
 @dataclass(eq=False)
