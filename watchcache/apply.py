@@ -34,6 +34,7 @@ import yaml
 from . import errors
 from .jsonshape import copied
 from .managed_fields import MAP_FIELDS, MERGE_KEYS, UNOWNED_METADATA
+from .yaml_loaders import TextKeyLoader, first_document
 
 Path = tuple[str, ...]
 JSON = Any
@@ -56,27 +57,6 @@ _MISSING: Final = _Missing()
 
 
 # --- request body -------------------------------------------------------------------------------
-
-
-_YAML_BASE: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
-class _Loader(_YAML_BASE):
-    """Safe loading with timestamps left as text, as sigs.k8s.io/yaml (JSON underneath) does.
-
-    Map keys become text as they are read: a Python dict would merge ``1`` and ``true``.
-    """
-
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[str, Any]:
-        self.flatten_mapping(node)  # "<<" merge keys
-        mapping = {}
-        for key_node, value_node in node.value:
-            value = self.construct_object(value_node, deep=deep)
-            mapping[_key_text(self.construct_object(key_node, deep=deep), value)] = value
-        return mapping
-
-
-_Loader.add_constructor("tag:yaml.org,2002:timestamp", _YAML_BASE.construct_yaml_str)
 
 
 def parse_apply_body(body: bytes) -> dict[str, Any]:
@@ -111,22 +91,19 @@ def _load(body: bytes) -> JSON:
             return orjson.loads(body)
         except orjson.JSONDecodeError:
             pass  # still YAML's to judge (flow mappings are not always JSON)
-    loader = _Loader(body)
     try:
-        document = loader.get_data() if loader.check_data() else None  # the first one, as go-yaml
+        document = first_document(TextKeyLoader(body, _key_text))
     except yaml.MarkedYAMLError as exc:
         line = f"line {exc.problem_mark.line + 1}: " if exc.problem_mark else ""
         raise errors.BadRequest(f"error decoding YAML: yaml: {line}{exc.problem}") from None
     except yaml.YAMLError as exc:
         raise errors.BadRequest(f"error decoding YAML: yaml: {exc}") from None
-    finally:
-        loader.dispose()
     return _jsonable(document)
 
 
 def _jsonable(value: Any) -> JSON:
     """A YAML value as sigs.k8s.io/yaml turns it into JSON (keys are text already, see
-    ``_Loader``): binary becomes text; what has no JSON form is a 400, not a crash."""
+    ``TextKeyLoader``): binary becomes text; what has no JSON form is a 400, not a crash."""
     if isinstance(value, dict):
         return {key: _jsonable(item) for key, item in value.items()}
     if isinstance(value, (set, frozenset)):  # !!set: a map of nulls

@@ -20,6 +20,7 @@ from typing import Any, Literal
 
 import orjson
 import yaml
+from mypy_extensions import mypyc_attr
 
 from watchcache.errors import BadRequest, go_json_type
 from watchcache.schema import (
@@ -32,6 +33,7 @@ from watchcache.schema import (
     go_quote,
     plain,
 )
+from watchcache.yaml_loaders import StrictLoader, first_document
 
 FieldValidation = Literal["Ignore", "Warn", "Strict"]
 PREFIX = 'Pod in version "v1" cannot be handled as a Pod: '
@@ -102,6 +104,7 @@ class DecodeResult:
     warnings: list[str] = field(default_factory=list)
 
 
+@mypyc_attr(native_class=False)  # subclasses an interpreted class
 class DecodeError(BadRequest):
     """A 400 from decoding; ``detail`` is the decoder's own text, for callers that re-wrap it
     (a PATCH reports problems of the patched object as 422, patch.md §6)."""
@@ -334,7 +337,7 @@ def _pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 
 _LONE_SURROGATE = re.compile(rb"\\u[dD][89a-fA-F]")
-_SURROGATE = re.compile("[\ud800-\udfff]")
+_SURROGATE = re.compile(f"[{chr(0xD800)}-{chr(0xDFFF)}]")
 
 
 def _replace_surrogates(value: Any) -> Any:
@@ -356,7 +359,9 @@ def _replace_surrogates(value: Any) -> Any:
 def _load_yaml(body: bytes) -> tuple[Any, list[str]]:
     """YAML → JSON-like tree as sigs.k8s.io/yaml does; duplicate keys as one strict problem."""
     try:
-        tree, duplicates = _yaml_document(body)
+        loader = StrictLoader(body)
+        tree = first_document(loader)
+        duplicates = loader.duplicates
     except yaml.MarkedYAMLError as exc:
         line = f"line {exc.problem_mark.line + 1}: " if exc.problem_mark else ""
         detail = f"error converting YAML to JSON: yaml: {line}{exc.problem}"
@@ -369,53 +374,6 @@ def _load_yaml(body: bytes) -> tuple[Any, list[str]]:
         lines = "\n  ".join(duplicates)
         problems.append(f"error converting YAML to JSON: yaml: unmarshal errors:\n  {lines}")
     return tree, problems
-
-
-_YAML_BASE: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
-class _YamlLoader(_YAML_BASE):
-    """Safe loading with timestamps left as text and repeated keys recorded (go-yaml strict)."""
-
-    def __init__(self, stream: bytes) -> None:
-        super().__init__(stream)
-        self.duplicates: list[str] = []
-
-    def construct_mapping(self, node: Any, deep: bool = False) -> dict[Any, Any]:
-        seen: set[Any] = set()
-        for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=True)
-            if key in seen:
-                self.duplicates.append(
-                    f"line {key_node.start_mark.line + 1}: key {go_quote(str(key))} already set in map"
-                )
-            seen.add(key)
-        mapping = super().construct_mapping(node, deep=deep)
-        return {_yaml_key(k): v for k, v in mapping.items()}
-
-
-def _yaml_key(key: Any) -> str:
-    if isinstance(key, bool):
-        return "true" if key else "false"
-    return "null" if key is None else str(key)
-
-
-def _yaml_float(loader: Any, node: Any) -> GoFloat:
-    return GoFloat(repr(yaml.SafeLoader.construct_yaml_float(loader, node)))
-
-
-_YamlLoader.add_constructor("tag:yaml.org,2002:timestamp", _YAML_BASE.construct_yaml_str)
-_YamlLoader.add_constructor("tag:yaml.org,2002:float", _yaml_float)
-
-
-def _yaml_document(body: bytes) -> tuple[Any, list[str]]:
-    """The first document only, as go-yaml's Unmarshal reads it."""
-    loader = _YamlLoader(body)
-    try:
-        tree = loader.get_data() if loader.check_data() else None
-        return tree, loader.duplicates
-    finally:
-        loader.dispose()
 
 
 # --- Go's encoding/json texts ------------------------------------------------------------------

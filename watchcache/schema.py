@@ -15,6 +15,8 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+from mypy_extensions import mypyc_attr
+
 SCHEMA_FILE = Path(__file__).with_name("pod_schema.json")
 
 # Field kinds; the decoder branches on these small ints (cheaper than isinstance chains on types).
@@ -97,7 +99,7 @@ POD = STRUCTS[RAW_SCHEMA["root"]]
 
 # Where a value sits, as a linked list of (parent, segment) pairs; ints are list indexes.
 # Built per nested value, so no string is made until an error or a warning needs the path.
-KeyPath = tuple["KeyPath", str | int] | None
+KeyPath = tuple[Any, str | int] | None  # (the parent is a KeyPath; mypyc cannot compile a recursive alias)
 
 
 class SchemaError(Exception):
@@ -112,6 +114,7 @@ class NeedsExactPass(Exception):
     """The fast path met something only the exact (slow) parse can report faithfully."""
 
 
+@mypyc_attr(native_class=False)  # subclasses a builtin
 class DupDict(dict[str, Any]):
     """An object that had repeated keys; ``pairs`` keeps them in document order (exact pass)."""
 
@@ -122,6 +125,7 @@ class DupDict(dict[str, Any]):
         self.pairs = pairs
 
 
+@mypyc_attr(native_class=False)  # subclasses a builtin
 class GoFloat(float):
     """A JSON number that is not an integer, remembering its literal (Go prints ``number 1.0``)."""
 
@@ -129,7 +133,7 @@ class GoFloat(float):
     literal: str
 
     def __new__(cls, literal: str) -> GoFloat:
-        obj = super().__new__(cls, literal)
+        obj = float.__new__(cls, literal)
         obj.literal = literal
         return obj
 
