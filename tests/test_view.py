@@ -135,3 +135,26 @@ def test_a_summary_packs_what_the_entry_of_a_parsed_pod_holds() -> None:
 def test_a_summary_packs_field_values_in_the_order_of_pod_fields() -> None:
     """The packed summary holds values only; their names come from POD_FIELD_NAMES."""
     assert tuple(pod_fields(pod("a", "x"))) == POD_FIELD_NAMES
+
+
+def test_an_index_lists_in_key_order_across_inserts_and_deletions() -> None:
+    """Index buckets sort their keys only when a list reads them: the order must survive
+    inserts after a read (the order is remade) and deletions (the order is kept)."""
+    view = View()
+    for rv, (ns, name) in enumerate([("b", "y"), ("a", "z"), ("b", "a"), ("a", "b")], start=1):
+        view.apply(event(rv, "ADDED", ns, name, node="n1"))
+
+    def listed(namespace: str | None = None) -> list[str]:
+        return [e.key for e in view.indexed(namespace, "n1", {}) or []]
+
+    assert listed() == ["a/b", "a/z", "b/a", "b/y"]
+    view.apply(event(5, "ADDED", "a", "c", node="n1"))
+    view.apply(event(6, "DELETED", "b", "a", node="n1"))
+    assert listed() == ["a/b", "a/c", "a/z", "b/y"]
+    view.apply(event(7, "DELETED", "a", "b", node="n1"))
+    assert listed() == ["a/c", "a/z", "b/y"]
+    assert listed("a") == ["a/c", "a/z"]
+    assert listed("b") == ["b/y"]
+    view.apply(event(8, "MODIFIED", "a", "c", node="n2"))  # moves to another node's bucket
+    assert listed() == ["a/z", "b/y"]
+    assert [e.key for e in view.indexed(None, "n2", {}) or []] == ["a/c"]

@@ -10,6 +10,7 @@ GET, LIST and every watcher. Dict trees are not kept: they cost ~8x the bytes in
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -92,6 +93,46 @@ def make_entry(key: str, rv: int, pod: Pod) -> Entry:
     return entry_of(key, rv, compact(orjson.dumps(pod)), Summary.of(pod))
 
 
+class Bucket:
+    """One index bucket: its entries by key, put in key order only when a list reads it.
+
+    Every replica puts every new pod into a bucket per label and one for its node; a sorted
+    container would pay a bisect and an insertion in Python for each, on the write path, for
+    an order that only selective lists read. Here a write is a dict assignment, and a list
+    sorts the bucket's keys once after it changed (a deletion keeps the order).
+    """
+
+    __slots__ = ("_order", "members")
+
+    def __init__(self, members: dict[str, Entry] | None = None) -> None:
+        self.members: dict[str, Entry] = members if members is not None else {}
+        self._order: list[str] | None = None
+
+    def __len__(self) -> int:
+        return len(self.members)
+
+    def put(self, entry: Entry) -> None:
+        members = self.members
+        if entry.key not in members:
+            self._order = None
+        members[entry.key] = entry
+
+    def remove(self, key: str) -> None:
+        del self.members[key]
+        order = self._order
+        if order is not None:
+            del order[bisect_left(order, key)]
+
+    def in_order(self, lo: str | None = None, hi: str | None = None) -> list[Entry]:
+        """The entries with ``lo`` <= key < ``hi`` (all by default), in key order."""
+        order = self._order
+        if order is None:
+            order = self._order = sorted(self.members)
+        start = 0 if lo is None else bisect_left(order, lo)
+        stop = len(order) if hi is None else bisect_left(order, hi)
+        return list(map(self.members.__getitem__, order[start:stop]))
+
+
 class View:
     """Pods by key, in key order (the list order), plus the rv of the last applied event."""
 
@@ -100,7 +141,7 @@ class View:
         self._entries: SortedDict = SortedDict()
         # secondary indexes, for what kubelets (spec.nodeName=X) and label-equality lists ask:
         # ("node", name) / ("label", key, value) -> the matching entries in key order
-        self._index: dict[tuple[str, ...], SortedDict] = {}
+        self._index: dict[tuple[str, ...], Bucket] = {}
         self._terminating: set[str] = set()  # keys of pods with a deletionTimestamp
 
     def __len__(self) -> int:
@@ -125,7 +166,7 @@ class View:
         for key, entry in merged.items():
             for bucket in _index_keys(entry):
                 buckets[bucket][key] = entry
-        self._index = {bucket: SortedDict(members) for bucket, members in buckets.items()}
+        self._index = {bucket: Bucket(members) for bucket, members in buckets.items()}
         self._terminating = {key for key, entry in merged.items() if entry.terminating}
 
     @property
@@ -166,11 +207,11 @@ class View:
         if held is not None:
             self._unindex(held, keep=buckets)
         index = self._index
-        for bucket in buckets:  # a bucket the key stays in only swaps the value: no re-sort
-            entries = index.get(bucket)
-            if entries is None:  # (not setdefault: that would build a SortedDict per write)
-                entries = index[bucket] = SortedDict()
-            entries[key] = entry
+        for bucket in buckets:
+            members = index.get(bucket)
+            if members is None:  # (not setdefault: that would build a Bucket per write)
+                members = index[bucket] = Bucket()
+            members.put(entry)
         if entry.terminating:
             self._terminating.add(key)
         else:
@@ -179,9 +220,9 @@ class View:
     def _unindex(self, entry: Entry, keep: tuple[tuple[str, ...], ...] = ()) -> None:
         for bucket in _index_keys(entry):
             if bucket not in keep:
-                entries = self._index[bucket]
-                del entries[entry.key]
-                if not entries:
+                members = self._index[bucket]
+                members.remove(entry.key)
+                if not members:
                     del self._index[bucket]
         self._terminating.discard(entry.key)
 
@@ -196,13 +237,16 @@ class View:
             wanted.append(("node", node))
         if not wanted:
             return None
-        buckets = [self._index.get(bucket) for bucket in wanted]
-        if any(bucket is None for bucket in buckets):
-            return []
-        smallest: SortedDict = min(buckets, key=len)  # type: ignore[arg-type]
+        buckets = []
+        for name in wanted:
+            bucket = self._index.get(name)
+            if bucket is None:
+                return []
+            buckets.append(bucket)
+        smallest = min(buckets, key=len)
         if namespace is not None:  # "0" is the byte after "/"
-            return list(map(smallest.__getitem__, smallest.irange(f"{namespace}/", f"{namespace}0")))
-        return list(map(smallest.__getitem__, smallest))
+            return smallest.in_order(f"{namespace}/", f"{namespace}0")
+        return smallest.in_order()
 
     def advance(self, rv: int) -> None:
         """Mark the view as reflecting the log up to ``rv`` (after a bootstrap snapshot)."""
