@@ -176,7 +176,8 @@ class Plan:
     get: a random path of ``paths``. create: POST a new ~3 KB pod named ``<prefix>-<conn>-<seq>``.
     replace / patch / apply: PUT / merge-PATCH / server-side apply (the whole ~3 KB pod, as
     ``kubectl apply --server-side`` sends it) to pods this connection created (``targets[conn]``
-    of them), changing an annotation so every request is a real write.
+    of them), changing an annotation so every request is a real write (its value names the
+    phase too: a value an earlier phase left would make a no-op, which writes nothing).
     """
 
     kind: str
@@ -214,7 +215,7 @@ def request_factory(plan: Plan, conn: int) -> Callable[[int], bytes]:
         def replace(seq: int) -> bytes:
             ns, name, index = create_target(conn, seq % targets)
             pod = orjson.loads(body_template(index % 30).replace(NAME_PLACEHOLDER.encode(), name.encode()))
-            pod["metadata"]["annotations"]["bench/rev"] = str(seq)
+            pod["metadata"]["annotations"]["bench/rev"] = f"{plan.kind}-{seq}"
             return raw_request("PUT", f"/api/v1/namespaces/{ns}/pods/{name}", orjson.dumps(pod))
 
         return replace
@@ -223,7 +224,7 @@ def request_factory(plan: Plan, conn: int) -> Callable[[int], bytes]:
         def apply(seq: int) -> bytes:
             ns, name, index = create_target(conn, seq % targets)
             pod = orjson.loads(body_template(index % 30).replace(NAME_PLACEHOLDER.encode(), name.encode()))
-            pod["metadata"]["annotations"]["bench/rev"] = str(seq)
+            pod["metadata"]["annotations"]["bench/rev"] = f"{plan.kind}-{seq}"
             path = f"/api/v1/namespaces/{ns}/pods/{name}?fieldManager=bench&force=true"
             return raw_request("PATCH", path, orjson.dumps(pod), APPLY_PATCH)
 
@@ -232,7 +233,7 @@ def request_factory(plan: Plan, conn: int) -> Callable[[int], bytes]:
 
         def patch(seq: int) -> bytes:
             ns, name, _ = create_target(conn, seq % targets)
-            body = b'{"metadata":{"annotations":{"bench/rev":"%d"}}}' % seq
+            body = b'{"metadata":{"annotations":{"bench/rev":"patch-%d"}}}' % seq
             return raw_request("PATCH", f"/api/v1/namespaces/{ns}/pods/{name}", body, MERGE_PATCH)
 
         return patch

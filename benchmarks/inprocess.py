@@ -125,7 +125,7 @@ async def run(redis_url: str, conns: int, writes: int) -> dict[str, float]:
         return "PUT", f"/api/v1/namespaces/ns-0/pods/p-{conn}-{seq}", orjson.dumps(pod), b"application/json"
 
     def patch(conn: int, seq: int) -> tuple[str, str, bytes, bytes]:
-        body = b'{"metadata":{"annotations":{"bench/rev":"%d"}}}' % seq
+        body = b'{"metadata":{"annotations":{"bench/rev":"patch-%d"}}}' % seq
         return "PATCH", f"/api/v1/namespaces/ns-0/pods/p-{conn}-{seq}", body, MERGE_PATCH
 
     out = {

@@ -20,7 +20,7 @@ from .events import EventType, Pod, SelectorState, object_key, with_resource_ver
 from .history import History
 from .listing import ListOptions, decode_continue, encode_continue, select
 from .replica import Replica
-from .store import Committed, KeyExists, KeyMissing, Store, VersionMismatch
+from .store import Committed, KeyExists, KeyMissing, Store, Stored, VersionMismatch
 from .strategy import GENERATE_NAME_ATTEMPTS, generate_name, prepare_create, same_content, timestamp
 from .view import Entry, Summary, entry_of
 
@@ -252,20 +252,43 @@ class PodRegistry:
             return self._written(pod, committed, summary, warnings)
         raise errors.name_generation_exhausted(meta["name"])
 
+    def _cached(self, key: str) -> Stored | None:
+        """This replica's version of ``key``: where an update starts (see :meth:`update`)."""
+        entry = self.replica.view.get(key)
+        return None if entry is None else Stored(entry.rv, entry.json)
+
     async def update(self, namespace: str, name: str, mutate: Mutation, opts: WriteOptions) -> Written:
         """Apply ``mutate`` (PUT body rules or a patch, then the strategy) to the current pod.
 
         ``mutate`` gets a private copy of the current pod (with its resourceVersion) and returns
         the new pod; it raises API errors. A result equal to the current pod is not written.
+
+        The first attempt starts from this replica's view, as kube-apiserver's GuaranteedUpdate
+        starts from its watch cache: the view's version is almost always the latest, and the
+        write's compare-and-set on its resourceVersion catches it when not (the script answers
+        with the latest, the next attempt's start). What the view's version alone may not
+        settle, Redis's does: an error from ``mutate``, a no-op, a dry run, a missing pod.
         """
         key = object_key(namespace, name)
+        stored, latest = self._cached(key), False  # latest: read from Redis, not the view
         for _ in range(WRITE_ATTEMPTS):
-            stored = await self.store.get(key)
+            if stored is None and not latest:
+                stored, latest = await self.store.get(key), True
             if stored is None:
                 raise errors.not_found(name)
             old = stored.pod()
-            new = mutate(stored.pod())  # a private copy: parsed again
-            if same_content(new, old):
+            try:
+                new = mutate(stored.pod())  # a private copy: parsed again
+            except errors.APIError:
+                if latest:
+                    raise
+                stored, latest = await self.store.get(key), True  # judged on the view's: ask Redis
+                continue
+            unchanged = same_content(new, old)
+            if not latest and (unchanged or opts.dry_run):
+                stored, latest = await self.store.get(key), True
+                continue
+            if unchanged:
                 return self._unwritten(old)
             now = timestamp(self.clock())
             if not opts.applied:
@@ -282,7 +305,8 @@ class PodRegistry:
                     committed, summary = await self._write(
                         key, "DELETED", new, committed.rv, summary.selector_state
                     )
-            except VersionMismatch:
+            except VersionMismatch as exc:
+                stored, latest = exc.current, True
                 continue
             except KeyMissing as exc:
                 raise errors.not_found(name) from exc
@@ -291,14 +315,25 @@ class PodRegistry:
 
     async def delete(self, namespace: str, name: str, opts: DeleteOptions) -> Written:
         key = object_key(namespace, name)
+        stored, latest = self._cached(key), False  # as in update: the view's version first
         for _ in range(WRITE_ATTEMPTS):
-            stored = await self.store.get(key)
+            if stored is None and not latest:
+                stored, latest = await self.store.get(key), True
             if stored is None:
                 raise errors.not_found(name)
             pod = stored.pod()
-            check_preconditions(pod, opts)
-            plan = plan_delete(pod, opts, self.clock())
+            try:
+                check_preconditions(pod, opts)
+                plan = plan_delete(pod, opts, self.clock())
+            except errors.APIError:
+                if latest:
+                    raise
+                stored, latest = await self.store.get(key), True
+                continue
             if opts.dry_run or plan.changes_nothing:
+                if not latest:
+                    stored, latest = await self.store.get(key), True
+                    continue
                 return self._unwritten(with_resource_version(plan.update or pod, stored.rv))
             try:
                 committed, summary = Committed(stored.rv, stored.json), Summary.of(pod)
@@ -311,7 +346,8 @@ class PodRegistry:
                     committed, summary = await self._write(
                         key, "DELETED", pod, committed.rv, summary.selector_state
                     )
-            except VersionMismatch:
+            except VersionMismatch as exc:
+                stored, latest = exc.current, True
                 continue
             except KeyMissing as exc:
                 raise errors.not_found(name) from exc

@@ -1,0 +1,122 @@
+"""Updates and deletes start from the replica's view, which may be behind Redis.
+
+Each replica here has no tailer running, so its view stays as its bootstrap left it: replica B
+keeps a version that replica A has since replaced. Whatever B is asked, the outcome must be
+the one the latest version gives: the compare-and-set retries a stale start, and what a stale
+version alone cannot settle (an error, a no-op) is judged again on Redis's version.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from watchcache import errors
+from watchcache.deletion import DeleteOptions
+from watchcache.events import Pod
+from watchcache.history import History
+from watchcache.registry import PodRegistry, WriteOptions
+from watchcache.replica import Replica
+from watchcache.store import Store
+
+OPTS = WriteOptions(manager="test")
+
+
+def registry(store: Store) -> PodRegistry:
+    replica = Replica(store)
+    return PodRegistry(store, replica, History(replica))
+
+
+def labelled(**changes: str | None) -> Callable[[Pod], Pod]:
+    """A mutation setting (or, with None, removing) labels."""
+
+    def mutate(pod: Pod) -> Pod:
+        meta = pod["metadata"]
+        for key, value in changes.items():
+            if value is not None:
+                meta.setdefault("labels", {})[key] = value
+            elif key in meta.get("labels", {}):
+                del meta["labels"][key]
+        return pod
+
+    return mutate
+
+
+async def stale_pair(store: Store) -> tuple[PodRegistry, PodRegistry, str]:
+    """A and B; B's view holds the pod's first version, A has written a second (label a=1)."""
+    a = registry(store)
+    manifest = {"metadata": {"name": "p"}, "spec": {"containers": [{"name": "c", "image": "i"}]}}
+    await a.create("ns", manifest, OPTS)
+    b = registry(store)
+    await b.replica.bootstrap()
+    second = await a.update("ns", "p", labelled(a="1"), OPTS)
+    stale = b.replica.view.get("ns/p")
+    assert stale is not None and str(stale.rv) != second.pod["metadata"]["resourceVersion"]
+    return a, b, second.pod["metadata"]["resourceVersion"]
+
+
+async def current(store: Store) -> Pod:
+    stored = await store.get("ns/p")
+    assert stored is not None
+    return stored.pod()
+
+
+async def test_an_update_from_a_stale_view_keeps_the_other_replicas_change(store: Store) -> None:
+    _, b, _ = await stale_pair(store)
+    written = await b.update("ns", "p", labelled(b="2"), OPTS)
+    assert written.pod["metadata"]["labels"] == {"a": "1", "b": "2"}
+    assert (await current(store))["metadata"]["labels"] == {"a": "1", "b": "2"}
+
+
+async def test_a_precondition_on_the_latest_version_holds_on_a_stale_replica(store: Store) -> None:
+    """A PUT carrying the latest resourceVersion must not get a 409 from the view's older one."""
+    _, b, latest_rv = await stale_pair(store)
+
+    def put(pod: Pod) -> Pod:
+        if pod["metadata"]["resourceVersion"] != latest_rv:
+            raise errors.conflict("p")
+        return labelled(b="2")(pod)
+
+    written = await b.update("ns", "p", put, OPTS)
+    assert written.pod["metadata"]["labels"] == {"a": "1", "b": "2"}
+
+
+async def test_a_no_op_on_a_stale_version_is_judged_on_the_latest(store: Store) -> None:
+    """Removing label a changes nothing in B's old version, but it does in the latest."""
+    _, b, latest_rv = await stale_pair(store)
+    written = await b.update("ns", "p", labelled(a=None), OPTS)
+    assert int(written.pod["metadata"]["resourceVersion"]) > int(latest_rv)
+    assert "a" not in (await current(store))["metadata"].get("labels", {})
+
+
+async def test_a_no_op_on_the_latest_version_writes_nothing(store: Store) -> None:
+    _, b, latest_rv = await stale_pair(store)
+    written = await b.update("ns", "p", labelled(a="1"), OPTS)
+    assert written.pod["metadata"]["resourceVersion"] == latest_rv
+    assert (await current(store))["metadata"]["resourceVersion"] == latest_rv
+
+
+async def test_an_error_on_the_latest_version_is_answered(store: Store) -> None:
+    _, b, _ = await stale_pair(store)
+
+    def refuse(pod: Pod) -> Pod:
+        raise errors.conflict("p")
+
+    with pytest.raises(errors.Conflict):
+        await b.update("ns", "p", refuse, OPTS)
+
+
+async def test_a_delete_precondition_on_the_latest_version_holds_on_a_stale_replica(store: Store) -> None:
+    _, b, latest_rv = await stale_pair(store)
+    await b.delete("ns", "p", DeleteOptions(precondition_rv=latest_rv))
+    assert await store.get("ns/p") is None
+
+
+async def test_a_pod_deleted_elsewhere_is_not_found_from_a_stale_view(store: Store) -> None:
+    a, b, _ = await stale_pair(store)
+    await a.delete("ns", "p", DeleteOptions())
+    with pytest.raises(errors.NotFound):
+        await b.update("ns", "p", labelled(b="2"), OPTS)
+    with pytest.raises(errors.NotFound):
+        await b.delete("ns", "p", DeleteOptions())
