@@ -1,9 +1,10 @@
-"""In-process write harness: CPU per create / replace / patch through the ASGI app, no HTTP.
+"""In-process write harness: CPU per create / replace / patch / apply through the ASGI app.
 
-``python -m benchmarks.inprocess [--writes N] [--profile FILE]`` — a private redis-server in
-its own process, the replica's app driven by raw ASGI calls from ``--conns`` concurrent tasks
-in this process, so the CPU counted is the app's own (routing, decoding, rules, managedFields,
-the Redis client, the tailer) without a socket layer or an HTTP client sharing the core. It is
+``python -m benchmarks.inprocess [--writes N] [--phases create,apply] [--profile FILE]`` — a
+private redis-server in its own process, the replica's app driven by raw ASGI calls from
+``--conns`` concurrent tasks in this process, so the CPU counted is the app's own (routing,
+decoding, rules, managedFields, the Redis client, the tailer) without a socket layer or an
+HTTP client sharing the core. It is
 the quick loop for profiling the write path (pyinstrument with ``--profile``); the numbers to
 report come from ``python -m benchmarks writes``.
 """
@@ -31,6 +32,7 @@ from watchcache.settings import Settings
 from .pods import pod_body
 
 MERGE_PATCH = b"application/merge-patch+json"
+APPLY_PATCH = b"application/apply-patch+yaml"
 
 App = Callable[[dict[str, Any], Callable[[], Awaitable[dict[str, Any]]], Callable[..., Awaitable[None]]], Any]
 
@@ -110,7 +112,10 @@ async def phase(
     return us
 
 
-async def run(redis_url: str, conns: int, writes: int) -> dict[str, float]:
+PHASES = ("create", "replace", "patch", "apply")
+
+
+async def run(redis_url: str, conns: int, writes: int, phases: tuple[str, ...] = PHASES) -> dict[str, float]:
     app: App = create_app(Settings(redis_url=redis_url, log_level="warning"))
     stop = await lifespan(app)
     bodies = [orjson.dumps(pod_body("@@", i)) for i in range(30)]
@@ -128,11 +133,17 @@ async def run(redis_url: str, conns: int, writes: int) -> dict[str, float]:
         body = b'{"metadata":{"annotations":{"bench/rev":"patch-%d"}}}' % seq
         return "PATCH", f"/api/v1/namespaces/ns-0/pods/p-{conn}-{seq}", body, MERGE_PATCH
 
-    out = {
-        "create": await phase(app, "create", conns, writes, create),
-        "replace": await phase(app, "replace", conns, writes, replace),
-        "patch": await phase(app, "patch", conns, writes, patch),
-    }
+    def apply(conn: int, seq: int) -> tuple[str, str, bytes, bytes]:
+        pod = orjson.loads(bodies[seq % 30].replace(b'"@@"', b'"p-%d-%d"' % (conn, seq)))
+        pod["metadata"]["annotations"]["bench/rev"] = "apply"
+        path = f"/api/v1/namespaces/ns-0/pods/p-{conn}-{seq}?fieldManager=bench&force=true"
+        return "PATCH", path, orjson.dumps(pod), APPLY_PATCH
+
+    requests = {"create": create, "replace": replace, "patch": patch, "apply": apply}
+    out = {"create": await phase(app, "create", conns, writes, create)}  # the others' targets
+    for name in phases:
+        if name != "create":
+            out[name] = await phase(app, name, conns, writes, requests[name])
     try:
         await asyncio.wait_for(stop(), 10)
     except TimeoutError:  # seen: the tailer's cancelled XREAD BLOCK not returning
@@ -146,7 +157,15 @@ def main() -> None:
     parser.add_argument("--conns", type=int, default=16)
     parser.add_argument("--writes", type=int, default=4000, help="requests per phase")
     parser.add_argument("--profile", help="write a pyinstrument text profile of the whole run here")
+    parser.add_argument(
+        "--phases",
+        default=",".join(PHASES),
+        help="comma-separated, of " + ", ".join(PHASES) + " (create always runs)",
+    )
     args = parser.parse_args()
+    phases = tuple(args.phases.split(","))
+    if unknown := set(phases) - set(PHASES):
+        parser.error(f"unknown phases: {', '.join(sorted(unknown))}")
     with (
         tempfile.TemporaryDirectory(prefix="wc-inprocess-") as tmp,
         EmbeddedRedis(Path(tmp), persistence=False) as redis,
@@ -155,10 +174,10 @@ def main() -> None:
             from pyinstrument import Profiler
 
             with Profiler(async_mode="disabled") as profiler:
-                uvloop.run(run(redis.url, args.conns, args.writes))
+                uvloop.run(run(redis.url, args.conns, args.writes, phases))
             Path(args.profile).write_text(profiler.output_text(unicode=True, show_all=False))
         else:
-            uvloop.run(run(redis.url, args.conns, args.writes))
+            uvloop.run(run(redis.url, args.conns, args.writes, phases))
 
 
 if __name__ == "__main__":
