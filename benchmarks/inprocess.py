@@ -41,9 +41,11 @@ async def call(
     app: App, method: str, path: str, body: bytes = b"", content_type: bytes = b"application/json"
 ) -> int:
     """One request through the ASGI app; returns the status code."""
+    path, _, query = path.partition("?")
     scope = {
         "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method,
-        "scheme": "http", "path": path, "raw_path": path.encode(), "query_string": b"", "root_path": "",
+        "scheme": "http", "path": path, "raw_path": path.encode(), "query_string": query.encode(),
+        "root_path": "",
         "headers": [(b"content-type", content_type), (b"content-length", str(len(body)).encode()),
                     (b"user-agent", b"harness")],
         "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 80),
