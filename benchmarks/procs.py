@@ -231,24 +231,22 @@ def run_measured(
     timeout: float = 600.0,
 ) -> dict[str, Any]:
     """``run_client`` plus the server's CPU use over the phase (robust to noisy neighbours);
-    with several servers (replicas), their CPU summed."""
+    with several servers (replicas), their CPU summed, and each one's apart."""
     from .common import cpu_split
 
     servers = server if isinstance(server, tuple) else (server,)
-
-    def split() -> tuple[float, float]:
-        times = [cpu_split(s.pid) for s in servers]
-        return sum(u for u, _ in times), sum(s for _, s in times)
-
-    (user0, sys0), t0 = split(), time.monotonic()
+    before, t0 = [cpu_split(s.pid) for s in servers], time.monotonic()
     result: dict[str, Any] = run_client(target, *args, timeout=timeout)
-    (user1, sys1), wall = split(), time.monotonic() - t0
-    cpu = (user1 - user0) + (sys1 - sys0)
+    after, wall = [cpu_split(s.pid) for s in servers], time.monotonic() - t0
+    each = [(u1 - u0) + (s1 - s0) for (u0, s0), (u1, s1) in zip(before, after, strict=True)]
+    cpu, kernel = sum(each), sum(s1 - s0 for (_, s0), (_, s1) in zip(before, after, strict=True))
     result["server_cpu_util"] = round(cpu / wall, 3)
-    result["server_sys_share"] = round((sys1 - sys0) / cpu, 3) if cpu else 0.0  # kernel: sockets
+    result["server_sys_share"] = round(kernel / cpu, 3) if cpu else 0.0  # kernel: sockets
     # CPU over the whole phase (warm-up included) per request counted in the window, rescaled
     done = max(1, result.get("ok", 0)) * wall / max(result.get("duration_s", wall), 1e-9)
     result["server_cpu_us_per_req"] = round(cpu / done * 1e6, 1)
+    if len(servers) > 1:
+        result["each_server_cpu_us_per_req"] = [round(c / done * 1e6, 1) for c in each]
     return result
 
 

@@ -55,6 +55,13 @@ def writes_table(doc: dict[str, Any]) -> str:
             f"{two['server_cpu_us_per_req']:,.0f} µs of CPU per write summed over both, "
             f"**{r['ratios']['create_2_replicas_cpu_vs_1']:.2f}x** one replica's."
         )
+    if "create_tailed" in r:
+        writer, tailer = r["create_tailed"]["each_server_cpu_us_per_req"]
+        rows.append(
+            f"Every create sent to one replica while a second only tails: {writer:,.0f} µs per write "
+            f"on the first, **{tailer:,.0f} µs** on the second (what a write another replica "
+            "takes costs a replica)."
+        )
     return _head(doc) + "\n".join(rows) + "\n"
 
 

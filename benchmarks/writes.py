@@ -3,7 +3,8 @@
 - service: N keep-alive connections from one client process POST ~3 KB pods (then PUT,
   merge-PATCH and server-side apply the pods each connection created) for a fixed time; pods/s
   counts 2xx answers; then the same creates spread over two replicas on the same Redis (both
-  on the server's core): their CPU per write against one replica's;
+  on the server's core): their CPU per write against one replica's; then every create sent to
+  one of them while the other only tails the log: the tailing replica's CPU per write;
 - ceiling: the same Lua transaction (``store.WRITE_SCRIPT``) through redis-py's client from one
   process on the server's core, with the same concurrency — "create" is one write per pod,
   "update" is what an update needs at least: an ``HGET`` then a CAS write;
@@ -125,12 +126,19 @@ def store_ceiling(redis_url: str, mode: str, conns: int, duration: float, warmup
 
 
 def _phase(
-    server: procs.ServerProcess | tuple[procs.ServerProcess, ...], plan: Plan, cfg: Config, label: str
+    server: procs.ServerProcess | tuple[procs.ServerProcess, ...],
+    plan: Plan,
+    cfg: Config,
+    label: str,
+    tailing: tuple[procs.ServerProcess, ...] = (),
 ) -> dict[str, Any]:
+    """Requests spread over ``server`` (one or several replicas); the CPU of ``tailing``
+    replicas, which get no requests, counts too."""
     progress(f"writes: {label} ({cfg.conns} conns, {cfg.duration:g}s)")
-    ports = tuple(s.port for s in server) if isinstance(server, tuple) else server.port
+    servers = server if isinstance(server, tuple) else (server,)
+    ports = tuple(s.port for s in servers)
     result = procs.run_measured(
-        server, httpclient.load, ports, plan, cfg.conns, cfg.duration, cfg.warmup, 0, label
+        (*servers, *tailing), httpclient.load, ports, plan, cfg.conns, cfg.duration, cfg.warmup, 0, label
     )
     progress(
         f"writes: {label}: {result['rps']:,.0f}/s, p50 {result['latency']['p50_ms']} ms, "
@@ -155,13 +163,18 @@ def measure(workdir: Path, cfg: Config) -> dict[str, Any]:
                 out["create_2_replicas"] = _phase(
                     (server, second), Plan("create", prefix="two"), cfg, "create, 2 replicas"
                 )
+                # every create to the first; the second only tails: what a write taken by
+                # another replica costs a replica
+                out["create_tailed"] = _phase(
+                    server, Plan("create", prefix="tail"), cfg, "create, a second replica tailing", (second,)
+                )
         for mode in ("create", "update"):
             progress(f"writes: ceiling Lua transaction {mode} from one redis-py process on core 0")
             out[f"ceiling_{mode}"] = procs.run_client(
                 store_ceiling, redis.url, mode, cfg.conns, cfg.duration, cfg.warmup, core=procs.SERVER_CORE
             )
             progress(f"writes: ceiling {mode}: {out[f'ceiling_{mode}']['rps']:,.0f}/s")
-    for key in ("client_ceiling", "replace", "patch", "apply", "create_2_replicas"):
+    for key in ("client_ceiling", "replace", "patch", "apply", "create_2_replicas", "create_tailed"):
         out[key].pop("sent_per_conn", None)
     out["ratios"] = {
         "create_cpu": ratio(
@@ -175,6 +188,10 @@ def measure(workdir: Path, cfg: Config) -> dict[str, Any]:
         # CPU per write with two replicas over one (≤ 1.10 is issue 12's target)
         "create_2_replicas_cpu_vs_1": ratio(
             out["create_2_replicas"]["server_cpu_us_per_req"], out["create"]["server_cpu_us_per_req"]
+        ),
+        # a tailing replica's CPU per write another takes, over one replica's CPU per create
+        "tail_cpu_vs_create": ratio(
+            out["create_tailed"]["each_server_cpu_us_per_req"][1], out["create"]["server_cpu_us_per_req"]
         ),
         "create": ratio(out["create"]["rps"], out["ceiling_create"]["rps"]),
         "replace": ratio(out["replace"]["rps"], out["ceiling_update"]["rps"]),
