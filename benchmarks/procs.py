@@ -20,7 +20,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -229,15 +229,20 @@ def run_measured(
     target: Callable[..., Any],
     *args: Any,
     timeout: float = 600.0,
+    others: Mapping[str, int] | None = None,
 ) -> dict[str, Any]:
     """``run_client`` plus the server's CPU use over the phase (robust to noisy neighbours);
-    with several servers (replicas), their CPU summed, and each one's apart."""
+    with several servers (replicas), their CPU summed, and each one's apart. ``others``: more
+    processes by name (redis-server) whose CPU per request is reported beside."""
     from .common import cpu_split
 
     servers = server if isinstance(server, tuple) else (server,)
+    others = others or {}
+    other0 = {name: sum(cpu_split(pid)) for name, pid in others.items()}
     before, t0 = [cpu_split(s.pid) for s in servers], time.monotonic()
     result: dict[str, Any] = run_client(target, *args, timeout=timeout)
     after, wall = [cpu_split(s.pid) for s in servers], time.monotonic() - t0
+    other1 = {name: sum(cpu_split(pid)) for name, pid in others.items()}
     each = [(u1 - u0) + (s1 - s0) for (u0, s0), (u1, s1) in zip(before, after, strict=True)]
     cpu, kernel = sum(each), sum(s1 - s0 for (_, s0), (_, s1) in zip(before, after, strict=True))
     result["server_cpu_util"] = round(cpu / wall, 3)
@@ -247,6 +252,8 @@ def run_measured(
     result["server_cpu_us_per_req"] = round(cpu / done * 1e6, 1)
     if len(servers) > 1:
         result["each_server_cpu_us_per_req"] = [round(c / done * 1e6, 1) for c in each]
+    for name in others:
+        result[f"{name}_cpu_us_per_req"] = round((other1[name] - other0[name]) / done * 1e6, 1)
     return result
 
 

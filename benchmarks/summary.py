@@ -62,7 +62,28 @@ def writes_table(doc: dict[str, Any]) -> str:
             f"on the first, **{tailer:,.0f} µs** on the second (what a write another replica "
             "takes costs a replica)."
         )
+    if "scaling" in r:
+        rows.append(scaling_table(r["scaling"]))
     return _head(doc) + "\n".join(rows) + "\n"
+
+
+def scaling_table(scaling: dict[str, Any]) -> str:
+    """Creates/s extrapolated with cores (benchmarks.writes.scaling), one replica per core."""
+    rows = [
+        "\nExtrapolated creates/s with N cores, one replica each, Redis on one core more: replicas "
+        f"at {scaling['own_us']:,.0f} µs per own write and {scaling['tail_us']:,.0f} µs per other "
+        f"replica's; Redis at {scaling['redis_write_us']:,.1f} µs per write and "
+        f"{scaling['redis_read_us']:,.1f} µs per replica reading it (the bare script: "
+        f"{scaling['redis_lua_only_us']:,.1f} µs).\n",
+        "| cores (replicas) | replicas' limit /s | Redis's limit /s | creates/s | bound by |",
+        "|---:|---:|---:|---:|---|",
+    ]
+    for row in scaling["rows"]:
+        rows.append(
+            f"| {row['cores']} | {row['replicas_writes_per_s']:,} | {row['redis_writes_per_s']:,} | "
+            f"**{row['writes_per_s']:,}** | {row['bound']} |"
+        )
+    return "\n".join(rows)
 
 
 def footprint_table(doc: dict[str, Any]) -> str:

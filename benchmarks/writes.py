@@ -29,7 +29,7 @@ from watchcache.store import WRITE_SCRIPT
 from watchcache.view import Summary
 
 from . import httpclient, plots, procs
-from .common import latency_ms, progress, ratio, write_results
+from .common import cpu_split, latency_ms, progress, ratio, write_results
 from .httpclient import Plan
 from .pods import renamed, stored_pod
 
@@ -131,15 +131,18 @@ def _phase(
     cfg: Config,
     label: str,
     tailing: tuple[procs.ServerProcess, ...] = (),
+    redis_pid: int | None = None,
 ) -> dict[str, Any]:
     """Requests spread over ``server`` (one or several replicas); the CPU of ``tailing``
-    replicas, which get no requests, counts too."""
+    replicas, which get no requests, counts too; redis-server's is reported beside."""
     progress(f"writes: {label} ({cfg.conns} conns, {cfg.duration:g}s)")
     servers = server if isinstance(server, tuple) else (server,)
     ports = tuple(s.port for s in servers)
+    others = {"redis": redis_pid} if redis_pid else None
     result = procs.run_measured(
-        (*servers, *tailing), httpclient.load, ports, plan, cfg.conns, cfg.duration, cfg.warmup, 0, label
-    )
+        (*servers, *tailing), httpclient.load, ports, plan, cfg.conns, cfg.duration, cfg.warmup, 0, label,
+        others=others,
+    )  # fmt: skip
     progress(
         f"writes: {label}: {result['rps']:,.0f}/s, p50 {result['latency']['p50_ms']} ms, "
         f"{result['server_cpu_us_per_req']:.0f} us server CPU/req, statuses {result['statuses']}"
@@ -152,8 +155,10 @@ def measure(workdir: Path, cfg: Config) -> dict[str, Any]:
     with procs.ceiling_server("canned", workdir) as canned:
         out["client_ceiling"] = _phase(canned, Plan("create"), cfg, "client ceiling (POST to canned server)")
     with procs.private_redis(workdir) as redis:
+        pid = redis.pid
+        assert pid is not None
         with procs.watchcache_server(redis.url, workdir) as server:
-            create = _phase(server, Plan("create"), cfg, "create")
+            create = _phase(server, Plan("create"), cfg, "create", redis_pid=pid)
             targets = tuple(create.pop("sent_per_conn"))
             out["create"] = create
             out["replace"] = _phase(server, Plan("replace", targets=targets), cfg, "replace (PUT)")
@@ -161,19 +166,21 @@ def measure(workdir: Path, cfg: Config) -> dict[str, Any]:
             out["apply"] = _phase(server, Plan("apply", targets=targets), cfg, "server-side apply")
             with procs.watchcache_server(redis.url, workdir) as second:
                 out["create_2_replicas"] = _phase(
-                    (server, second), Plan("create", prefix="two"), cfg, "create, 2 replicas"
+                    (server, second), Plan("create", prefix="two"), cfg, "create, 2 replicas", redis_pid=pid
                 )
                 # every create to the first; the second only tails: what a write taken by
                 # another replica costs a replica
-                out["create_tailed"] = _phase(
-                    server, Plan("create", prefix="tail"), cfg, "create, a second replica tailing", (second,)
-                )
+                plan, label = Plan("create", prefix="tail"), "create, a second replica tailing"
+                out["create_tailed"] = _phase(server, plan, cfg, label, (second,), pid)
         for mode in ("create", "update"):
             progress(f"writes: ceiling Lua transaction {mode} from one redis-py process on core 0")
-            out[f"ceiling_{mode}"] = procs.run_client(
+            redis_cpu, started = sum(cpu_split(pid)), time.monotonic()
+            ceiling = out[f"ceiling_{mode}"] = procs.run_client(
                 store_ceiling, redis.url, mode, cfg.conns, cfg.duration, cfg.warmup, core=procs.SERVER_CORE
             )
-            progress(f"writes: ceiling {mode}: {out[f'ceiling_{mode}']['rps']:,.0f}/s")
+            done = max(1, ceiling["writes"]) * (time.monotonic() - started) / cfg.duration
+            ceiling["redis_cpu_us_per_req"] = round((sum(cpu_split(pid)) - redis_cpu) / done * 1e6, 1)
+            progress(f"writes: ceiling {mode}: {ceiling['rps']:,.0f}/s")
     for key in ("client_ceiling", "replace", "patch", "apply", "create_2_replicas", "create_tailed"):
         out[key].pop("sent_per_conn", None)
     out["ratios"] = {
@@ -199,6 +206,7 @@ def measure(workdir: Path, cfg: Config) -> dict[str, Any]:
         "apply": ratio(out["apply"]["rps"], out["ceiling_update"]["rps"]),
         "create_vs_client_ceiling": ratio(out["create"]["rps"], out["client_ceiling"]["rps"]),
     }
+    out["scaling"] = scaling(out)
     return out
 
 
@@ -211,8 +219,38 @@ PHASES = (
 )
 
 
+def scaling(out: dict[str, Any], cores: range = range(1, 9)) -> dict[str, Any]:
+    """How create throughput extrapolates with cores, one replica per core, to Redis's ceiling.
+
+    Each replica takes 1/N of the writes at its own CPU per create (``own``: the single-replica
+    figure, which includes tailing its own events) and tails the other (N-1)/N at ``tail`` each
+    (the tailing replica's figure): N replicas top out at N / (own + (N-1) tail) writes/s.
+    Redis, one core, spends ``write`` on each write's script and ``read`` on each replica's
+    XREAD of it (one replica tailing vs two, in this run): it tops out at 1 / (write + N read).
+    """
+    own = out["create"]["server_cpu_us_per_req"]
+    tail = out["create_tailed"]["each_server_cpu_us_per_req"][1]
+    one, two = out["create"]["redis_cpu_us_per_req"], out["create_tailed"]["redis_cpu_us_per_req"]
+    read = max(two - one, 0.0)
+    write = one - read
+    rows = []
+    for n in cores:
+        replicas = n * 1e6 / (own + (n - 1) * tail)
+        redis = 1e6 / (write + n * read)
+        rows.append({
+            "cores": n, "replicas_writes_per_s": round(replicas), "redis_writes_per_s": round(redis),
+            "writes_per_s": round(min(replicas, redis)), "bound": "replicas" if replicas < redis else "redis",
+        })  # fmt: skip
+    return {
+        "own_us": own, "tail_us": tail, "redis_write_us": round(write, 1), "redis_read_us": round(read, 1),
+        "redis_lua_only_us": out["ceiling_create"]["redis_cpu_us_per_req"], "rows": rows,
+    }  # fmt: skip
+
+
 def plot(results: dict[str, Any], name: str) -> None:
-    fig, axes = plots.figure(3, "writes: watchcache vs the Lua write transaction from one redis-py process")
+    scaled = "scaling" in results
+    title = "writes: watchcache vs the Lua write transaction from one redis-py process"
+    fig, axes = plots.figure(4 if scaled else 3, title)
     phases = [(key, label, ceiling) for key, label, ceiling in PHASES if key in results]
     labels = [label for _, label, _ in phases]
     panels = (  # (service value, ceiling value, y label, title)
@@ -236,7 +274,24 @@ def plot(results: dict[str, Any], name: str) -> None:
     ax.set_ylabel("ms")
     ax.set_title("watchcache request latency", fontsize=9)
     ax.legend(fontsize=8)
+    if scaled:
+        _plot_scaling(axes[0][3], results["scaling"])
     plots.save(fig, name)
+
+
+def _plot_scaling(ax: Any, scaling: dict[str, Any]) -> None:
+    rows = scaling["rows"]
+    cores = [row["cores"] for row in rows]
+    ax.plot(cores, [row["replicas_writes_per_s"] for row in rows], "o--", label="replicas' limit")
+    ax.plot(cores, [row["redis_writes_per_s"] for row in rows], "s--", label="Redis's limit (one core)")
+    ax.plot(
+        cores, [row["writes_per_s"] for row in rows], "-", color=plots.SERVICE_COLOR, lw=2.5, label="both"
+    )
+    ax.set_xlabel("cores, one replica each (Redis on one more)")
+    ax.set_ylabel("creates/s")
+    ax.set_title("extrapolated from this run's CPU per write", fontsize=9)
+    ax.set_ylim(bottom=0)
+    ax.legend(fontsize=8)
 
 
 def run(quick: bool) -> dict[str, Any]:

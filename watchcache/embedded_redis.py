@@ -84,6 +84,11 @@ class EmbeddedRedis:
         return f"redis://{LOOPBACK}:{self.port}/0"
 
     @property
+    def pid(self) -> int | None:
+        """The redis-server process (None when not running)."""
+        return None if self._process is None else self._process.pid
+
+    @property
     def log_file(self) -> Path:
         return self.dir / "redis.log"
 
