@@ -1,7 +1,8 @@
 """Group commit: writes ready in one loop turn share one send, yet each keeps its own outcome.
 
 Against a private redis-server: ordering, per-write compare-and-swap outcomes, a command Redis
-rejects failing only itself, a lost script cache, and a connection cut while writes are in
+rejects failing only itself, a batch reaching a blocked reader in one reply (it is one
+MULTI/EXEC transaction), a lost script cache, and a connection cut while writes are in
 flight (exactly those fail, with a Redis error the API answers as 503; nothing acknowledged is
 lost).
 """
@@ -16,7 +17,7 @@ from typing import Any
 
 import redis
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import RedisError, ResponseError
+from redis.exceptions import ExecAbortError, RedisError, ResponseError
 
 from watchcache.embedded_redis import EmbeddedRedis
 from watchcache.store import Committed, KeyExists, Store, VersionMismatch
@@ -73,6 +74,34 @@ async def test_a_command_redis_rejects_fails_only_itself(store: Store) -> None:
     assert isinstance(first, Committed) and isinstance(second, Committed)
     assert isinstance(rejected, ResponseError) and "WRONGTYPE" in str(rejected)
     assert second.rv == first.rv + 1
+
+
+async def test_a_blocked_reader_gets_a_whole_batch_in_one_reply(store: Store) -> None:
+    """A batch is one MULTI/EXEC transaction: Redis serves a blocked XREAD once, after it, not
+    after its first write (each replica's tailer would need a second round for the rest)."""
+    first = await store.write("ns/before", "ADDED", pod("before"), expected_rv=None)
+    follower = store.log_follower()
+    try:
+        reading = asyncio.ensure_future(follower.next(first.rv, 5_000))
+        await asyncio.sleep(0.2)  # the XREAD is blocked in Redis
+        writes = [store.write(f"ns/b{i}", "ADDED", pod(f"b{i}"), expected_rv=None) for i in range(5)]
+        committed = await asyncio.gather(*writes)
+        events = await reading
+        assert [e.rv for e in events] == [c.rv for c in committed]
+    finally:
+        await follower.close()
+
+
+async def test_a_command_refused_when_queued_aborts_its_batch_and_says_why(store: Store) -> None:
+    """A command Redis refuses to queue (never one the store sends) aborts the transaction:
+    none of the batch ran, each command learns it, the refused one gets its own error."""
+    commits, key = store.commits, f"{store.rv_key}-probe"
+    batch = [commits.call(commits.pack("SET", key, "1")), commits.call(commits.pack("NOSUCHCOMMAND"))]
+    aborted, refused = await asyncio.gather(*batch, return_exceptions=True)
+    assert isinstance(refused, ResponseError) and "unknown command" in str(refused)
+    assert isinstance(aborted, ExecAbortError)
+    assert await commits.call(commits.pack("GET", key)) is None  # the SET did not run
+    assert await commits.call(commits.pack("SET", key, "1")) in (b"OK", True)
 
 
 async def test_writes_go_on_after_redis_forgets_the_script(

@@ -8,6 +8,12 @@ So a burst of N writes costs one round trip and two system calls instead of N of
 per-call pool checkout, health check or retry wrapper. Each command is still its own atomic
 script with its own outcome: a command Redis rejects fails its own future only.
 
+A batch of more than one command goes as one ``MULTI`` … ``EXEC`` transaction. Redis answers
+a blocked ``XREAD`` after each command that adds to the stream, but after a transaction only
+once: so every replica's tailer (this one's too) gets the whole batch in one read round instead
+of the first event, then the rest. Each command still has its own outcome in ``EXEC``'s reply;
+nothing else changes, as the commands of a batch reach Redis together anyway.
+
 A broken connection fails the commands sent on it and not yet answered with
 ``ConnectionError`` (their outcome is unknown: a write may have been applied, as when any
 request times out), and the next call connects afresh. The reader is always reading, so a
@@ -31,6 +37,45 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from . import tasks
 
 REPLY_TIMEOUT_S = 10.0  # as the client's socket timeout (store.REDIS_TIMEOUT_S)
+MULTI = b"*1\r\n$5\r\nMULTI\r\n"
+EXEC = b"*1\r\n$4\r\nEXEC\r\n"
+
+
+class _Transaction:
+    """The futures of a batch sent as ``MULTI`` … ``EXEC``, settled by the replies it takes:
+    ``OK`` for ``MULTI``, ``QUEUED`` (or a refusal) per command, then ``EXEC``'s array."""
+
+    __slots__ = ("futures", "refused", "waiting")
+
+    def __init__(self, futures: list[asyncio.Future[Any]]) -> None:
+        self.futures = futures
+        self.waiting = len(futures) + 2
+        self.refused: list[Exception | None] = []  # per command, when queued
+
+    def take(self, reply: Any) -> bool:
+        """One more reply; True once ``EXEC``'s has settled the futures."""
+        self.waiting -= 1
+        if self.waiting == len(self.futures) + 1:  # MULTI's OK
+            return False
+        if self.waiting > 0:
+            self.refused.append(reply if isinstance(reply, Exception) else None)
+            return False
+        if isinstance(reply, Exception):  # EXECABORT: a command was refused, none ran
+            for fut, refusal in zip(self.futures, self.refused, strict=True):
+                _settle(fut, refusal or reply)
+        else:
+            for fut, result in zip(self.futures, reply, strict=True):
+                _settle(fut, result)
+        return True
+
+
+def _settle(fut: asyncio.Future[Any], reply: Any) -> None:
+    if fut.done():  # its caller gave up (cancelled)
+        return
+    if isinstance(reply, Exception):
+        fut.set_exception(reply)
+    else:
+        fut.set_result(reply)
 
 
 class GroupCommit:
@@ -43,7 +88,7 @@ class GroupCommit:
         self._pack = self._make().pack_command
         self._conn: AbstractConnection | None = None
         self._queued: list[tuple[bytes, asyncio.Future[Any]]] = []
-        self._in_flight: deque[asyncio.Future[Any]] = deque()
+        self._in_flight: deque[asyncio.Future[Any] | _Transaction] = deque()
         self._flusher: asyncio.Task[None] | None = None
         self._reader: asyncio.Task[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -93,9 +138,14 @@ class GroupCommit:
         except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
             self._fail(futures, exc)
             return
-        self._in_flight.extend(futures)
+        payload = b"".join(packed for packed, _ in batch)
+        if len(batch) > 1:
+            payload = MULTI + payload + EXEC
+            self._in_flight.append(_Transaction(futures))
+        else:
+            self._in_flight.append(futures[0])
         try:
-            await conn.send_packed_command(b"".join(packed for packed, _ in batch), check_health=False)
+            await conn.send_packed_command(payload, check_health=False)
         except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
             self._broken(exc)
             return
@@ -129,13 +179,13 @@ class GroupCommit:
             if not in_flight:  # a reply nobody waits for: the stream is out of step
                 self._broken(RedisConnectionError("unexpected reply from Redis"))
                 return
-            fut = in_flight.popleft()
-            if fut.done():  # its caller gave up (cancelled)
-                continue
-            if isinstance(reply, Exception):
-                fut.set_exception(reply)
+            pending = in_flight[0]
+            if isinstance(pending, _Transaction):
+                if pending.take(reply):
+                    in_flight.popleft()
             else:
-                fut.set_result(reply)
+                in_flight.popleft()
+                _settle(pending, reply)
 
     def _check_answered(self, last: asyncio.Future[Any], conn: AbstractConnection) -> None:
         if not last.done() and self._conn is conn:
@@ -153,7 +203,8 @@ class GroupCommit:
             tasks.spawn("group-commit-close", conn.disconnect(nowait=True))
 
     @staticmethod
-    def _fail(futures: Any, error: Exception) -> None:
-        for fut in futures:
-            if not fut.done():
-                fut.set_exception(error)
+    def _fail(pending: Any, error: Exception) -> None:
+        for item in pending:
+            for fut in item.futures if isinstance(item, _Transaction) else (item,):
+                if not fut.done():
+                    fut.set_exception(error)
