@@ -60,9 +60,10 @@ class _Transaction:
         if self.waiting > 0:
             self.refused.append(reply if isinstance(reply, Exception) else None)
             return False
-        if isinstance(reply, Exception):  # EXECABORT: a command was refused, none ran
+        if not isinstance(reply, list):  # EXECABORT: a command was refused, none ran
+            error = reply if isinstance(reply, Exception) else ResponseError(f"EXEC answered {reply!r}")
             for fut, refusal in zip(self.futures, self.refused, strict=True):
-                _settle(fut, refusal or reply)
+                _settle(fut, refusal or error)
         else:
             for fut, result in zip(self.futures, reply, strict=True):
                 _settle(fut, result)
