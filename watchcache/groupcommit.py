@@ -28,6 +28,7 @@ import asyncio
 from collections import deque
 from typing import Any
 
+import hiredis
 from redis.asyncio import Redis
 from redis.asyncio.connection import AbstractConnection
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -39,6 +40,12 @@ from . import tasks
 REPLY_TIMEOUT_S = 10.0  # as the client's socket timeout (store.REDIS_TIMEOUT_S)
 MULTI = b"*1\r\n$5\r\nMULTI\r\n"
 EXEC = b"*1\r\n$4\r\nEXEC\r\n"
+
+
+def pack_command(*args: str | bytes | int) -> bytes:
+    """A command in Redis's wire format, by hiredis in C: redis-py's own packing re-encodes
+    each argument in Python first (9 µs for a write's EVALSHA against hiredis's 1.3 µs)."""
+    return hiredis.pack_command(args)  # type: ignore[arg-type]  # (its stub types a 1-tuple)
 
 
 class _Transaction:
@@ -86,7 +93,6 @@ class GroupCommit:
         pool = redis.connection_pool
         # the pool's address, auth and TLS; no socket timeout: a deadline per batch instead
         self._make = lambda: pool.connection_class(**{**pool.connection_kwargs, "socket_timeout": None})
-        self._pack = self._make().pack_command
         self._conn: AbstractConnection | None = None
         self._queued: list[tuple[bytes, asyncio.Future[Any]]] = []
         self._in_flight: deque[asyncio.Future[Any] | _Transaction] = deque()
@@ -97,9 +103,10 @@ class GroupCommit:
         self.batches = 0  # sends, and the commands they carried (tests, benchmarks)
         self.commands = 0
 
-    def pack(self, *args: Any) -> bytes:
+    @staticmethod
+    def pack(*args: str | bytes | int) -> bytes:
         """A command in the wire format, to pass to :meth:`call` (pack once, send many)."""
-        return b"".join(self._pack(*args))
+        return pack_command(*args)
 
     def call(self, packed: bytes) -> asyncio.Future[Any]:
         """Queue one packed command; the future gets its reply (or its error)."""

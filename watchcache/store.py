@@ -37,7 +37,7 @@ from redis.exceptions import NoScriptError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from .events import Event, EventType, Pod, SelectorState, decode_entry, pack_previous, stored_json, unstamped
-from .groupcommit import GroupCommit
+from .groupcommit import GroupCommit, pack_command
 
 WRITE_SCRIPT = """
 -- KEYS[1] rv counter, KEYS[2] event stream, KEYS[3] Redis-side view (hash)
@@ -204,8 +204,9 @@ class OwnConnection:
         pool = redis.connection_pool
         self._conn = pool.connection_class(**{**pool.connection_kwargs, "socket_timeout": None})
 
-    def pack(self, *args: Any) -> bytes:
-        return b"".join(self._conn.pack_command(*args))
+    @staticmethod
+    def pack(*args: str | bytes | int) -> bytes:
+        return pack_command(*args)
 
     async def call(self, command: bytes, deadline_s: float) -> Any:
         """Send a packed command and read its reply; a Redis that does not answer within
