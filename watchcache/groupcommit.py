@@ -6,13 +6,15 @@ task writes everything queued since its last send with one ``write`` call, and o
 matches replies to futures in order (Redis answers a connection's commands in the order sent).
 So a burst of N writes costs one round trip and two system calls instead of N of each, and no
 per-call pool checkout, health check or retry wrapper. Each command is still its own atomic
-script with its own outcome: a command Redis rejects fails its own future only.
+script with its own outcome: a command that fails as it runs fails its own future only.
 
 A batch of more than one command goes as one ``MULTI`` … ``EXEC`` transaction. Redis answers
 a blocked ``XREAD`` after each command that adds to the stream, but after a transaction only
 once: so every replica's tailer (this one's too) gets the whole batch in one read round instead
-of the first event, then the rest. Each command still has its own outcome in ``EXEC``'s reply;
-nothing else changes, as the commands of a batch reach Redis together anyway.
+of the first event, then the rest. Each command still has its own outcome in ``EXEC``'s reply,
+and the batch runs without other clients' commands between its own (they reached Redis
+together anyway). A command Redis refuses to queue (a malformed one: the store sends none)
+aborts its batch: nothing in it ran, and each of its commands is told so.
 
 A broken connection fails the commands sent on it and not yet answered with
 ``ConnectionError`` (their outcome is unknown: a write may have been applied, as when any
