@@ -20,6 +20,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ExecAbortError, RedisError, ResponseError
 
 from watchcache.embedded_redis import EmbeddedRedis
+from watchcache.groupcommit import pack_command
 from watchcache.store import Committed, KeyExists, Store, VersionMismatch
 
 from .conftest import pod_manifest, start_server
@@ -62,7 +63,7 @@ async def test_each_write_in_a_batch_gets_its_own_compare_and_swap_outcome(store
 
 async def test_a_command_redis_rejects_fails_only_itself(store: Store) -> None:
     commits = store.commits
-    wrong_type = commits.pack("HGET", store.rv_key, "x")  # {..}:rv is a string: WRONGTYPE
+    wrong_type = pack_command("HGET", store.rv_key, "x")  # {..}:rv is a string: WRONGTYPE
     await store.write("ns/first", "ADDED", pod("first"), expected_rv=None)  # makes the rv key
     outcomes = await asyncio.gather(
         store.write("ns/c1", "ADDED", pod("c1"), expected_rv=None),
@@ -96,12 +97,12 @@ async def test_a_command_refused_when_queued_aborts_its_batch_and_says_why(store
     """A command Redis refuses to queue (never one the store sends) aborts the transaction:
     none of the batch ran, each command learns it, the refused one gets its own error."""
     commits, key = store.commits, f"{store.rv_key}-probe"
-    batch = [commits.call(commits.pack("SET", key, "1")), commits.call(commits.pack("NOSUCHCOMMAND"))]
+    batch = [commits.call(pack_command("SET", key, "1")), commits.call(pack_command("NOSUCHCOMMAND"))]
     aborted, refused = await asyncio.gather(*batch, return_exceptions=True)
     assert isinstance(refused, ResponseError) and "unknown command" in str(refused)
     assert isinstance(aborted, ExecAbortError)
-    assert await commits.call(commits.pack("GET", key)) is None  # the SET did not run
-    assert await commits.call(commits.pack("SET", key, "1")) in (b"OK", True)
+    assert await commits.call(pack_command("GET", key)) is None  # the SET did not run
+    assert await commits.call(pack_command("SET", key, "1")) in (b"OK", True)
 
 
 async def test_writes_go_on_after_redis_forgets_the_script(

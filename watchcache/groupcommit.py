@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
+from collections.abc import Iterable
 from typing import Any
 
 import hiredis
@@ -54,19 +55,19 @@ class _Transaction:
     """The futures of a batch sent as ``MULTI`` … ``EXEC``, settled by the replies it takes:
     ``OK`` for ``MULTI``, ``QUEUED`` (or a refusal) per command, then ``EXEC``'s array."""
 
-    __slots__ = ("futures", "refused", "waiting")
+    __slots__ = ("futures", "opened", "refused")
 
     def __init__(self, futures: list[asyncio.Future[Any]]) -> None:
         self.futures = futures
-        self.waiting = len(futures) + 2
-        self.refused: list[Exception | None] = []  # per command, when queued
+        self.opened = False  # MULTI answered
+        self.refused: list[Exception | None] = []  # per command answered when queued
 
     def take(self, reply: Any) -> bool:
         """One more reply; True once ``EXEC``'s has settled the futures."""
-        self.waiting -= 1
-        if self.waiting == len(self.futures) + 1:  # MULTI's OK
+        if not self.opened:
+            self.opened = True
             return False
-        if self.waiting > 0:
+        if len(self.refused) < len(self.futures):
             self.refused.append(reply if isinstance(reply, Exception) else None)
             return False
         if not isinstance(reply, list):  # EXECABORT: a command was refused, none ran
@@ -105,13 +106,9 @@ class GroupCommit:
         self.batches = 0  # sends, and the commands they carried (tests, benchmarks)
         self.commands = 0
 
-    @staticmethod
-    def pack(*args: str | bytes | int) -> bytes:
-        """A command in the wire format, to pass to :meth:`call` (pack once, send many)."""
-        return pack_command(*args)
-
     def call(self, packed: bytes) -> asyncio.Future[Any]:
-        """Queue one packed command; the future gets its reply (or its error)."""
+        """Queue one command packed by :func:`pack_command`; the future gets its reply (or its
+        error)."""
         if self._loop is None:
             self._loop = asyncio.get_running_loop()
         fut: asyncio.Future[Any] = self._loop.create_future()
@@ -148,11 +145,11 @@ class GroupCommit:
         except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
             self._fail(futures, exc)
             return
-        payload = b"".join(packed for packed, _ in batch)
         if len(batch) > 1:
-            payload = MULTI + payload + EXEC
+            payload = b"".join([MULTI, *(packed for packed, _ in batch), EXEC])
             self._in_flight.append(_Transaction(futures))
         else:
+            payload = batch[0][0]
             self._in_flight.append(futures[0])
         try:
             await conn.send_packed_command(payload, check_health=False)
@@ -213,7 +210,7 @@ class GroupCommit:
             tasks.spawn("group-commit-close", conn.disconnect(nowait=True))
 
     @staticmethod
-    def _fail(pending: Any, error: Exception) -> None:
+    def _fail(pending: Iterable[asyncio.Future[Any] | _Transaction], error: Exception) -> None:
         for item in pending:
             for fut in item.futures if isinstance(item, _Transaction) else (item,):
                 if not fut.done():

@@ -204,10 +204,6 @@ class OwnConnection:
         pool = redis.connection_pool
         self._conn = pool.connection_class(**{**pool.connection_kwargs, "socket_timeout": None})
 
-    @staticmethod
-    def pack(*args: str | bytes | int) -> bytes:
-        return pack_command(*args)
-
     async def call(self, command: bytes, deadline_s: float) -> Any:
         """Send a packed command and read its reply; a Redis that does not answer within
         ``deadline_s`` fails it with redis-py's TimeoutError."""
@@ -237,7 +233,7 @@ class HeadReader:
 
     def __init__(self, redis: Redis, rv_key: str) -> None:
         self._conn = OwnConnection(redis)
-        self._command = self._conn.pack("GET", rv_key)
+        self._command = pack_command("GET", rv_key)
 
     async def head(self) -> int:
         """As :meth:`Store.head`."""
@@ -258,7 +254,7 @@ class LogFollower:
     async def next(self, after_rv: int, block_ms: int, count: int = RANGE_BATCH) -> list[Event]:
         """Block up to ``block_ms`` for events with rv > ``after_rv`` (XREAD BLOCK); a Redis that
         does not answer within the block time plus :data:`REDIS_TIMEOUT_S` fails it."""
-        command = self._conn.pack(
+        command = pack_command(
             "XREAD", "COUNT", count, "BLOCK", block_ms, "STREAMS", self._log_key, f"{after_rv}-0"
         )
         reply = await self._conn.call(command, block_ms / 1e3 + REDIS_TIMEOUT_S)
@@ -307,7 +303,7 @@ class Store:
         return LogFollower(self.redis, self.log_key)
 
     async def get(self, key: str) -> Stored | None:
-        raw = await self.commits.call(self.commits.pack("HGET", self.obj_key, key))
+        raw = await self.commits.call(pack_command("HGET", self.obj_key, key))
         return None if raw is None else _decode_stored(raw)
 
     async def write(
@@ -333,10 +329,10 @@ class Store:
         tail = (pack_previous(previous), version.at, summary)
         commits = self.commits
         try:
-            result = await commits.call(commits.pack("EVALSHA", WRITE_SCRIPT_SHA, 3, *args, *tail))
+            result = await commits.call(pack_command("EVALSHA", WRITE_SCRIPT_SHA, 3, *args, *tail))
         except NoScriptError:
             # a Redis restarted or flushed forgets its scripts; EVAL also caches it again
-            result = await commits.call(commits.pack("EVAL", WRITE_SCRIPT, 3, *args, *tail))
+            result = await commits.call(pack_command("EVAL", WRITE_SCRIPT, 3, *args, *tail))
         status = result[0]
         if status == b"ok":
             rv = int(result[1])
