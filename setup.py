@@ -25,24 +25,24 @@ from setuptools import Extension, setup
 
 PACKAGE = Path("watchcache")
 MANIFEST = PACKAGE / "compiled.json"
-# The pure, per-request modules (no Redis, no HTTP, no asyncio).
+# The pure, per-request modules (no Redis, no HTTP, no asyncio), as paths under the package.
 COMPILED = (
-    "apply",
-    "decode",
-    "defaults",
-    "jsonshape",
-    "managed_fields",
-    "names",
-    "object_meta",
-    "pod_warnings",
-    "quantity",
-    "schema",
-    "selectors",
-    "semantic",
-    "strategic_merge",
-    "strategy",
-    "validation",
-    "validation_update",
+    "kinds/pods/defaults",
+    "kinds/pods/strategy",
+    "kinds/pods/validation",
+    "kinds/pods/validation_update",
+    "kinds/pods/warnings",
+    "machinery/decode",
+    "machinery/jsonshape",
+    "machinery/managed_fields",
+    "machinery/names",
+    "machinery/object_meta",
+    "machinery/quantity",
+    "machinery/schema",
+    "machinery/selectors",
+    "machinery/semantic",
+    "machinery/server_side_apply",
+    "machinery/strategic_merge",
 )
 
 
@@ -60,7 +60,9 @@ def compiled_extensions() -> list[Extension]:
     extensions = mypycify([str(path) for path in sources], opt_level="3")
     for extension in extensions:
         extension.optional = True  # no compiler: the interpreted package, not a failed install
-    MANIFEST.write_text(json.dumps({path.stem: source_digest(path) for path in sources}, indent=1) + "\n")
+    MANIFEST.write_text(
+        json.dumps({name: source_digest(PACKAGE / f"{name}.py") for name in COMPILED}, indent=1) + "\n"
+    )
     return extensions
 
 

@@ -31,7 +31,8 @@ from typing import Any
 
 import orjson
 
-from . import httpclient, plots, procs
+from watchcache import httpclient, plots, procs
+
 from .common import Sampler, cpu_seconds, latency_ms, progress, ratio, rss_mb, write_results
 from .watchers import DRAIN_MAX_S, Stall, WriterPlan, watch, write
 

@@ -28,10 +28,10 @@ from typing import Any
 import redis as sync_redis
 import uvloop
 
-from watchcache.store import Store, connect
-from watchcache.view import Summary
+from watchcache import plots, procs
+from watchcache.cache.view import Summary
+from watchcache.storage.store import Store, connect
 
-from . import plots, procs
 from .common import latency_ms, progress, rss_mb, write_results
 from .pods import preload_pods
 from .reads import preload

@@ -24,10 +24,10 @@ from typing import Any
 import orjson
 import uvloop
 
-from watchcache.app import create_app
 from watchcache.cli import GC_THRESHOLDS
-from watchcache.embedded_redis import EmbeddedRedis
-from watchcache.settings import Settings
+from watchcache.http.app import create_app
+from watchcache.process.embedded_redis import EmbeddedRedis
+from watchcache.process.settings import Settings
 
 from .pods import pod_body
 

@@ -28,7 +28,7 @@ from typing import Any
 import httpx
 import redis
 
-from watchcache.embedded_redis import EmbeddedRedis, find_free_port
+from watchcache.process.embedded_redis import EmbeddedRedis, find_free_port
 
 from .common import SERVER_PATH_ENV, progress
 

@@ -20,10 +20,10 @@ import redis as sync_redis
 import uvloop
 from redis.asyncio import Redis
 
-from watchcache.store import Store
-from watchcache.view import Summary
+from watchcache import httpclient, plots, procs
+from watchcache.cache.view import Summary
+from watchcache.storage.store import Store
 
-from . import httpclient, plots, procs
 from .common import Sampler, progress, ratio, rss_mb, write_results
 from .httpclient import Plan
 from .pods import preload_pods

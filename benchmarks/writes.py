@@ -24,11 +24,11 @@ from typing import Any
 import uvloop
 from redis.asyncio import Redis
 
-from watchcache.events import pack_previous, unstamped
-from watchcache.store import WRITE_SCRIPT
-from watchcache.view import Summary
+from watchcache import httpclient, plots, procs
+from watchcache.cache.view import Summary
+from watchcache.storage.entries import pack_previous, unstamped
+from watchcache.storage.store import WRITE_SCRIPT
 
-from . import httpclient, plots, procs
 from .common import cpu_split, latency_ms, progress, ratio, write_results
 from .httpclient import Plan
 from .pods import renamed, stored_pod

@@ -20,8 +20,8 @@ import httpx
 import pytest
 from kubernetes import client, config
 
-from watchcache.embedded_redis import EmbeddedRedis, find_free_port
-from watchcache.store import Store, connect
+from watchcache.process.embedded_redis import EmbeddedRedis, find_free_port
+from watchcache.storage.store import Store, connect
 
 SERVER_START_TIMEOUT_S = 20.0
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from watchcache.auth import TokenFile, User, bearer_token
+from watchcache.process.tokens import TokenFile, User, bearer_token
 
 ALICE = User(name="alice", uid="u-1", groups=("system:masters", "dev"))
 BOB = User(name="bob", uid="u-2", groups=())

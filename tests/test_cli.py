@@ -18,7 +18,7 @@ import yaml
 from click.testing import CliRunner, Result
 
 from watchcache.cli import cli
-from watchcache.embedded_redis import find_free_port
+from watchcache.process.embedded_redis import find_free_port
 
 SHARED_FLAGS = [
     "--host", "--port", "--data-dir", "--token-file", "--allow-anonymous",
@@ -176,9 +176,9 @@ STUB_APP_LAUNCHER = textwrap.dedent(
             return JSONResponse({"redis_url": settings.redis_url, "redis_pid": pid})
         return Starlette(routes=[Route("/info", info)])
 
-    stub = types.ModuleType("watchcache.app")
+    stub = types.ModuleType("watchcache.http.app")
     stub.create_app = create_app
-    sys.modules["watchcache.app"] = stub
+    sys.modules["watchcache.http.app"] = stub
     from watchcache.cli import main
     main(sys.argv[1:])
     """

@@ -31,7 +31,7 @@ def compiled_names() -> tuple[str, ...]:
 @pytest.mark.parametrize("name", compiled_names())
 def test_each_rule_module_runs_compiled(name: str) -> None:
     """The tests run what users run: scripts/setup builds the compiled modules."""
-    module = importlib.import_module(f"watchcache.{name}")
+    module = importlib.import_module(f"watchcache.{name.replace('/', '.')}")
     assert module.__file__ is not None and module.__file__.endswith(".so"), module.__file__
 
 

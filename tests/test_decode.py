@@ -7,15 +7,15 @@ import copy
 import orjson
 import pytest
 
-from watchcache.decode import (
+from watchcache.http.responses import warning_header
+from watchcache.machinery.decode import (
     DecodeError,
     check_fields,
     decode_object_json,
     decode_pod,
     go_syntax_error,
 )
-from watchcache.errors import BadRequest
-from watchcache.responses import warning_header
+from watchcache.machinery.errors import BadRequest
 
 PREFIX = 'Pod in version "v1" cannot be handled as a Pod: '
 UNRECOGNIZED = (

@@ -9,7 +9,7 @@ from typing import Any
 import orjson
 import pytest
 
-from watchcache import discovery
+from watchcache.http import discovery
 
 POD_GVK = {"group": "", "kind": "Pod", "version": "v1"}
 OPENAPI: dict[str, Any] = orjson.loads(discovery.OPENAPI_V3_API_V1)

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from watchcache.embedded_redis import (
+from watchcache.process.embedded_redis import (
     EmbeddedRedis,
     EmbeddedRedisError,
     RedisServerNotFound,

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from watchcache import errors
-from watchcache.selectors import FieldSelector, FieldTerm, parse_field_selector, pod_fields
+from watchcache.machinery import errors
+from watchcache.machinery.selectors import FieldSelector, FieldTerm, parse_field_selector, pod_fields
 
 RUNNING: dict[str, Any] = {
     "metadata": {"name": "web", "namespace": "default"},

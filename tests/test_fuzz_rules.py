@@ -18,11 +18,11 @@ import orjson
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from watchcache import errors, managed_fields
-from watchcache.apply import apply, parse_apply_body
-from watchcache.decode import decode_pod
-from watchcache.pods_api import _check_applied_fields
-from watchcache.strategy import prepare_create, prepare_update
+from watchcache.http.resources import _check_applied_fields
+from watchcache.kinds.pods.strategy import prepare_create, prepare_update
+from watchcache.machinery import errors, managed_fields
+from watchcache.machinery.decode import decode_pod
+from watchcache.machinery.server_side_apply import apply, parse_apply_body
 
 NOW = datetime(2026, 12, 6, tzinfo=UTC)
 

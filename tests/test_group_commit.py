@@ -19,9 +19,9 @@ import redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ExecAbortError, RedisError, ResponseError
 
-from watchcache.embedded_redis import EmbeddedRedis
-from watchcache.groupcommit import pack_command
-from watchcache.store import Committed, KeyExists, Store, VersionMismatch
+from watchcache.process.embedded_redis import EmbeddedRedis
+from watchcache.storage.groupcommit import pack_command
+from watchcache.storage.store import Committed, KeyExists, Store, VersionMismatch
 
 from .conftest import pod_manifest, start_server
 

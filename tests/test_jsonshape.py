@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from watchcache.jsonshape import copied
+from watchcache.machinery.jsonshape import copied
 
 
 def test_copied_is_an_equal_document_that_shares_nothing_mutable() -> None:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from watchcache import errors
-from watchcache.selectors import LabelSelector, Requirement, parse_label_selector
+from watchcache.machinery import errors
+from watchcache.machinery.selectors import LabelSelector, Requirement, parse_label_selector
 
 NAME_RULE = (
     "must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an "

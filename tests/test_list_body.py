@@ -6,10 +6,10 @@ from __future__ import annotations
 import orjson
 import pytest
 
-from watchcache import pods_api
-from watchcache.pods_api import ListBody
-from watchcache.registry import ListResult
-from watchcache.view import make_entry
+from watchcache.cache.view import make_entry
+from watchcache.http import resources as pods_api
+from watchcache.http.resources import ListBody
+from watchcache.registry.resource import ListResult
 
 CHUNK = 1000  # small, so a few pods make a multi-chunk list
 

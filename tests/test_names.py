@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import pytest
 
-from watchcache.names import (
+from watchcache.machinery.names import (
     dns1123_label_errors,
     dns1123_subdomain_errors,
     inclusive_range_error,

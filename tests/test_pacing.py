@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from watchcache.pacing import Pacer
+from watchcache.cache.pacing import Pacer
 
 
 def test_bytes_within_the_burst_need_no_wait() -> None:

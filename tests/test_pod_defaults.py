@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from watchcache.defaults import apply_defaults, image_pull_policy, qos_class, sync_pod_ips
+from watchcache.kinds.pods.defaults import apply_defaults, image_pull_policy, qos_class, sync_pod_ips
 
 DIGEST = "sha256:" + "a" * 64
 

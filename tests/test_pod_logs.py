@@ -14,9 +14,9 @@ import pytest
 from kubernetes import client, config
 from redis.asyncio import Redis
 
-from watchcache.embedded_redis import EmbeddedRedis
-from watchcache.logs import timestamp_nano
-from watchcache.store import Store
+from watchcache.kinds.pods.logs import timestamp_nano
+from watchcache.process.embedded_redis import EmbeddedRedis
+from watchcache.storage.store import Store
 
 from .conftest import Cluster, Server, pod_manifest
 

@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 
-from watchcache import errors
-from watchcache.defaults import apply_defaults
-from watchcache.strategic_merge import apply_strategic_merge
-from watchcache.strategy import canonical, prepare_ephemeral_update, prepare_status_update
-from watchcache.subresources import host_ip_errors, ip_family
+from watchcache.kinds.pods.defaults import apply_defaults
+from watchcache.kinds.pods.strategy import canonical, prepare_ephemeral_update, prepare_status_update
+from watchcache.kinds.pods.subresources import host_ip_errors, ip_family
+from watchcache.machinery import errors
+from watchcache.machinery.strategic_merge import apply_strategic_merge
 
 UID = "6f1c0000-0000-4000-8000-000000000001"
 RV = "42"

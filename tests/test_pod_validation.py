@@ -8,18 +8,18 @@ from typing import Any
 
 import pytest
 
-from watchcache import errors
-from watchcache.defaults import apply_defaults
-from watchcache.names import (
+from watchcache.kinds.pods.defaults import apply_defaults
+from watchcache.kinds.pods.validation import validate_pod, validate_pod_create
+from watchcache.kinds.pods.validation_update import validate_pod_update
+from watchcache.kinds.pods.warnings import create_warnings
+from watchcache.machinery import errors
+from watchcache.machinery.names import (
     dns1123_label_errors,
     dns1123_subdomain_errors,
     label_value_errors,
     path_segment_name_errors,
     qualified_name_errors,
 )
-from watchcache.pod_warnings import create_warnings
-from watchcache.validation import validate_pod, validate_pod_create
-from watchcache.validation_update import validate_pod_update
 
 SUBDOMAIN_MSG = (
     "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or "

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from watchcache.quantity import FORMAT_ERROR, parse_quantity, round_up_milli
+from watchcache.machinery.quantity import FORMAT_ERROR, parse_quantity, round_up_milli
 
 
 @pytest.mark.parametrize(

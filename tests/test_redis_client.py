@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from watchcache.embedded_redis import REDIS_BINARY, EmbeddedRedis
-from watchcache.replica import TAIL_BLOCK_MS
-from watchcache.store import Store, connect
+from watchcache.cache.replica import TAIL_BLOCK_MS
+from watchcache.process.embedded_redis import REDIS_BINARY, EmbeddedRedis
+from watchcache.storage.store import Store, connect
 
 
 async def test_an_idle_tail_blocks_its_whole_time_without_a_client_timeout(

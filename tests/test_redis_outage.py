@@ -12,8 +12,8 @@ import httpx
 import pytest
 import redis
 
-from watchcache.embedded_redis import EmbeddedRedis
-from watchcache.store import HEAD_TIMEOUT_S, REDIS_TIMEOUT_S
+from watchcache.process.embedded_redis import EmbeddedRedis
+from watchcache.storage.store import HEAD_TIMEOUT_S, REDIS_TIMEOUT_S
 
 from .conftest import Server, pod_manifest, start_server
 

@@ -11,9 +11,9 @@ import orjson
 import pytest
 from redis.asyncio import Redis
 
-from watchcache.compactor import Compactor
-from watchcache.embedded_redis import EmbeddedRedis
-from watchcache.store import Store
+from watchcache.process.embedded_redis import EmbeddedRedis
+from watchcache.storage.compactor import Compactor
+from watchcache.storage.store import Store
 
 from .conftest import Server, pod_manifest, start_server
 
@@ -142,10 +142,10 @@ async def test_watch_from_the_oldest_retained_position_replays_from_redis(
 
 
 async def test_a_change_replayed_from_redis_leaves_a_selector_with_its_previous_content(store: Store) -> None:
-    from watchcache.changes import LEFT, WatchFilter
-    from watchcache.history import History
-    from watchcache.replica import Replica
-    from watchcache.selectors import parse_field_selector, parse_label_selector
+    from watchcache.cache.changes import LEFT, WatchFilter
+    from watchcache.cache.history import History
+    from watchcache.cache.replica import Replica
+    from watchcache.machinery.selectors import parse_field_selector, parse_label_selector
 
     pod = {
         "kind": "Pod",
@@ -154,7 +154,7 @@ async def test_a_change_replayed_from_redis_leaves_a_selector_with_its_previous_
     }
     first = (await store.write("d/a", "ADDED", pod, expected_rv=None)).rv
     moved = {**pod, "metadata": {**pod["metadata"], "labels": {"app": "y"}}}
-    from watchcache.events import SelectorState
+    from watchcache.machinery.selectors import SelectorState
 
     await store.write("d/a", "MODIFIED", moved, expected_rv=first, previous=SelectorState({"app": "x"}, {}))
     replica = Replica(store)
@@ -217,9 +217,9 @@ def test_a_watch_opened_on_an_empty_store_sees_the_first_write(tmp_path: Path) -
 
 
 async def test_the_window_is_bounded_by_bytes_and_older_history_comes_from_redis(store: Store) -> None:
-    from watchcache.changes import Change
-    from watchcache.history import History
-    from watchcache.replica import Replica
+    from watchcache.cache.changes import Change
+    from watchcache.cache.history import History
+    from watchcache.cache.replica import Replica
 
     await write_events(store, 50)
     replica = Replica(store)
@@ -239,8 +239,8 @@ async def test_the_window_is_bounded_by_bytes_and_older_history_comes_from_redis
 
 
 async def test_changes_replayed_from_redis_are_shared_by_later_readers(store: Store) -> None:
-    from watchcache.history import History
-    from watchcache.replica import Replica
+    from watchcache.cache.history import History
+    from watchcache.cache.replica import Replica
 
     await write_events(store, 20)
     replica = Replica(store)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from watchcache import schema
+from watchcache.machinery import schema
 
 ROOT = Path(__file__).resolve().parent.parent
 

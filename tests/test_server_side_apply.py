@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from watchcache import errors, managed_fields
-from watchcache.apply import apply, format_path, parse_apply_body
+from watchcache.machinery import errors, managed_fields
+from watchcache.machinery.server_side_apply import apply, format_path, parse_apply_body
 
 T0, T1, T2 = "2024-05-01T10:00:00Z", "2024-05-01T10:01:00Z", "2024-05-01T10:02:00Z"
 CSA = "kubectl-client-side-apply"

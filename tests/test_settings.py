@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from watchcache.settings import Settings, is_loopback
+from watchcache.process.settings import Settings, is_loopback
 
 TOKENS = Path("tokens.csv")
 

@@ -20,7 +20,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from watchcache.embedded_redis import find_free_port
+from watchcache.process.embedded_redis import find_free_port
 
 REPO = Path(__file__).resolve().parent.parent
 SYSTEM_PYTHON = Path("/usr/bin/python3")

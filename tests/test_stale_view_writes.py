@@ -12,13 +12,13 @@ from collections.abc import Callable
 
 import pytest
 
-from watchcache import errors
-from watchcache.deletion import DeleteOptions
-from watchcache.events import Pod
-from watchcache.history import History
-from watchcache.registry import PodRegistry, WriteOptions
-from watchcache.replica import Replica
-from watchcache.store import Store
+from watchcache.cache.history import History
+from watchcache.cache.replica import Replica
+from watchcache.machinery import errors
+from watchcache.machinery.objects import Pod
+from watchcache.registry.deletion import DeleteOptions
+from watchcache.registry.resource import PodRegistry, WriteOptions
+from watchcache.storage.store import Store
 
 OPTS = WriteOptions(manager="test")
 

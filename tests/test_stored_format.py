@@ -10,10 +10,10 @@ from typing import Any
 import msgpack
 import orjson
 
-from watchcache.events import unstamped
-from watchcache.replica import Replica
-from watchcache.store import Store
-from watchcache.view import Summary, make_entry
+from watchcache.cache.replica import Replica
+from watchcache.cache.view import Summary, make_entry
+from watchcache.storage.entries import unstamped
+from watchcache.storage.store import Store
 
 
 def pod(name: str, **annotations: str) -> dict[str, Any]:

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from watchcache import errors
-from watchcache.strategic_merge import (
+from watchcache.machinery import errors
+from watchcache.machinery.strategic_merge import (
     PATCH_RULES,
     ListRule,
     apply_json_merge_patch,

@@ -7,14 +7,14 @@ from typing import Any
 
 import pytest
 
-from watchcache import errors
-from watchcache.table import (
+from watchcache.kinds.pods.table import (
     COLUMN_DEFINITIONS,
     human_duration,
     parse_include_object,
     pod_row,
     table,
 )
+from watchcache.machinery import errors
 
 NOW = datetime(2024, 5, 1, 12, 0, 0, tzinfo=UTC)
 

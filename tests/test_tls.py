@@ -12,7 +12,7 @@ import pytest
 from cryptography import x509
 from cryptography.x509.verification import PolicyBuilder, Store, VerificationError
 
-from watchcache.tls import ensure_self_signed, serving_hosts
+from watchcache.process.tls import ensure_self_signed, serving_hosts
 
 
 @pytest.fixture

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import orjson
 
-from watchcache.events import Event, with_resource_version
-from watchcache.selectors import POD_FIELD_NAMES, pod_fields
-from watchcache.view import Summary, View, make_entry, stored_entry
+from watchcache.cache.view import Summary, View, make_entry, stored_entry
+from watchcache.machinery.objects import with_resource_version
+from watchcache.machinery.selectors import POD_FIELD_NAMES, pod_fields
+from watchcache.storage.entries import Event
 
 
 def pod(ns: str, name: str, *, node: str = "", labels: dict[str, str] | None = None) -> dict:

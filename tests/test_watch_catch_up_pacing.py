@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from watchcache.embedded_redis import EmbeddedRedis
+from watchcache.process.embedded_redis import EmbeddedRedis
 
 from .conftest import Server, pod_manifest, start_server
 from .watch_support import RawWatch, create, list_rv, summary

@@ -6,13 +6,13 @@ import time
 
 from redis.asyncio import Redis
 
-from watchcache.changes import WatchFilter
-from watchcache.history import History
-from watchcache.pacing import Pacer
-from watchcache.replica import Replica
-from watchcache.selectors import parse_field_selector, parse_label_selector
-from watchcache.store import Store
-from watchcache.watch import Broadcaster, Watcher
+from watchcache.cache.changes import WatchFilter
+from watchcache.cache.dispatcher import Broadcaster, Watcher
+from watchcache.cache.history import History
+from watchcache.cache.pacing import Pacer
+from watchcache.cache.replica import Replica
+from watchcache.machinery.selectors import parse_field_selector, parse_label_selector
+from watchcache.storage.store import Store
 
 
 def broadcaster() -> Broadcaster:

@@ -1,7 +1,7 @@
 """watchcache: an event-sourced Kubernetes core/v1 Pod API server on Redis streams.
 
 The public surface is the ``watchcache`` command (``watchcache.cli``) and
-:func:`watchcache.app.create_app` for embedding; everything else is internal.
+:func:`watchcache.http.app.create_app` for embedding; everything else is internal.
 """
 
 import hashlib
@@ -25,11 +25,14 @@ def stale_compiled_modules(package: Path = Path(__file__).parent) -> list[str]:
         built = json.loads((package / "compiled.json").read_text())
     except FileNotFoundError:
         return []
-    compiled = {path.name.partition(".")[0] for path in package.glob("*.so")}
     stale = []
-    for name, digest in built.items():
+    for name, digest in built.items():  # a path under the package, without its suffix
         source = package / f"{name}.py"
-        if name in compiled and source.exists() and hashlib.sha256(source.read_bytes()).hexdigest() != digest:
+        if (
+            any(source.parent.glob(f"{source.stem}.*.so"))
+            and source.exists()
+            and hashlib.sha256(source.read_bytes()).hexdigest() != digest
+        ):
             stale.append(name)
     return stale
 

@@ -22,11 +22,11 @@ from urllib.parse import urlsplit, urlunsplit
 
 import click
 
-from watchcache.auth import TokenFile
-from watchcache.embedded_redis import EmbeddedRedis, EmbeddedRedisError
-from watchcache.kubeconfig import render_kubeconfig
-from watchcache.settings import LOG_LEVELS, Settings
-from watchcache.tls import ensure_self_signed, serving_hosts
+from watchcache.process.embedded_redis import EmbeddedRedis, EmbeddedRedisError
+from watchcache.process.kubeconfig import render_kubeconfig
+from watchcache.process.settings import LOG_LEVELS, Settings
+from watchcache.process.tls import ensure_self_signed, serving_hosts
+from watchcache.process.tokens import TokenFile
 
 ENV_PREFIX: Final = "WATCHCACHE"
 DEFAULTS: Final = Settings()
@@ -203,7 +203,7 @@ def _run(settings: Settings, cert: Path | None, key: Path | None, redis_note: st
 
     gc.set_threshold(*GC_THRESHOLDS)
 
-    from watchcache.app import create_app
+    from watchcache.http.app import create_app
 
     config = uvicorn.Config(
         create_app(settings),

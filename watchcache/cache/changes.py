@@ -1,0 +1,139 @@
+"""A change: one event as readers of history and watchers see it.
+
+Its wire lines (``{"type":…,"object":…}\n``, JSON or one-row Table) are built lazily, once per
+change, and the same bytes go to every watcher (design.md invariant 6). A change also knows
+the selector state before and after, so it can say what it is for any watch filter — ADDED,
+MODIFIED, DELETED, or DELETED because the pod left the selector — without a lookup.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+
+from watchcache.cache.replica import Applied
+from watchcache.kinds.pods import table
+from watchcache.machinery import errors
+from watchcache.machinery.selectors import FieldSelector, LabelSelector, SelectorState, pod_fields
+from watchcache.storage.entries import Event, EventType
+
+LEFT = "LEFT"  # a MODIFIED event after which the pod no longer matches: sent as DELETED
+
+
+@dataclass(frozen=True, slots=True)
+class WatchFilter:
+    """Which pods a watch sees: a namespace (or all) and its selectors."""
+
+    namespace: str | None
+    label: LabelSelector
+    field: FieldSelector
+
+    def matches(self, key: str, state: SelectorState) -> bool:
+        if self.namespace is not None and not key.startswith(self.namespace + "/"):
+            return False
+        return self.label.matches(state.labels) and self.field.matches(state.fields)
+
+
+def event_line(event_type: str, obj: bytes) -> bytes:
+    return b'{"type":"' + event_type.encode() + b'","object":' + obj + b"}\n"
+
+
+def bookmark_line(rv: int, annotations: dict[str, str] | None = None) -> bytes:
+    meta: dict[str, Any] = {"resourceVersion": str(rv), "creationTimestamp": None}
+    if annotations:
+        meta["annotations"] = annotations
+    obj = {"kind": "Pod", "apiVersion": "v1", "metadata": meta, "spec": {"containers": None}, "status": {}}
+    return event_line("BOOKMARK", orjson.dumps(obj))
+
+
+def error_line(error: errors.APIError) -> bytes:
+    return event_line("ERROR", orjson.dumps(error.status()))
+
+
+class Change:
+    """One event as watchers see it; its wire lines are built lazily, once, and shared."""
+
+    __slots__ = ("_lines", "json", "key", "previous", "previous_json", "previous_rv", "rv", "state", "type")
+
+    def __init__(
+        self,
+        rv: int,
+        event_type: EventType,
+        key: str,
+        json: bytes,
+        state: SelectorState,
+        previous: SelectorState | None,
+        previous_json: bytes | None,
+        previous_rv: int = 0,
+    ) -> None:
+        self.rv = rv
+        self.type = event_type
+        self.key = key
+        self.json = json
+        self.state = state
+        self.previous = previous
+        self.previous_json = previous_json
+        self.previous_rv = previous_rv
+        self._lines: dict[tuple[str, bool], bytes] = {}
+
+    @classmethod
+    def from_applied(cls, applied: Applied) -> Change:
+        event, entry, prev = applied.event, applied.entry, applied.previous
+        if entry is not None:
+            json, state = entry.json, entry.selector_state
+        else:
+            json = event.json
+            state = event.previous if event.type == "DELETED" and event.previous else _state_of(event)
+        prev_json = prev.json if prev is not None and prev.rv < event.rv else None
+        return cls(event.rv, event.type, event.key, json, state, event.previous, prev_json, event.previous_rv)
+
+    @classmethod
+    def from_event(cls, event: Event) -> Change:
+        """A change replayed from the Redis stream (older than the in-memory window)."""
+        state = event.previous if event.type == "DELETED" and event.previous else _state_of(event)
+        return cls(
+            event.rv, event.type, event.key, event.json, state, event.previous, None, event.previous_rv
+        )
+
+    def judge(self, flt: WatchFilter) -> str | None:
+        """The event type this change is for a watcher with ``flt``, or None (list-watch §5)."""
+        if self.type == "DELETED":
+            return "DELETED" if flt.matches(self.key, self.state) else None
+        now = flt.matches(self.key, self.state)
+        before = self.previous is not None and flt.matches(self.key, self.previous)
+        if now:
+            return "MODIFIED" if before and self.type == "MODIFIED" else "ADDED"
+        return LEFT if before else None
+
+    def line(self, kind: str, as_table: bool) -> bytes:
+        cached = self._lines.get((kind, as_table))
+        if cached is None:
+            cached = self._lines[(kind, as_table)] = self._build(kind, as_table)
+        return cached
+
+    def _build(self, kind: str, as_table: bool) -> bytes:
+        obj = self.json
+        if kind == LEFT:
+            kind = "DELETED"
+            if self.previous_json is not None:
+                # the previous content, stamped with this event's rv (as the watch cache does)
+                previous = orjson.loads(self.previous_json)
+                previous["metadata"]["resourceVersion"] = str(self.rv)
+                obj = orjson.dumps(previous)
+        if as_table:
+            obj = table_event_object(orjson.loads(obj), with_columns=False)
+        return event_line(kind, obj)
+
+
+def table_event_object(pod: dict[str, Any], *, with_columns: bool) -> bytes:
+    """A one-row Table for ``kubectl get -w`` (only the first event carries the columns)."""
+    row = table.pod_row(pod, datetime.now(UTC), "Metadata")
+    meta = {"resourceVersion": pod["metadata"].get("resourceVersion", "")}
+    return orjson.dumps(table.table([row], meta, with_columns=with_columns))
+
+
+def _state_of(event: Event) -> SelectorState:
+    return SelectorState(event.pod["metadata"].get("labels") or {}, pod_fields(event.pod))

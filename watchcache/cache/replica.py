@@ -1,0 +1,263 @@
+"""The replica runtime: bootstrap, the tailer, and waiting for the view to reach an rv.
+
+Readiness is a small state machine::
+
+    starting --bootstrap: snapshot + replay to the log head--> ready
+    ready --Redis unreachable--> ready (stale; the tailer retries with backoff)
+
+The tailer is the only writer of the view (design.md invariant 3): it applies every event, the
+replica's own writes included, in log order, then wakes the readers waiting for an rv and hands
+the applied events to the listeners (the watch dispatcher).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import gc
+import heapq
+import itertools
+import logging
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from watchcache.cache.view import Entry, View, stored_entry
+from watchcache.process import tasks
+from watchcache.storage.entries import Event
+from watchcache.storage.store import RANGE_BATCH, Store
+
+log = logging.getLogger("watchcache.replica")
+
+TAIL_BLOCK_MS = 5_000  # XREAD BLOCK per call; only bounds how often an idle tailer loops
+RETRY_BACKOFF_S = (0.1, 0.2, 0.5, 1.0, 2.0)  # tailer reconnect delays while Redis is away
+PENDING_ENCODINGS_MAX = 10_000  # writer-built entries waiting for the tailer to adopt them
+
+
+@dataclass(frozen=True, slots=True)
+class Applied:
+    """An event as the view took it: the new entry (None if deleted) and the one it replaced."""
+
+    event: Event
+    entry: Entry | None
+    previous: Entry | None
+
+
+Listener = Callable[[list[Applied]], None]
+
+
+class Replica:
+    """Owns the view of one process and keeps it following the log."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.view = View()
+        self.ready = False
+        self._waiters: list[tuple[int, int, asyncio.Future[None]]] = []
+        self._seq = itertools.count()
+        self._listeners: list[Listener] = []
+        self._reset_listeners: list[Callable[[], None]] = []
+        self._pending: dict[int, Entry] = {}
+        self._task: asyncio.Task[Any] | None = None
+        self._head_waiters: list[asyncio.Future[int]] = []
+        self._heads = store.head_reader()  # only _read_heads uses it: one read at a time
+        self._follower = store.log_follower()  # only the tailer uses it
+        self._head_reader: asyncio.Task[None] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self.consistent_reads = 0  # reads that needed the log head (for /metrics)
+        self.head_reads = 0  # the Redis round trips those reads shared
+
+    async def start(self) -> None:
+        await self.bootstrap()
+        self._task = tasks.spawn("tailer", self._tail_forever())
+
+    async def stop(self) -> None:
+        await tasks.cancel(self._task, self._head_reader)
+        await self._heads.close()
+        await self._follower.close()
+        for _, _, fut in self._waiters:
+            fut.cancel()
+        self._waiters.clear()
+
+    def add_listener(self, listener: Listener) -> None:
+        self._listeners.append(listener)
+
+    def add_reset_listener(self, listener: Callable[[], None]) -> None:
+        self._reset_listeners.append(listener)
+
+    async def bootstrap(self) -> None:
+        """Snapshot the Redis-side view, then replay the log from the snapshot's head.
+
+        The head is read *before* the scan, so every change the scan may have missed or seen
+        half of is in the replay, and ``View.apply`` skips what the scan already reflected.
+        """
+        started = time.monotonic()
+        self.view = View()
+        head = await self.store.head()
+        with _collector_paused():  # ~5 containers a pod, none in a cycle: nothing to collect
+            self.view.load(
+                [
+                    stored_entry(key, stored.rv, stored.json, stored.summary)
+                    async for key, stored in self.store.snapshot()
+                ]
+            )
+            # The view is long-lived: a full collection would otherwise walk every pod's
+            # objects again and again while serving (a pause of tens of ms at 100k pods), and
+            # the first one would come right after the pause. Frozen objects are still freed
+            # by reference counting when a newer version replaces them.
+            gc.freeze()
+        count = len(self.view)
+        self.view.advance(max(head, 1))  # rv 1 is the empty store's: the first event is 2
+        while events := await self.store.read_range(self.view.rv):
+            self._apply(events)
+            if len(events) < RANGE_BATCH:
+                break
+        self.ready = True
+        log.info(
+            "view ready: %d pods at resourceVersion %d in %.2fs",
+            count,
+            self.view.rv,
+            time.monotonic() - started,
+        )
+
+    def offer_entry(self, rv: int, entry: Entry) -> None:
+        """A writer hands over the entry it built for rv: the tailer neither unpacks nor encodes."""
+        if rv > self.view.rv and len(self._pending) < PENDING_ENCODINGS_MAX:
+            self._pending[rv] = entry
+
+    def _future(self) -> asyncio.Future[Any]:
+        """A future on the running loop, which is looked up once: on Python 3.11 every
+        ``get_running_loop()`` makes a ``getpid()`` system call, and readers ask per request."""
+        if self._loop is None:
+            self._loop = asyncio.get_running_loop()
+        return self._loop.create_future()
+
+    async def wait_for(self, rv: int, timeout: float) -> bool:
+        """Wait until the view has applied the log up to ``rv``; False on timeout."""
+        if self.view.rv >= rv:
+            return True
+        fut: asyncio.Future[None] = self._future()
+        heapq.heappush(self._waiters, (rv, next(self._seq), fut))
+        try:
+            await asyncio.wait_for(fut, timeout)
+        except TimeoutError:
+            return False
+        return True
+
+    async def consistent_rv(self, timeout: float) -> int:
+        """Serve "most recent" reads: wait until the view holds everything the log held now.
+
+        Returns the rv reached; raises TimeoutError if the view does not catch up in time.
+        """
+        head = await self._fresh_head()
+        if self.view.rv < head and not await self.wait_for(head, timeout):
+            raise TimeoutError(head)
+        return max(self.view.rv, head)
+
+    def _fresh_head(self) -> asyncio.Future[int]:
+        """The log head, read by a GET sent after this call: single-flight under load.
+
+        Callers queue a bare future each; one reader task sends a GET for everyone queued
+        before it is sent, answers them all, and repeats while callers keep arriving. A caller
+        that gives up cancels only its own future. (A plain function: per request, one
+        coroutine frame less to suspend and resume.)
+        """
+        self.consistent_reads += 1
+        fut: asyncio.Future[int] = self._future()
+        self._head_waiters.append(fut)
+        if self._head_reader is None:
+            self._head_reader = tasks.spawn("head-reader", self._read_heads(), fut.get_loop())
+        return fut
+
+    async def _read_heads(self) -> None:
+        waiters: list[asyncio.Future[int]] = []
+        try:
+            while self._head_waiters:
+                waiters, self._head_waiters = self._head_waiters, []  # later arrivals: a later read
+                self.head_reads += 1
+                try:
+                    head = await self._heads.head()
+                except Exception as exc:
+                    _settle(waiters, error=exc)
+                else:
+                    _settle(waiters, head)
+                waiters = []
+        finally:
+            self._head_reader = None
+            for fut in (*waiters, *self._head_waiters):  # cancelled: shutdown
+                fut.cancel()
+            self._head_waiters = []
+
+    def _apply(self, events: list[Event]) -> None:
+        pending, view = self._pending, self.view
+        applied = []
+        for event in events:
+            previous = view.get(event.key)
+            applied.append(Applied(event, view.apply(event, pending.pop(event.rv, None)), previous))
+        self._wake()
+        for listener in self._listeners:
+            listener(applied)
+
+    def _wake(self) -> None:
+        rv = self.view.rv
+        waiters = self._waiters
+        while waiters and waiters[0][0] <= rv:
+            _, _, fut = heapq.heappop(waiters)
+            if not fut.done():
+                fut.set_result(None)
+
+    async def _tail_forever(self) -> None:
+        failures = 0
+        while True:
+            try:
+                events = await self._follower.next(self.view.rv, TAIL_BLOCK_MS)
+            except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
+                delay = RETRY_BACKOFF_S[min(failures, len(RETRY_BACKOFF_S) - 1)]
+                failures += 1
+                log.warning("tailer: Redis unreachable (%s); retrying in %.1fs", exc, delay)
+                await asyncio.sleep(delay)
+                continue
+            failures = 0
+            if events and events[0].rv > self.view.rv + 1:
+                await self._resync(events[0].rv)
+            elif events:
+                self._apply(events)
+
+    async def _resync(self, next_rv: int) -> None:
+        """The log was compacted past this replica's position: rebuild the view from scratch.
+
+        Watches of this replica may have missed events; they are ended (clients re-watch and get
+        410, then relist), exactly as when kube-apiserver's watch cache is re-initialised.
+        """
+        log.error(
+            "tailer fell behind compaction (at %d, log resumes at %d): resyncing", self.view.rv, next_rv
+        )
+        self.ready = False
+        for listener in self._reset_listeners:
+            listener()
+        await self.bootstrap()
+
+
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _settle(futures: list[asyncio.Future[int]], head: int = 0, *, error: Exception | None = None) -> None:
+    for fut in futures:
+        if fut.done():  # its caller gave up
+            continue
+        if error is not None:
+            fut.set_exception(error)
+        else:
+            fut.set_result(head)

@@ -1,0 +1,287 @@
+"""The per-replica materialized view: every pod's current version, kept as encoded JSON.
+
+Only the tailer (``replica.Replica``) changes a view, by :meth:`View.load` during bootstrap and
+:meth:`View.apply` afterwards, in log order. Readers get :class:`Entry` objects, which are
+immutable: a reader holding one sees a consistent pod even while the view moves on.
+
+Each pod version is encoded to JSON exactly once (design.md invariant 6); the same bytes serve
+GET, LIST and every watcher. Dict trees are not kept: they cost ~8x the bytes in RSS.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import orjson
+from sortedcontainers import SortedDict
+
+from watchcache.machinery.objects import Pod
+from watchcache.machinery.selectors import POD_FIELD_NAMES, SelectorState, pod_fields
+from watchcache.storage.entries import Event, compact, pack, unpack
+
+
+@dataclass(slots=True)
+class Entry:
+    """One pod version: its rv, its JSON bytes and what selectors and indexes need.
+
+    Never changed once built (readers rely on it), but not a frozen dataclass: one is built
+    per pod and per write, and a frozen dataclass's ``__init__`` costs four times as much.
+    """
+
+    key: str
+    rv: int
+    json: bytes
+    uid: str
+    selector_state: SelectorState
+    terminating: bool = False
+
+    @property
+    def namespace(self) -> str:
+        return self.key.partition("/")[0]
+
+    @property
+    def name(self) -> str:
+        return self.key.partition("/")[2]
+
+    def pod(self) -> Pod:
+        """A fresh, mutable dict of this version (for write paths; readers use ``json``)."""
+        return orjson.loads(self.json)
+
+
+@dataclass(slots=True)
+class Summary:
+    """What an entry keeps of a version beside its JSON. The writer stores it packed next to
+    the JSON (``Store.write``), so a bootstrap or another replica's tailer builds the entry
+    without parsing the pod."""
+
+    uid: str
+    selector_state: SelectorState
+    terminating: bool
+
+    @classmethod
+    def of(cls, pod: Pod) -> Summary:
+        meta = pod["metadata"]
+        state = SelectorState(meta.get("labels") or {}, pod_fields(pod))
+        return cls(meta.get("uid", ""), state, "deletionTimestamp" in meta)
+
+    def packed(self) -> bytes:
+        """msgpack ``[uid, terminating, labels, field values in POD_FIELD_NAMES order]``."""
+        fields = self.selector_state.fields
+        values = [fields[name] for name in POD_FIELD_NAMES]
+        return pack([self.uid, self.terminating, self.selector_state.labels, values])
+
+    @classmethod
+    def unpacked(cls, data: bytes) -> Summary:
+        uid, terminating, labels, values = unpack(data)
+        return cls(uid, SelectorState(labels, dict(zip(POD_FIELD_NAMES, values, strict=True))), terminating)
+
+
+def entry_of(key: str, rv: int, json: bytes, summary: Summary) -> Entry:
+    return Entry(key, rv, json, summary.uid, summary.selector_state, summary.terminating)
+
+
+def stored_entry(key: str, rv: int, json: bytes, summary: bytes) -> Entry:
+    """An entry from a version as the log holds it: its packed summary, else (written by an
+    older release) what parsing its JSON tells."""
+    return entry_of(key, rv, json, Summary.unpacked(summary) if summary else Summary.of(orjson.loads(json)))
+
+
+def make_entry(key: str, rv: int, pod: Pod) -> Entry:
+    """An entry for ``pod`` (which already carries its resourceVersion), encoded here."""
+    return entry_of(key, rv, compact(orjson.dumps(pod)), Summary.of(pod))
+
+
+class Bucket:
+    """One index bucket: its entries by key, put in key order only when a list reads it.
+
+    Every replica puts every new pod into a bucket per label and one for its node; a sorted
+    container would pay a bisect and an insertion in Python for each, on the write path, for
+    an order that only selective lists read. Here a write is a dict assignment, and a list
+    sorts the bucket's keys once after it changed (a deletion keeps the order).
+    """
+
+    __slots__ = ("_order", "members")
+
+    def __init__(self, members: dict[str, Entry] | None = None) -> None:
+        self.members: dict[str, Entry] = members if members is not None else {}
+        self._order: list[str] | None = None
+
+    def __len__(self) -> int:
+        return len(self.members)
+
+    def put(self, entry: Entry) -> None:
+        members = self.members
+        if entry.key not in members:
+            self._order = None
+        members[entry.key] = entry
+
+    def remove(self, key: str) -> None:
+        del self.members[key]
+        order = self._order
+        if order is not None:
+            del order[bisect_left(order, key)]
+
+    def in_order(self, lo: str | None = None, hi: str | None = None) -> list[Entry]:
+        """The entries with ``lo`` <= key < ``hi`` (all by default), in key order."""
+        order = self._order
+        if order is None:
+            order = self._order = sorted(self.members)
+        start = 0 if lo is None else bisect_left(order, lo)
+        stop = len(order) if hi is None else bisect_left(order, hi)
+        return list(map(self.members.__getitem__, order[start:stop]))
+
+
+class View:
+    """Pods by key, in key order (the list order), plus the rv of the last applied event."""
+
+    def __init__(self) -> None:
+        self.rv = 0
+        self._entries: SortedDict = SortedDict()
+        # secondary indexes, for what kubelets (spec.nodeName=X) and label-equality lists ask:
+        # ("node", name) / ("label", key, value) -> the matching entries in key order
+        self._index: dict[tuple[str, ...], Bucket] = {}
+        self._terminating: set[str] = set()  # keys of pods with a deletionTimestamp
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def get(self, key: str) -> Entry | None:
+        return self._entries.get(key)
+
+    def load(self, entries: Iterable[Entry]) -> None:
+        """Bootstrap: take a snapshot's entries (a key met twice keeps its newer version).
+
+        The key order and the indexes are built once the snapshot is in, one sort each:
+        inserting 150k pods into sorted containers one by one would add seconds to a bootstrap.
+        """
+        merged: dict[str, Entry] = dict(self._entries)
+        for entry in entries:
+            held = merged.get(entry.key)
+            if held is None or held.rv < entry.rv:
+                merged[entry.key] = entry
+        self._entries = SortedDict(merged)
+        buckets: defaultdict[tuple[str, ...], dict[str, Entry]] = defaultdict(dict)
+        for key, entry in merged.items():
+            for bucket in _index_keys(entry):
+                buckets[bucket][key] = entry
+        self._index = {bucket: Bucket(members) for bucket, members in buckets.items()}
+        self._terminating = {key for key, entry in merged.items() if entry.terminating}
+
+    @property
+    def terminating(self) -> set[str]:
+        """Keys of the pods with a deletionTimestamp (the reaper's work list)."""
+        return self._terminating
+
+    def apply(self, event: Event, built: Entry | None = None) -> Entry | None:
+        """Apply one event in log order; idempotent for events already reflected.
+
+        ``built`` is the entry the writer of this event already made on this replica, if any.
+        Returns the new entry (``None`` for a deletion or a skipped event). Events at or below
+        the held version of their key are skipped: that is what makes snapshot-then-replay
+        correct although the snapshot scan is not atomic.
+        """
+        if event.rv > self.rv:
+            self.rv = event.rv
+        held = self._entries.get(event.key)
+        if held is not None and held.rv >= event.rv:
+            return None
+        if event.type == "DELETED":
+            if held is not None:
+                del self._entries[event.key]
+                self._unindex(held)
+            return None
+        entry = (
+            built
+            if built is not None and built.rv == event.rv
+            else stored_entry(event.key, event.rv, event.json, event.summary)
+        )
+        self._put(entry, held)
+        return entry
+
+    def _put(self, entry: Entry, held: Entry | None) -> None:
+        key = entry.key
+        self._entries[key] = entry
+        buckets = _index_keys(entry)
+        if held is not None:
+            self._unindex(held, keep=buckets)
+        index = self._index
+        for bucket in buckets:
+            members = index.get(bucket)
+            if members is None:  # (not setdefault: that would build a Bucket per write)
+                members = index[bucket] = Bucket()
+            members.put(entry)
+        if entry.terminating:
+            self._terminating.add(key)
+        else:
+            self._terminating.discard(key)
+
+    def _unindex(self, entry: Entry, keep: tuple[tuple[str, ...], ...] = ()) -> None:
+        for bucket in _index_keys(entry):
+            if bucket not in keep:
+                members = self._index[bucket]
+                members.remove(entry.key)
+                if not members:
+                    del self._index[bucket]
+        self._terminating.discard(entry.key)
+
+    def indexed(self, namespace: str | None, node: str | None, labels: dict[str, str]) -> list[Entry] | None:
+        """Candidates from the smallest matching index, in key order; None: no index applies.
+
+        Callers still apply the full selectors: an index only narrows the scan, so a selective
+        list costs in proportion to what it returns, not to the number of pods.
+        """
+        wanted: list[tuple[str, ...]] = [("label", *pair) for pair in labels.items()]
+        if node is not None:
+            wanted.append(("node", node))
+        if not wanted:
+            return None
+        buckets = []
+        for name in wanted:
+            bucket = self._index.get(name)
+            if bucket is None:
+                return []
+            buckets.append(bucket)
+        smallest = min(buckets, key=len)
+        if namespace is not None:  # "0" is the byte after "/"
+            return smallest.in_order(f"{namespace}/", f"{namespace}0")
+        return smallest.in_order()
+
+    def advance(self, rv: int) -> None:
+        """Mark the view as reflecting the log up to ``rv`` (after a bootstrap snapshot)."""
+        self.rv = max(self.rv, rv)
+
+    def entries(self, namespace: str | None = None, start_after: str | None = None) -> list[Entry]:
+        """Entries in key order, optionally of one namespace and after a key (pagination).
+
+        Returns a list (references only, 8 bytes per pod) so that a reader streaming it across
+        awaits sees one consistent state while the tailer keeps applying events.
+        """
+        if namespace is None:
+            lo, hi = None, None
+        else:
+            lo, hi = f"{namespace}/", f"{namespace}0"  # "0" is the byte after "/"
+        if start_after is not None and (lo is None or start_after >= lo):
+            keys = self._entries.irange(start_after, hi, inclusive=(False, False))
+        else:
+            keys = self._entries.irange(lo, hi, inclusive=(True, False))
+        entries = self._entries
+        return [entries[key] for key in keys]
+
+    def window(self, namespace: str | None, start_after: str | None, limit: int) -> tuple[list[Entry], int]:
+        """The first ``limit`` + 1 entries after ``start_after`` and how many there are in all:
+        a page costs O(limit + log n), not O(pods), and ``remainingItemCount`` comes for free."""
+        entries = self._entries
+        lo = 0 if namespace is None else entries.bisect_left(f"{namespace}/")
+        hi = len(entries) if namespace is None else entries.bisect_left(f"{namespace}0")
+        if start_after is not None:
+            lo = max(lo, entries.bisect_right(start_after))
+        keys = entries.keys()[lo : min(hi, lo + limit + 1)]
+        return [entries[key] for key in keys], max(hi - lo, 0)
+
+
+def _index_keys(entry: Entry) -> tuple[tuple[str, ...], ...]:
+    state = entry.selector_state
+    return (("node", state.fields.get("spec.nodeName", "")), *(("label", *p) for p in state.labels.items()))

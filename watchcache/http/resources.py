@@ -1,0 +1,482 @@
+"""HTTP endpoints of the pod resource: translate requests, delegate to the registry.
+
+Checks run in kube-apiserver's order (objects-and-errors.md §5): route → Accept (406) →
+Content-Type (415) → body size (413) → options (400/422) → body decode (400) → the registry.
+"""
+
+from __future__ import annotations
+
+from array import array
+from bisect import bisect_left
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import replace
+from datetime import UTC, datetime
+from itertools import accumulate
+from operator import attrgetter
+from typing import Any
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
+
+from watchcache.http.responses import JSON, is_pretty, json_response, negotiate, plain_json
+from watchcache.kinds.pods import table
+from watchcache.kinds.pods.strategy import (
+    check_identity,
+    prepare_ephemeral_update,
+    prepare_status_update,
+    prepare_update,
+    timestamp,
+)
+from watchcache.machinery import errors, params
+from watchcache.machinery.decode import DecodeError, check_fields, decode_object_json, decode_pod
+from watchcache.machinery.jsonshape import copied
+from watchcache.machinery.names import path_segment_name_errors
+from watchcache.machinery.objects import Pod
+from watchcache.machinery.options import parse_list_options
+from watchcache.machinery.patches import APPLY_PATCH, PATCH_TYPES, apply_patch, parse_patch
+from watchcache.machinery.selectors import parse_field_selector
+from watchcache.machinery.server_side_apply import apply, parse_apply_body
+from watchcache.registry.deletion import DeleteOptions, validate_options
+from watchcache.registry.resource import ListResult, PodRegistry, WriteOptions
+
+MAX_BODY_BYTES = 3 * 1024 * 1024  # kube-apiserver's request body limit
+LIST_CHUNK_BYTES = 1 << 20  # a streamed list is sent in ~1 MiB chunks
+LIST_TAIL = b"]}"
+BODY_TYPES = ("application/json", "application/yaml")
+BODY_TYPES_TEXT = "application/json, application/yaml, application/vnd.kubernetes.protobuf"
+PATCH_TYPES_TEXT = ", ".join(PATCH_TYPES)
+JSON_BYTES = JSON.encode()
+_JSON_OF = attrgetter("json")
+
+
+def registry(request: Request) -> PodRegistry:
+    return request.app.state.registry
+
+
+def media_type(request: Request) -> str:
+    return request.headers.get("content-type", "").partition(";")[0].strip().lower()
+
+
+async def read_body(request: Request) -> bytes:
+    """The request body, refused with 413 past 3 MiB without reading it all."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        raise errors.too_large(f"limit is {MAX_BODY_BYTES}")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            raise errors.too_large(f"limit is {MAX_BODY_BYTES}")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def path_name(request: Request) -> str:
+    return checked_name(request.path_params["name"])
+
+
+def checked_name(name: str) -> str:
+    """The pod name of a request path, or 400 if it cannot be one."""
+    problems = path_segment_name_errors(name)
+    if problems:
+        raise errors.BadRequest(f'Name parameter invalid: "{name}": {problems[0]}')
+    return name
+
+
+def user_agent(request: Request) -> str:
+    return request.headers.get("user-agent", "")
+
+
+def write_options(request: Request, kind: str, subresource: str | None = None) -> tuple[WriteOptions, str]:
+    """dryRun, fieldManager and fieldValidation of a create/update/patch (kind: *Options)."""
+    query = request.query_params
+    dry_run = params.dry_run(query.getlist("dryRun"), kind)
+    validation = params.field_validation(query, kind)
+    manager = params.field_manager(query, user_agent(request), kind)
+    return WriteOptions(manager=manager, dry_run=dry_run, subresource=subresource), validation
+
+
+async def decode_body(request: Request, field_validation: str) -> tuple[Pod, list[str]]:
+    kind = media_type(request)
+    if kind not in BODY_TYPES:
+        raise errors.unsupported_media_type(BODY_TYPES_TEXT)
+    body = await read_body(request)
+    result = decode_pod(body, field_validation=field_validation, content_type=kind)
+    return result.pod, result.warnings
+
+
+# ---- representation ------------------------------------------------------------------------
+
+
+def pod_response(
+    request: Request, body: bytes, status_code: int = 200, warnings: list[str] | tuple[str, ...] = ()
+) -> Response:
+    if negotiate(request.headers.get("accept")) == "table":
+        pod = orjson.loads(body)
+        body = table_bytes(request, [pod], {"resourceVersion": pod["metadata"].get("resourceVersion", "")})
+    return json_response(request, body, status_code, warnings=warnings)
+
+
+def table_bytes(request: Request, pods: list[Pod], metadata: dict[str, Any]) -> bytes:
+    include = table.parse_include_object(request.query_params.get("includeObject"))
+    now = datetime.now(UTC)
+    rows = [table.pod_row(pod, now, include) for pod in pods]
+    return orjson.dumps(table.table(rows, metadata))
+
+
+def list_metadata(result: ListResult) -> dict[str, Any]:
+    meta: dict[str, Any] = {"resourceVersion": str(result.rv)}
+    if result.continue_token:
+        meta["continue"] = result.continue_token
+    if result.remaining is not None:
+        meta["remainingItemCount"] = result.remaining
+    return meta
+
+
+def list_head(result: ListResult) -> bytes:
+    return (
+        b'{"kind":"PodList","apiVersion":"v1","metadata":'
+        + orjson.dumps(list_metadata(result))
+        + b',"items":['
+    )
+
+
+class ListBody:
+    """A PodList's bytes, joined from the entries' pre-encoded JSON in C-level passes.
+
+    Per pod it keeps a reference and the running total of the lengths (8 bytes each): enough
+    for the Content-Length up front and for where each ~``LIST_CHUNK_BYTES`` chunk ends. Each
+    chunk is one ``bytes.join``; a Python loop per pod cost more than the copying.
+    """
+
+    def __init__(self, result: ListResult) -> None:
+        self.head = list_head(result)
+        self.items = list(map(_JSON_OF, result.entries))
+        self.ends = array("q", accumulate(map(len, self.items)))
+        commas = max(len(self.items) - 1, 0)
+        self.size = len(self.head) + (self.ends[-1] if self.items else 0) + commas + len(LIST_TAIL)
+
+    def pieces(self) -> Iterator[bytes]:
+        """The body in sends: one piece if it is small, else the head, the chunks, the tail."""
+        items, ends, count = self.items, self.ends, len(self.items)
+        if self.size <= LIST_CHUNK_BYTES:
+            yield b"".join((self.head, b",".join(items), LIST_TAIL))
+            return
+        yield self.head
+        start, sent = 0, 0
+        while start < count:
+            stop = min(bisect_left(ends, sent + LIST_CHUNK_BYTES, start) + 1, count)
+            chunk = items[start:stop]
+            yield b",".join(chunk if start == 0 else [b"", *chunk])  # [b"", ...]: a leading comma
+            sent, start = ends[stop - 1], stop
+        yield LIST_TAIL
+
+
+class PodListResponse(Response):
+    """A PodList streamed as it is joined: a 150k-pod list never exists as one string, and
+    concurrent large lists cost a chunk each, not a list each. The length is known up front,
+    so the body goes out with a Content-Length rather than chunked framing, which would copy
+    every chunk once more.
+    """
+
+    def __init__(self, result: ListResult) -> None:
+        self.list_body = ListBody(result)
+        self.status_code = 200
+        self.background = None
+        self.raw_headers = [(b"content-type", JSON_BYTES), (b"content-length", b"%d" % self.list_body.size)]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
+        pieces = self.list_body.pieces()
+        piece = next(pieces)
+        for following in pieces:
+            await send({"type": "http.response.body", "body": piece, "more_body": True})
+            piece = following
+        await send({"type": "http.response.body", "body": piece, "more_body": False})
+
+
+def list_response(request: Request, result: ListResult) -> Response:
+    if is_pretty(request):
+        return json_response(request, b"".join(ListBody(result).pieces()))
+    return PodListResponse(result)
+
+
+# ---- collection ----------------------------------------------------------------------------
+
+
+async def list_pods(
+    request: Request, namespace: str | None, query: Mapping[str, str] | None = None
+) -> Response:
+    representation = negotiate(request.headers.get("accept"))
+    opts = parse_list_options(query or request.query_params, watch=False)
+    result = await registry(request).list(namespace, opts)
+    if representation == "table":
+        body = table_bytes(request, [orjson.loads(e.json) for e in result.entries], list_metadata(result))
+        return json_response(request, body)
+    return list_response(request, result)
+
+
+async def create_pod(request: Request) -> Response:
+    negotiate(request.headers.get("accept"))
+    namespace = request.path_params["namespace"]
+    if media_type(request) not in BODY_TYPES:
+        raise errors.unsupported_media_type(BODY_TYPES_TEXT)
+    opts, validation = write_options(request, "CreateOptions")
+    pod, warnings = await decode_body(request, validation)
+    written = await registry(request).create(namespace, pod, opts)
+    return pod_response(request, written.json, 201, warnings + list(written.warnings))
+
+
+async def delete_collection(request: Request) -> Response:
+    negotiate(request.headers.get("accept"))
+    namespace = request.path_params["namespace"]
+    list_opts = parse_list_options(request.query_params, watch=False)
+    delete_opts = await delete_options(request)
+    result = await registry(request).list(namespace, list_opts)
+    reg = registry(request)
+    for entry in result.entries:
+        try:
+            await reg.delete(namespace, entry.name, delete_opts)
+        except errors.NotFound:
+            continue  # deleted meanwhile: deletecollection ignores such races
+    return list_response(request, result)
+
+
+# ---- item ----------------------------------------------------------------------------------
+
+
+async def get_pod(request: Request) -> Response:
+    negotiate(request.headers.get("accept"))
+    name = path_name(request)
+    entry = await registry(request).get(
+        request.path_params["namespace"], name, request.query_params.get("resourceVersion")
+    )
+    return pod_response(request, entry.json)
+
+
+async def get_pod_raw(scope: Scope, path_params: dict[str, str], send: Send) -> bool:
+    """The GET informers and controllers send (no query, plain JSON), answered on the raw scope.
+
+    Anything else declines: :func:`get_pod` then applies every rule (``resourceVersion``,
+    Table, pretty). Starlette's ``Request`` and ``Response`` cost more than the rest of this
+    GET together. A pod that is not there gets :func:`get_pod`'s 400 or 404 from here, so that
+    a miss does not pay for a second consistent read.
+    """
+    if scope["query_string"] or not plain_json(scope["headers"]):
+        return False
+    reg: PodRegistry = scope["app"].state.registry
+    name = path_params["name"]
+    entry = await reg.find(path_params["namespace"], name, None)
+    if entry is None:
+        raise errors.not_found(checked_name(name))
+    body = entry.json
+    headers = [(b"content-type", JSON_BYTES), (b"content-length", b"%d" % len(body))]
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+    return True
+
+
+async def replace_pod(request: Request, subresource: str | None = None) -> Response:
+    negotiate(request.headers.get("accept"))
+    namespace, name = request.path_params["namespace"], path_name(request)
+    if media_type(request) not in BODY_TYPES:
+        raise errors.unsupported_media_type(BODY_TYPES_TEXT)
+    opts, validation = write_options(request, "UpdateOptions", subresource)
+    body, warnings = await decode_body(request, validation)
+    prepare = _preparer(subresource)
+
+    def mutate(current: Pod) -> Pod:
+        return prepare(copied(body), current, namespace, name)  # the strategy mutates its input
+
+    written = await registry(request).update(namespace, name, mutate, opts)
+    return pod_response(request, written.json, 200, warnings)
+
+
+async def patch_pod(request: Request, subresource: str | None = None) -> Response:
+    negotiate(request.headers.get("accept"))
+    namespace, name = request.path_params["namespace"], path_name(request)
+    patch_type = media_type(request)
+    body = await read_body(request)
+    if patch_type not in PATCH_TYPES:
+        if body:
+            raise errors.APIError(415, "UnsupportedMediaType", "415: Unsupported Media Type", {})
+        raise errors.unsupported_media_type(PATCH_TYPES_TEXT)
+    opts, validation = write_options(request, "PatchOptions", subresource)
+    _check_force(request.query_params, patch_type)
+    if patch_type == APPLY_PATCH:
+        return await apply_pod(request, namespace, name, body, replace(opts, applied=True))
+    document = parse_patch(patch_type, body)
+    prepare = _preparer(subresource)
+    warnings: list[str] = []
+
+    def mutate(current: Pod) -> Pod:
+        stored_uid = current["metadata"]["uid"]
+        patched = apply_patch(patch_type, current, document)
+        patched = checked_patch_result(patched, validation, warnings)
+        uid = (patched.get("metadata") or {}).get("uid")
+        if uid and uid != stored_uid:
+            raise errors.invalid(name, [errors.invalid_value("metadata.uid", uid, "field is immutable")])
+        return prepare(patched, current, namespace, name)
+
+    written = await registry(request).update(namespace, name, mutate, opts)
+    return pod_response(request, written.json, 200, warnings)
+
+
+async def apply_pod(request: Request, namespace: str, name: str, body: bytes, opts: WriteOptions) -> Response:
+    """Server-side apply (patch.md §5): merge the applied configuration, own its fields, create if absent."""
+    applied = parse_apply_body(body)
+    _check_applied_fields(applied, namespace, name)
+    force = params.flag(request.query_params, "force")
+    prepare = _preparer(opts.subresource)
+    reg = registry(request)
+
+    def mutate(current: Pod) -> Pod:
+        merged = apply(
+            current,
+            applied,
+            manager=opts.manager,
+            force=force,
+            now=timestamp(reg.clock()),
+            subresource=opts.subresource,
+        )
+        owners = merged["metadata"].get("managedFields")
+        result = prepare(merged, current, namespace, name)
+        result["metadata"]["managedFields"] = owners
+        return result
+
+    for _ in range(2):  # absent → create; lost a create race → update
+        try:
+            written = await reg.update(namespace, name, mutate, opts)
+            return pod_response(request, written.json, 200)
+        except errors.NotFound:
+            if opts.subresource is not None:
+                raise
+        created = apply(None, applied, manager=opts.manager, force=force, now=timestamp(reg.clock()))
+        check_identity(created, namespace, name)
+        try:
+            written = await reg.create(namespace, created, opts)
+            return pod_response(request, written.json, 201, written.warnings)
+        except errors.AlreadyExists:
+            continue
+    raise errors.conflict(name)
+
+
+def _check_applied_fields(applied: Pod, namespace: str, name: str) -> None:
+    """Fields outside the Pod schema cannot be owned: 400, with structured-merge-diff's text."""
+    _, problems = check_fields(copied(applied), field_validation="Strict")
+    unknown = [p.split('"')[1] for p in problems if p.startswith("unknown field")]
+    if unknown:
+        raise errors.BadRequest(
+            f"failed to create typed patch object (/v1, Kind=Pod) {namespace}/{name}: "
+            f".{unknown[0]}: field not declared in schema"
+        )
+
+
+def checked_patch_result(patched: Any, validation: str, warnings: list[str]) -> Pod:
+    """A patched document must still decode as a Pod; else 422 ``patch: Invalid value`` (patch.md §3, §6)."""
+    if not isinstance(patched, dict):
+        text = orjson.dumps(patched).decode()
+        raise errors.invalid_patch_result(
+            text, f"json: cannot unmarshal {errors.go_json_type(patched)} into Go value of type v1.Pod"
+        )
+    text = orjson.dumps(patched).decode()
+    try:
+        result, problems = check_fields(patched, field_validation=validation)
+    except DecodeError as exc:
+        raise errors.invalid_patch_result(text, exc.detail) from None
+    if problems and validation == "Strict":
+        raise errors.invalid_patch_result(text, "strict decoding error: " + ", ".join(problems))
+    warnings[:] = problems if validation == "Warn" else []
+    return result
+
+
+def _check_force(query: Mapping[str, str], patch_type: str) -> None:
+    problems = []
+    if "force" in query and patch_type != APPLY_PATCH:
+        problems.append(errors.forbidden("force", "may not be specified for non-apply patch"))
+    if patch_type == APPLY_PATCH and not query.get("fieldManager"):
+        problems.append(errors.required("fieldManager", "is required for apply patch"))
+    if problems:
+        raise errors.invalid_options("PatchOptions", problems)
+
+
+PREPARERS: dict[str | None, Callable[[Pod, Pod, str, str], Pod]] = {
+    None: prepare_update,
+    "status": prepare_status_update,
+    "ephemeralcontainers": prepare_ephemeral_update,
+}
+
+
+def _preparer(subresource: str | None) -> Callable[[Pod, Pod, str, str], Pod]:
+    return PREPARERS[subresource]
+
+
+async def delete_pod(request: Request) -> Response:
+    negotiate(request.headers.get("accept"))
+    namespace, name = request.path_params["namespace"], path_name(request)
+    opts = await delete_options(request)
+    written = await registry(request).delete(namespace, name, opts)
+    status_code = (
+        202
+        if opts.orphan_dependents is False
+        and "deletionTimestamp" in written.pod["metadata"]
+        and written.pod["metadata"].get("deletionGracePeriodSeconds")
+        else 200
+    )
+    return pod_response(request, written.json, status_code)
+
+
+async def delete_options(request: Request) -> DeleteOptions:
+    """DeleteOptions from a JSON body, or from the query only when the body is empty."""
+    body = await read_body(request)
+    query = request.query_params
+    if body.strip():
+        raw = decode_object_json(body)
+        if not isinstance(raw, dict):
+            raise errors.BadRequest("the object provided is unrecognized (must be of type DeleteOptions)")
+        opts = _delete_options_from_body(raw)
+    else:
+        opts = DeleteOptions(
+            grace_period_seconds=params.integer(query, "gracePeriodSeconds"),
+            propagation_policy=query.get("propagationPolicy"),
+            orphan_dependents=None
+            if "orphanDependents" not in query
+            else params.flag(query, "orphanDependents"),
+            dry_run=params.dry_run(query.getlist("dryRun"), "DeleteOptions"),
+        )
+    validate_options(opts)
+    return opts
+
+
+def _delete_options_from_body(raw: dict[str, Any]) -> DeleteOptions:
+    def typed(key: str, kind: type | tuple[type, ...]) -> Any:
+        value = raw.get(key)
+        if value is not None and (not isinstance(value, kind) or (isinstance(value, bool) and kind is int)):
+            raise errors.BadRequest(
+                f"json: cannot unmarshal {type(value).__name__} into Go struct field DeleteOptions.{key}"
+            )
+        return value
+
+    preconditions = typed("preconditions", dict) or {}
+    dry_run = typed("dryRun", list) or []
+    return DeleteOptions(
+        grace_period_seconds=typed("gracePeriodSeconds", int),
+        propagation_policy=typed("propagationPolicy", str),
+        orphan_dependents=typed("orphanDependents", bool),
+        precondition_uid=preconditions.get("uid"),
+        precondition_rv=preconditions.get("resourceVersion"),
+        dry_run=params.dry_run([str(v) for v in dry_run], "DeleteOptions"),
+    )
+
+
+def check_watch_name(query: Mapping[str, str], name: str) -> dict[str, str]:
+    """``/watch/namespaces/{ns}/pods/{name}``: a watch restricted to that name (list-watch §5)."""
+    merged = dict(query)
+    given = query.get("fieldSelector", "")
+    if given and parse_field_selector(given).exact("metadata.name") != name:
+        raise errors.BadRequest("fieldSelector metadata.name doesn't match requested name")
+    merged["fieldSelector"] = given or f"metadata.name={name}"
+    return merged

@@ -1,0 +1,268 @@
+"""The watch endpoint: a chunked 200 stream of newline-terminated JSON events (list-watch §5-8).
+
+Each watch runs in its request's task: it sends the initial state if asked, catches up from its
+start rv, then writes what the dispatcher buffers for it — many events per ``send`` — plus
+bookmarks, until its deadline, a client disconnect or server shutdown. Writing is a raw ASGI
+send loop (cheaper than ``StreamingResponse``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
+
+from watchcache.cache.changes import (
+    LEFT,
+    Change,
+    WatchFilter,
+    bookmark_line,
+    error_line,
+    event_line,
+    table_event_object,
+)
+from watchcache.cache.dispatcher import Broadcaster, Watcher
+from watchcache.cache.view import Entry
+from watchcache.http.responses import JSON, negotiate
+from watchcache.kinds.pods import table
+from watchcache.machinery import errors, params
+from watchcache.machinery.options import ListOptions, parse_list_options
+from watchcache.registry.resource import parse_resource_version
+
+BOOKMARK_BEFORE_DEADLINE_S = 2.0  # the watch cache sends a last bookmark ~2 s before the deadline
+DEFAULT_TIMEOUT_RANGE_S = (1800.0, 3600.0)  # server default watch duration: random in [30, 60) min
+CATCH_UP_BATCH = 256  # changes fetched per catch-up step (window or XRANGE): bounds its memory
+SEND_CHUNK_BYTES = 256 << 10  # at most this much per send (plus one line), and per paced catch-up step
+INITIAL_EVENTS_END = "k8s.io/initial-events-end"
+LIST_BLUEPRINT = "kubernetes.io/initial-events-list-blueprint"
+EMPTY_POD_LIST_B64 = "eyJraW5kIjoiUG9kTGlzdCIsImFwaVZlcnNpb24iOiJ2MSIsIm1ldGFkYXRhIjp7fSwiaXRlbXMiOm51bGx9"
+
+
+def wants_watch(query: Mapping[str, str]) -> bool:
+    return params.flag(query, "watch")
+
+
+async def watch(request: Request, namespace: str | None, query: Mapping[str, str]) -> Response:
+    """Validate before streaming (errors here are plain HTTP errors), then stream."""
+    as_table = negotiate(request.headers.get("accept")) == "table"
+    opts = parse_list_options(query, watch=True)
+    if opts.resource_version:
+        parse_resource_version(opts.resource_version)
+    flt = WatchFilter(namespace, opts.label_selector, opts.field_selector)
+    # watch-list requests get plain JSON even when a Table was asked for (list-watch §8)
+    state = request.app.state
+    as_table = as_table and opts.send_initial_events is None
+    return WatchResponse(state.broadcaster, flt, opts, as_table, state.settings.bookmark_interval_seconds)
+
+
+class WatchResponse(Response):
+    def __init__(
+        self,
+        broadcaster: Broadcaster,
+        flt: WatchFilter,
+        opts: ListOptions,
+        as_table: bool,
+        bookmark_interval: float,
+    ) -> None:
+        self.bookmark_interval = bookmark_interval
+        self.broadcaster = broadcaster
+        self.filter = flt
+        self.opts = opts
+        self.as_table = as_table
+        self.columns_sent = False
+        self.background = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        stream = WatchStream(self, send)
+        try:
+            # the start position is fixed before the 200 goes out: any write the client makes
+            # once it holds the response is after it
+            start: tuple[int, list[Entry] | None] | errors.APIError = await stream.position()
+        except errors.APIError as exc:
+            start = exc
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [(b"content-type", JSON.encode()), (b"cache-control", b"no-cache, private")],
+            }
+        )
+        if isinstance(start, errors.APIError):
+            await send({"type": "http.response.body", "body": error_line(start), "more_body": False})
+            return
+        listener = asyncio.ensure_future(_until_disconnect(receive))
+        try:
+            await stream.run(listener, *start)
+        finally:
+            listener.cancel()
+            with contextlib.suppress(Exception):
+                await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+
+async def _until_disconnect(receive: Receive) -> None:
+    while (await receive())["type"] != "http.disconnect":
+        pass
+
+
+class WatchStream:
+    """The life of one watch after the 200 has been sent."""
+
+    def __init__(self, response: WatchResponse, send: Send) -> None:
+        self.r = response
+        self.send = send
+        self.broadcaster = response.broadcaster
+        opts = response.opts
+        timeout = opts.timeout_seconds or random.uniform(*DEFAULT_TIMEOUT_RANGE_S)
+        self.deadline = time.monotonic() + timeout
+        self.interval = response.bookmark_interval
+        self.next_bookmark = time.monotonic() + self.interval if opts.allow_bookmarks else None
+
+    async def write(self, chunk: bytes) -> None:
+        await self.send({"type": "http.response.body", "body": chunk, "more_body": True})
+
+    async def run(self, disconnected: asyncio.Future[Any], cursor: int, initial: list[Entry] | None) -> None:
+        watcher = Watcher(self.r.filter, self.r.as_table, cursor=cursor)
+        disconnected.add_done_callback(lambda _: watcher.close())
+        if initial is not None:
+            await self.send_initial(initial, cursor)
+        self.broadcaster.register(watcher)
+        try:
+            await self.loop(watcher)
+        except errors.APIError as exc:
+            await self.write(error_line(exc))
+        finally:
+            self.broadcaster.unregister(watcher)
+
+    async def position(self) -> tuple[int, list[Entry] | None]:
+        """Where the watch starts, and the initial state to send first (None: none).
+
+        Raises APIError (sent as an ERROR event) when a requested rv is not reached in time.
+        """
+        opts, b = self.r.opts, self.broadcaster
+        rv_param = opts.resource_version
+        initial = (
+            opts.send_initial_events if opts.send_initial_events is not None else rv_param in (None, "0")
+        )
+        if rv_param and rv_param != "0" and not initial:
+            return int(rv_param), None
+        reached = await self._initial_rv(rv_param)
+        if initial:
+            return b.rv, b.initial_entries(self.r.filter)  # one synchronous step: no gap, no overlap
+        return (reached if not rv_param else b.rv), None
+
+    async def _initial_rv(self, rv_param: str | None) -> int:
+        replica = self.broadcaster.replica
+        if not rv_param:
+            return await replica.consistent_rv(3.0)
+        wanted = int(rv_param)
+        if wanted and not await replica.wait_for(wanted, 3.0):
+            raise errors.resource_version_too_large(wanted, replica.view.rv)
+        return replica.view.rv
+
+    async def send_initial(self, entries: list[Entry], rv: int) -> None:
+        for start in range(0, len(entries), CATCH_UP_BATCH):  # lines built per batch, not all at once
+            batch = entries[start : start + CATCH_UP_BATCH]
+            await self.write(b"".join(self.line_for("ADDED", e.json) for e in batch))
+        if self.r.opts.send_initial_events and self.r.opts.allow_bookmarks:
+            annotations = {INITIAL_EVENTS_END: "true", LIST_BLUEPRINT: EMPTY_POD_LIST_B64}
+            await self.write(bookmark_line(rv, annotations))
+
+    def line_for(self, kind: str, obj: bytes) -> bytes:
+        if not self.r.as_table:
+            return event_line(kind, obj)
+        table_obj = table_event_object(orjson.loads(obj), with_columns=not self.r.columns_sent)
+        self.r.columns_sent = True
+        return event_line(kind, table_obj)
+
+    async def loop(self, watcher: Watcher) -> None:
+        b = self.broadcaster
+        while not watcher.closed:
+            if not watcher.live and not watcher.buffer:
+                await self.catch_up(watcher)
+                continue
+            if watcher.buffer:
+                await self.flush(watcher)
+                continue
+            now = time.monotonic()
+            if now >= self.deadline:
+                return
+            if self.next_bookmark is not None and now >= self.next_bookmark:
+                await self.write(bookmark_line(b.rv))
+                self.next_bookmark = min(now + self.interval, self.deadline - BOOKMARK_BEFORE_DEADLINE_S)
+                if self.next_bookmark <= now:
+                    self.next_bookmark = self.deadline + 1
+                continue
+            # no timer per wait: the broadcaster's ticker wakes watchers whose time has come
+            b.schedule(
+                watcher,
+                self.deadline if self.next_bookmark is None else min(self.deadline, self.next_bookmark),
+            )
+            await watcher.sleep()
+
+    async def flush(self, watcher: Watcher) -> None:
+        buffer = watcher.buffer
+        lines, size = [], 0
+        while buffer and size < SEND_CHUNK_BYTES:  # bounded sends: a stalled client's socket
+            line = buffer.popleft()[1]  # holds one chunk, the rest stays releasable
+            lines.append(line)
+            size += len(line)
+        chunk = b"".join(lines)  # one line: the same bytes object, no copy
+        if self.r.as_table and not self.r.columns_sent:
+            chunk = _with_columns(chunk)
+            self.r.columns_sent = True
+        await self.send({"type": "http.response.body", "body": chunk, "more_body": True})  # once per delivery
+
+    async def catch_up(self, watcher: Watcher) -> None:
+        """Replay from the watcher's cursor until it can go live (no await at the switch)."""
+        b = self.broadcaster
+        while not watcher.closed:
+            if b.go_live_if_current(watcher):
+                return
+            changes = await b.history.changes_after(watcher.cursor, CATCH_UP_BATCH)
+            if not changes:
+                if b.go_live_if_current(watcher):
+                    return
+                await asyncio.sleep(0)  # window not reached yet: the tailer is still applying
+                continue
+            lines, size = [], 0
+            for change in changes:
+                kind = change.judge(watcher.filter)
+                if kind == LEFT and change.previous_json is None:
+                    await b.history.fill_previous(change)  # replayed from Redis: fetch what it left as
+                if kind is not None:
+                    lines.append(self.change_line(change, kind))
+                    size += len(lines[-1])
+                if size >= SEND_CHUNK_BYTES:
+                    await self.write_paced(lines)
+                    lines, size = [], 0
+            watcher.cursor = changes[-1].rv
+            if lines:
+                await self.write_paced(lines)
+
+    def change_line(self, change: Change, kind: str) -> bytes:
+        if self.r.as_table and not self.r.columns_sent:
+            self.r.columns_sent = True
+            return _with_columns(change.line(kind, True))
+        return change.line(kind, self.r.as_table)
+
+    async def write_paced(self, lines: list[bytes]) -> None:
+        """Replayed history goes out at the replica-wide catch-up pace: live delivery first."""
+        chunk = b"".join(lines)
+        await self.broadcaster.catch_up.pace(len(chunk))
+        await self.write(chunk)
+
+
+def _with_columns(chunk: bytes) -> bytes:
+    """Give the first Table event of a watch its column definitions (kubectl needs them once)."""
+    first, sep, rest = chunk.partition(b"\n")
+    event = orjson.loads(first)
+    event["object"]["columnDefinitions"] = table.COLUMN_DEFINITIONS
+    return orjson.dumps(event) + sep + rest

@@ -1,0 +1,114 @@
+"""Pod logs: ``PodLogOptions`` decoding and validation, container choice, line filters (log.md).
+
+Pure. The lines themselves live in Redis streams, one per container instance (``store``);
+this module decides which container a request means and which stored lines it gets.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from watchcache.machinery import errors, params
+from watchcache.machinery.objects import Pod
+from watchcache.machinery.schema import normalize_time
+
+LOG_KIND = "PodLogOptions"
+
+
+@dataclass(frozen=True, slots=True)
+class LogOptions:
+    container: str | None = None
+    follow: bool = False
+    previous: bool = False
+    since_seconds: int | None = None
+    since_time: datetime | None = None
+    timestamps: bool = False
+    tail_lines: int | None = None
+    limit_bytes: int | None = None
+
+    def since_ms(self, now: datetime) -> int | None:
+        """The oldest line time to send, in ms since the epoch (stream ids are ms times)."""
+        if self.since_time is not None:
+            return int(self.since_time.timestamp() * 1000)
+        if self.since_seconds is not None:
+            return int(now.timestamp() * 1000) - self.since_seconds * 1000
+        return None
+
+
+def parse_log_options(query: Mapping[str, str], pod_name: str) -> LogOptions:
+    """Decode (400 on parse errors) then validate (422 ``PodLogOptions``), as the apiserver does."""
+    since_time = None
+    if "sinceTime" in query:
+        try:
+            normalized = normalize_time(query["sinceTime"])
+        except ValueError as exc:
+            raise errors.BadRequest(str(exc)) from None
+        since_time = datetime.fromisoformat(normalized.replace("Z", "+00:00")) if normalized else None
+    opts = LogOptions(
+        container=query.get("container") or None,
+        follow=params.flag(query, "follow"),
+        previous=params.flag(query, "previous"),
+        since_seconds=params.integer(query, "sinceSeconds"),
+        since_time=since_time,
+        timestamps=params.flag(query, "timestamps"),
+        tail_lines=params.integer(query, "tailLines"),
+        limit_bytes=params.integer(query, "limitBytes"),
+    )
+    problems = _problems(opts, "sinceTime" in query)
+    if problems:
+        raise errors.invalid(pod_name, problems, kind=LOG_KIND)
+    return opts
+
+
+def _problems(opts: LogOptions, since_time_given: bool) -> list[errors.FieldError]:
+    problems = []
+    if opts.tail_lines is not None and opts.tail_lines < 0:
+        problems.append(
+            errors.invalid_value("tailLines", opts.tail_lines, "must be greater than or equal to 0")
+        )
+    if opts.limit_bytes is not None and opts.limit_bytes < 1:
+        problems.append(errors.invalid_value("limitBytes", opts.limit_bytes, "must be greater than 0"))
+    if since_time_given and opts.since_seconds is not None:
+        problems.append(errors.forbidden("", "at most one of `sinceTime` or `sinceSeconds` may be specified"))
+    elif opts.since_seconds is not None and opts.since_seconds < 1:
+        problems.append(errors.invalid_value("sinceSeconds", opts.since_seconds, "must be greater than 0"))
+    return problems
+
+
+def resolve_container(pod: Pod, requested: str | None) -> str:
+    """The container a log request means (log.md §2 step 4)."""
+    spec = pod.get("spec") or {}
+    name = pod["metadata"]["name"]
+    init = [c["name"] for c in spec.get("initContainers") or []]
+    regular = [c["name"] for c in spec.get("containers") or []]
+    ephemeral = [c["name"] for c in spec.get("ephemeralContainers") or []]
+    if requested is not None:
+        if requested not in (*regular, *init, *ephemeral):
+            raise errors.BadRequest(f"container {requested} is not valid for pod {name}")
+        return requested
+    if len(regular) == 1:
+        return regular[0]
+    if not regular:
+        raise errors.BadRequest(f"a container name must be specified for pod {name}")
+    choices = " ".join([*init, *regular, *ephemeral])
+    raise errors.BadRequest(f"a container name must be specified for pod {name}, choose one of: [{choices}]")
+
+
+def render(
+    lines: Iterable[tuple[int, bytes, bytes]], opts: LogOptions, budget: int | None
+) -> tuple[bytes, int | None]:
+    """Join stored ``(ms, timestamp, line)`` entries for the wire; returns the bytes and what is
+    left of ``limitBytes`` (None: no limit). Lines end with ``\\n``; ``timestamps`` prefixes each
+    with its RFC 3339 time and a space."""
+    out = b"".join(stamp + b" " + line if opts.timestamps else line for _, stamp, line in lines)
+    if budget is None:
+        return out, None
+    out = out[:budget]
+    return out, budget - len(out)
+
+
+def timestamp_nano(now: datetime) -> bytes:
+    """RFC 3339 with nanoseconds, as the kubelet stamps log lines."""
+    return now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f000Z").encode()

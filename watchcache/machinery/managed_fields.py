@@ -1,0 +1,148 @@
+"""``metadata.managedFields``: who set which fields (objects-and-errors.md §2).
+
+A faithful-in-shape, simplified record: one entry per (manager, operation, subresource) whose
+``fieldsV1`` lists the fields that manager set, in the FieldsV1 notation (``f:<field>``,
+``k:{"name":"web"}`` for list elements with a merge key, ``"."`` for the element itself).
+Fields a write changes move to its manager. Server-side apply builds on the same sets.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from watchcache.machinery.objects import Pod
+
+FieldSet = dict[str, Any]
+
+# List fields whose elements are identified by a merge key (strategic-merge metadata of core/v1).
+MERGE_KEYS: dict[str, tuple[str, ...]] = {
+    "containers": ("name",),
+    "initContainers": ("name",),
+    "ephemeralContainers": ("name",),
+    "env": ("name",),
+    "ports": ("containerPort", "protocol"),
+    "volumeMounts": ("mountPath",),
+    "volumeDevices": ("devicePath",),
+    "volumes": ("name",),
+    "imagePullSecrets": ("name",),
+    "hostAliases": ("ip",),
+    "topologySpreadConstraints": ("topologyKey", "whenUnsatisfiable"),
+    "schedulingGates": ("name",),
+    "resourceClaims": ("name",),
+    "conditions": ("type",),
+    "podIPs": ("ip",),
+    "hostIPs": ("ip",),
+    "ownerReferences": ("uid",),
+}
+MAP_FIELDS = frozenset({"labels", "annotations", "nodeSelector", "limits", "requests"})
+UNOWNED_METADATA = frozenset(
+    {"name", "namespace", "uid", "resourceVersion", "generation", "creationTimestamp",
+     "managedFields", "selfLink", "deletionTimestamp", "deletionGracePeriodSeconds"}
+)  # fmt: skip
+
+
+def changed_fields(old: Any, new: Any, field: str = "") -> FieldSet | None:
+    """The FieldsV1 set of what ``new`` sets differently from ``old`` (None: nothing).
+
+    Equal subtrees are dismissed by one C-level comparison before any walking, so an update
+    costs in proportion to what it changed, not to the size of the pod.
+    """
+    if old is None:
+        return None if new is None else all_fields(new, field)
+    if old == new:
+        return None
+    if isinstance(new, dict):
+        old_map = old if isinstance(old, dict) else {}
+        out: FieldSet = {}
+        for key, value in new.items():
+            sub = changed_fields(old_map.get(key), value, key)
+            if sub is not None:
+                out[f"f:{key}"] = sub
+        if out and field in MAP_FIELDS:
+            out["."] = {}
+        return out
+    if isinstance(new, list) and field in MERGE_KEYS:
+        keys = MERGE_KEYS[field]
+        old_items = {_element_key(e, keys): e for e in old} if isinstance(old, list) else {}
+        out = {}
+        for element in new:
+            ident = _element_key(element, keys)
+            sub = changed_fields(old_items.get(ident), element)
+            if sub is not None:
+                sub["."] = {}
+                out[ident] = sub
+        return out
+    return {}
+
+
+def all_fields(value: Any, field: str = "") -> FieldSet:
+    """``changed_fields(None, value)``: every field of ``value`` (a create), without the
+    comparisons an update needs."""
+    if isinstance(value, dict):
+        out: FieldSet = {}
+        for key, sub in value.items():
+            if sub is not None:
+                out["f:" + key] = all_fields(sub, key)
+        if out and field in MAP_FIELDS:
+            out["."] = {}
+        return out
+    if isinstance(value, list) and field in MERGE_KEYS:
+        keys = MERGE_KEYS[field]
+        out = {}
+        for element in value:
+            if element is not None:
+                sub = all_fields(element)
+                sub["."] = {}
+                out[_element_key(element, keys)] = sub
+        return out
+    return {}
+
+
+def _element_key(element: Any, keys: tuple[str, ...]) -> str:
+    if not isinstance(element, dict):
+        return "v:" + orjson.dumps(element).decode()
+    present = {k: element[k] for k in keys if k in element}
+    return "k:" + orjson.dumps(present).decode()
+
+
+def _owned(pod: Pod, subresource: str | None) -> Pod:
+    meta = {k: v for k, v in pod.get("metadata", {}).items() if k not in UNOWNED_METADATA}
+    if subresource == "status":
+        return {"metadata": meta, "status": pod.get("status") or {}}
+    return {"metadata": meta, "spec": pod.get("spec") or {}}
+
+
+def record(
+    new: Pod, old: Pod | None, *, manager: str, operation: str, subresource: str | None, time: str
+) -> None:
+    """Update ``new``'s managedFields for a write by ``manager`` (in place)."""
+    meta = new["metadata"]
+    entries: list[dict[str, Any]] = list((old or {}).get("metadata", {}).get("managedFields") or [])
+    changed = changed_fields(_owned(old, subresource) if old else None, _owned(new, subresource))
+    if not changed:
+        if entries:
+            meta["managedFields"] = entries
+        return
+    mine = None
+    for entry in entries:
+        if (entry.get("manager"), entry.get("operation"), entry.get("subresource")) == (
+            manager,
+            operation,
+            subresource,
+        ):
+            mine = entry
+    fields = _merge(mine.get("fieldsV1", {}) if mine else {}, changed)
+    entry = {"manager": manager, "operation": operation, "apiVersion": "v1", "time": time,
+             "fieldsType": "FieldsV1", "fieldsV1": fields}  # fmt: skip
+    if subresource:
+        entry["subresource"] = subresource
+    meta["managedFields"] = [e for e in entries if e is not mine] + [entry]
+
+
+def _merge(a: FieldSet, b: FieldSet) -> FieldSet:
+    out = dict(a)
+    for key, value in b.items():
+        out[key] = _merge(out[key], value) if isinstance(out.get(key), dict) else value
+    return out

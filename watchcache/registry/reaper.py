@@ -1,0 +1,66 @@
+"""Finishing graceful deletions, as a kubelet would (a design choice: there is no kubelet here).
+
+A scheduled pod deleted with a grace period gets a ``deletionTimestamp`` and stays; in a cluster
+its kubelet stops the containers and makes the final ``gracePeriodSeconds=0`` delete. Without
+that, ``kubectl delete`` would wait forever. Every replica runs a :class:`Reaper`; the final
+delete is a compare-and-swap write, so when two replicas race, one wins and the other sees the
+pod gone. Pods with finalizers stay until the finalizers are removed, as in Kubernetes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from datetime import datetime
+
+import orjson
+from redis.exceptions import RedisError
+
+from watchcache.machinery import errors
+from watchcache.registry.deletion import DeleteOptions, parse_timestamp
+from watchcache.registry.resource import PodRegistry
+
+log = logging.getLogger("watchcache.reaper")
+
+REAP_INTERVAL_S = 1.0  # how often due deletions are looked for; grace periods are whole seconds
+
+
+class Reaper:
+    def __init__(self, registry: PodRegistry, *, clock: Callable[[], datetime] | None = None) -> None:
+        self.registry = registry
+        self.clock = clock or registry.clock
+
+    async def run_forever(self) -> None:
+        while True:
+            await asyncio.sleep(REAP_INTERVAL_S)
+            try:
+                await self.reap_once()
+            except RedisError as exc:
+                log.warning("finishing deletions skipped: %s", exc)
+
+    def due(self) -> list[tuple[str, str, str]]:
+        """(namespace, name, uid) of terminating pods past their grace period, without finalizers."""
+        view, now = self.registry.replica.view, self.clock()
+        found = []
+        for key in list(view.terminating):
+            entry = view.get(key)
+            if entry is None:
+                continue
+            meta = orjson.loads(entry.json)["metadata"]
+            if meta.get("finalizers") or parse_timestamp(meta["deletionTimestamp"]) > now:
+                continue
+            found.append((entry.namespace, entry.name, entry.uid))
+        return found
+
+    async def reap_once(self) -> int:
+        done = 0
+        for namespace, name, uid in self.due():
+            try:
+                await self.registry.delete(
+                    namespace, name, DeleteOptions(grace_period_seconds=0, precondition_uid=uid)
+                )
+                done += 1
+            except (errors.NotFound, errors.Conflict):
+                continue  # another replica finished it, or it was replaced meanwhile
+        return done

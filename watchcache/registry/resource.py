@@ -1,0 +1,379 @@
+"""The pod registry: every pod verb, from a decoded request to events in the log.
+
+Writes read the current version from the Redis-side view, run the pure strategy on it and
+commit with a compare-and-swap on its rv; a lost race is retried on the fresh version, so
+concurrent patches never 409 while a stale resourceVersion precondition always does. Reads are
+served from this replica's view (design.md invariant 4).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import orjson
+
+from watchcache.cache.history import History
+from watchcache.cache.replica import Replica
+from watchcache.cache.view import Entry, Summary, entry_of
+from watchcache.kinds.pods.strategy import (
+    GENERATE_NAME_ATTEMPTS,
+    generate_name,
+    prepare_create,
+    same_content,
+    timestamp,
+)
+from watchcache.machinery import errors, managed_fields
+from watchcache.machinery.objects import Pod, object_key, with_resource_version
+from watchcache.machinery.options import ListOptions, decode_continue, encode_continue
+from watchcache.machinery.selectors import SelectorState
+from watchcache.registry.deletion import DeleteOptions, check_preconditions, plan_delete, removes_after_update
+from watchcache.storage.entries import EventType
+from watchcache.storage.store import Committed, KeyExists, KeyMissing, Store, Stored, VersionMismatch
+
+WRITE_ATTEMPTS = 16  # CAS retries under contention before answering 409 (apiserver retries too)
+READ_WAIT_S = 3.0  # kube-apiserver waits this long for a resourceVersion "not older than" N
+
+Mutation = Callable[[Pod], Pod]
+# Module aliases: inside PodRegistry the name ``list`` is its method.
+Warnings = list[str] | tuple[str, ...]
+Entries = list[Entry]
+
+CONTINUE_EXPIRED = (
+    "The provided continue parameter is too old to display a consistent list result. You can start "
+    "a new list without the continue parameter, or use the continue token in this response to "
+    "retrieve the remainder of the results. Continuing with the provided token results in an "
+    "inconsistent list - objects that were created, modified, or deleted between the time the "
+    "first chunk was returned and now may show up in the list."
+)
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class Written:
+    """The outcome of a write: the pod and its JSON, encoded once."""
+
+    pod: Pod
+    json: bytes
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ListResult:
+    rv: int
+    entries: list[Entry]
+    continue_token: str | None = None
+    remaining: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class WriteOptions:
+    manager: str
+    dry_run: bool = False
+    subresource: str | None = None
+    applied: bool = False  # server-side apply: managedFields come from the apply itself
+
+
+class PodRegistry:
+    def __init__(
+        self,
+        store: Store,
+        replica: Replica,
+        history: History,
+        *,
+        clock: Callable[[], datetime] = utc_now,
+        read_wait_s: float = READ_WAIT_S,
+    ) -> None:
+        self.store = store
+        self.replica = replica
+        self.history = history
+        self.clock = clock
+        self.read_wait_s = read_wait_s
+
+    # ---- reads -------------------------------------------------------------------------
+
+    async def read_rv(self, resource_version: str | None) -> int:
+        """Bring the view to what a read with this ``resourceVersion`` parameter requires.
+
+        Unset: everything the log held when the request arrived (consistent read). ``"0"``:
+        whatever this replica holds. ``N``: not older than N, waiting up to 3 s, else 504.
+        """
+        if not resource_version:
+            try:
+                return await self.replica.consistent_rv(self.read_wait_s)
+            except TimeoutError as exc:
+                raise errors.resource_version_too_large(exc.args[0], self.replica.view.rv) from exc
+        wanted = parse_resource_version(resource_version)
+        if wanted and not await self.replica.wait_for(wanted, self.read_wait_s):
+            raise errors.resource_version_too_large(wanted, self.replica.view.rv)
+        return self.replica.view.rv
+
+    async def get(self, namespace: str, name: str, resource_version: str | None) -> Entry:
+        entry = await self.find(namespace, name, resource_version)
+        if entry is None:
+            raise errors.not_found(name)
+        return entry
+
+    async def find(self, namespace: str, name: str, resource_version: str | None) -> Entry | None:
+        await self.read_rv(resource_version)
+        return self.replica.view.get(object_key(namespace, name))
+
+    async def list(self, namespace: str | None, opts: ListOptions) -> ListResult:
+        """One page of the pods matching ``opts``, in key order (list-watch.md §3, §4).
+
+        Every page of a pagination sequence is the state at the first page's rv: later pages
+        are rebuilt at that rv from the view and the log while the log retains what is needed.
+        """
+        if opts.continue_token:
+            token = decode_continue(opts.continue_token, namespace)
+            await self.read_rv(None)
+            if self.replica.view.rv == token.rv and not opts.selective and opts.limit:
+                return self._window(token.rv, opts, namespace, token.start_after)  # nothing changed since
+            try:
+                entries = await self.history.state_at(token.rv, namespace, token.start_after)
+            except errors.Expired:
+                raise self._continue_expired(namespace, token.start_after) from None
+            return self._page(token.rv, entries, opts, namespace)
+        if self._exact(opts):
+            wanted = parse_resource_version(opts.resource_version or "")
+            await self.read_rv(opts.resource_version)
+            try:
+                entries = await self.history.state_at(wanted, namespace, None)
+            except errors.Expired:
+                raise errors.expired("The resourceVersion for the provided list is too old.") from None
+            return self._page(wanted, entries, opts, namespace)
+        rv = await self.read_rv(opts.resource_version)
+        view = self.replica.view
+        if not opts.selective and opts.limit and opts.resource_version != "0":
+            return self._window(rv, opts, namespace, None)
+        node = opts.field_selector.exact("spec.nodeName")
+        equalities = opts.label_selector.equalities()
+        candidates = view.indexed(namespace, node, equalities)
+        if candidates is None:
+            return self._page(rv, view.entries(namespace), opts, namespace)
+        # a selector that is exactly one indexed term selects the index bucket as it is
+        exact = (len(opts.field_selector.terms), len(opts.label_selector.requirements)) == (
+            (1, 0) if node is not None else (0, 1)
+        ) and (node is not None or len(equalities) == 1)
+        return self._page(rv, candidates, opts, namespace, preselected=exact)
+
+    @staticmethod
+    def _exact(opts: ListOptions) -> bool:
+        """``Exact``, or the legacy rule: an explicit non-zero rv with a limit lists exactly at it."""
+        if opts.resource_version_match == "Exact":
+            return True
+        legacy = not opts.resource_version_match and opts.limit > 0
+        return legacy and opts.resource_version not in (None, "0")
+
+    def _page(
+        self,
+        rv: int,
+        entries: Entries,
+        opts: ListOptions,
+        namespace: str | None,
+        *,
+        preselected: bool = False,
+    ) -> ListResult:
+        selected = entries if preselected else _matching(entries, opts)
+        limit = 0 if opts.resource_version == "0" else opts.limit
+        rv = max(rv, 1)  # a list rv is never "0": that would mean "any" to clients
+        if not limit or len(selected) <= limit:
+            return ListResult(rv, selected)
+        page = selected[:limit]
+        remaining = None if opts.selective else len(selected) - limit
+        return ListResult(rv, page, encode_continue(rv, page[-1].key, namespace), remaining)
+
+    def _window(
+        self, rv: int, opts: ListOptions, namespace: str | None, start_after: str | None
+    ) -> ListResult:
+        """A page of an unselective list straight from the view's key order (no full scan)."""
+        entries, total = self.replica.view.window(namespace, start_after, opts.limit)
+        rv = max(rv, 1)
+        if total <= opts.limit:
+            return ListResult(rv, entries)
+        page = entries[: opts.limit]
+        return ListResult(rv, page, encode_continue(rv, page[-1].key, namespace), total - opts.limit)
+
+    def _continue_expired(self, namespace: str | None, start_after: str) -> errors.APIError:
+        """410 with a fresh token that continues, inconsistently, at the latest state."""
+        fresh = encode_continue(max(self.replica.view.rv, 1), start_after, namespace)
+        return errors.expired(CONTINUE_EXPIRED, list_continue=fresh)
+
+    # ---- writes ------------------------------------------------------------------------
+
+    async def _write(
+        self,
+        key: str,
+        event_type: EventType,
+        pod: Pod,
+        expected_rv: int | None,
+        previous: SelectorState | None = None,
+    ) -> tuple[Committed, Summary]:
+        """Commit one version with its summary: the view's entry, stored beside the JSON."""
+        summary = Summary.of(pod)
+        committed = await self.store.write(
+            key, event_type, pod, expected_rv=expected_rv, previous=previous, summary=summary.packed()
+        )
+        return committed, summary
+
+    def _written(self, pod: Pod, committed: Committed, summary: Summary, warnings: Warnings = ()) -> Written:
+        """A pod just committed: the view adopts its entry (the JSON the write made, no parse)."""
+        meta = pod["metadata"]
+        key = object_key(meta["namespace"], meta["name"])
+        self.replica.offer_entry(committed.rv, entry_of(key, committed.rv, committed.json, summary))
+        return Written(pod, committed.json, tuple(warnings))
+
+    @staticmethod
+    def _unwritten(pod: Pod, warnings: Warnings = ()) -> Written:
+        """A dry run or no-op: the pod as it would be, never offered to the view."""
+        return Written(pod, orjson.dumps(pod), tuple(warnings))
+
+    async def create(self, namespace: str, pod: Pod, opts: WriteOptions) -> Written:
+        now = self.clock()
+        generated = not (pod.get("metadata") or {}).get("name")
+        pod, warnings = prepare_create(pod, namespace, now=now)
+        if not opts.applied:
+            managed_fields.record(
+                pod, None, manager=opts.manager, operation="Update", subresource=None, time=timestamp(now)
+            )
+        meta = pod["metadata"]
+        attempts = GENERATE_NAME_ATTEMPTS if generated else 1
+        for attempt in range(attempts):
+            if attempt:
+                meta["name"] = generate_name(meta["generateName"])
+            key = object_key(namespace, meta["name"])
+            try:
+                if opts.dry_run:
+                    if (current := await self.store.get(key)) is not None:
+                        raise KeyExists(current)
+                    return self._unwritten(pod, warnings)
+                committed, summary = await self._write(key, "ADDED", pod, None)
+            except KeyExists as exc:
+                if generated:
+                    continue
+                terminating = exc.current is not None and "deletionTimestamp" in exc.current.pod()["metadata"]
+                raise errors.already_exists(meta["name"], terminating=terminating) from exc
+            return self._written(pod, committed, summary, warnings)
+        raise errors.name_generation_exhausted(meta["name"])
+
+    def _cached(self, key: str) -> Stored | None:
+        """This replica's version of ``key``: where an update starts (see :meth:`update`)."""
+        entry = self.replica.view.get(key)
+        return None if entry is None else Stored(entry.rv, entry.json)
+
+    async def update(self, namespace: str, name: str, mutate: Mutation, opts: WriteOptions) -> Written:
+        """Apply ``mutate`` (PUT body rules or a patch, then the strategy) to the current pod.
+
+        ``mutate`` gets a private copy of the current pod (with its resourceVersion) and returns
+        the new pod; it raises API errors. A result equal to the current pod is not written.
+
+        The first attempt starts from this replica's view, as kube-apiserver's GuaranteedUpdate
+        starts from its watch cache: the view's version is almost always the latest, and the
+        write's compare-and-set on its resourceVersion catches it when not (the script answers
+        with the latest, the next attempt's start). What the view's version alone may not
+        settle, Redis's does: an error from ``mutate``, a no-op, a dry run, a missing pod.
+        """
+        key = object_key(namespace, name)
+        stored, latest = self._cached(key), False  # latest: read from Redis, not the view
+        for _ in range(WRITE_ATTEMPTS):
+            if stored is None and not latest:
+                stored, latest = await self.store.get(key), True
+            if stored is None:
+                raise errors.not_found(name)
+            old = stored.pod()
+            try:
+                new = mutate(stored.pod())  # a private copy: parsed again
+            except errors.APIError:
+                if latest:
+                    raise
+                stored, latest = await self.store.get(key), True  # judged on the view's: ask Redis
+                continue
+            unchanged = same_content(new, old)
+            if not latest and (unchanged or opts.dry_run):
+                stored, latest = await self.store.get(key), True
+                continue
+            if unchanged:
+                return self._unwritten(old)
+            now = timestamp(self.clock())
+            if not opts.applied:
+                managed_fields.record(
+                    new, old, manager=opts.manager, operation="Update", subresource=opts.subresource, time=now
+                )
+            if opts.dry_run:
+                return self._unwritten(with_resource_version(new, stored.rv))
+            try:
+                committed, summary = await self._write(
+                    key, "MODIFIED", new, stored.rv, Summary.of(old).selector_state
+                )
+                if removes_after_update(new):
+                    committed, summary = await self._write(
+                        key, "DELETED", new, committed.rv, summary.selector_state
+                    )
+            except VersionMismatch as exc:
+                stored, latest = exc.current, True
+                continue
+            except KeyMissing as exc:
+                raise errors.not_found(name) from exc
+            return self._written(new, committed, summary)
+        raise errors.conflict(name)
+
+    async def delete(self, namespace: str, name: str, opts: DeleteOptions) -> Written:
+        key = object_key(namespace, name)
+        stored, latest = self._cached(key), False  # as in update: the view's version first
+        for _ in range(WRITE_ATTEMPTS):
+            if stored is None and not latest:
+                stored, latest = await self.store.get(key), True
+            if stored is None:
+                raise errors.not_found(name)
+            pod = stored.pod()
+            try:
+                check_preconditions(pod, opts)
+                plan = plan_delete(pod, opts, self.clock())
+            except errors.APIError:
+                if latest:
+                    raise
+                stored, latest = await self.store.get(key), True
+                continue
+            if opts.dry_run or plan.changes_nothing:
+                if not latest:
+                    stored, latest = await self.store.get(key), True
+                    continue
+                return self._unwritten(with_resource_version(plan.update or pod, stored.rv))
+            try:
+                committed, summary = Committed(stored.rv, stored.json), Summary.of(pod)
+                if plan.update is not None:
+                    committed, summary = await self._write(
+                        key, "MODIFIED", plan.update, stored.rv, summary.selector_state
+                    )
+                    pod = plan.update
+                if plan.remove:
+                    committed, summary = await self._write(
+                        key, "DELETED", pod, committed.rv, summary.selector_state
+                    )
+            except VersionMismatch as exc:
+                stored, latest = exc.current, True
+                continue
+            except KeyMissing as exc:
+                raise errors.not_found(name) from exc
+            return self._written(pod, committed, summary)
+        raise errors.conflict(name)
+
+
+def parse_resource_version(value: str) -> int:
+    """A resourceVersion parameter: a non-negative decimal (400 otherwise, not the apiserver's 500)."""
+    if not value.isdigit():
+        raise errors.BadRequest(
+            f'resourceVersion: Invalid value: "{value}": strconv.ParseUint: parsing '
+            f"{orjson.dumps(value).decode()}: invalid syntax"
+        )
+    return int(value)
+
+
+def _matching(entries: Entries, opts: ListOptions) -> Entries:
+    if not opts.selective:
+        return entries
+    return [e for e in entries if opts.matches(e.selector_state)]

@@ -1,0 +1,448 @@
+"""The only code that talks to Redis.
+
+Layout (one hash tag, so every key lives in one Cluster slot):
+
+- ``{wc}:rv``  — the resourceVersion counter (``INCR``);
+- ``{wc}:log`` — the event stream, entry id ``<rv>-0``, fields ``t`` type, ``k`` key,
+  ``o`` the pod's JSON (stamped with its rv), ``p`` msgpack previous selector state, ``r`` the
+  rv of the version replaced, ``ts`` the Redis clock in ms, ``s`` the writer's packed summary
+  of the version (what the view keeps beside the JSON: labels, selectable fields, uid);
+- ``{wc}:compactor`` — the lease of the one replica trimming the stream right now;
+- ``{wc}:logs:<ns>/<pod>/<container>[:previous]`` — a container instance's log lines
+  (fields ``ts`` RFC 3339 time, ``l`` the line), ids are Redis ms times;
+- ``{wc}:obj`` — the Redis-side view: key → ``b"<rv> <n> " + summary (n bytes) + JSON`` (the
+  same bytes as in the log).
+
+Every write goes through :data:`WRITE_SCRIPT`: precondition, ``INCR``, ``XADD`` and the view
+update happen in one atomic Lua call (design.md invariants 1-2). Preconditions are a
+compare-and-swap on the stored rv: whatever else a caller checked on the version it read holds
+as long as that version is still the stored one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import socket
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any, cast
+
+import orjson
+from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import NoScriptError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from watchcache.machinery.objects import Pod
+from watchcache.machinery.selectors import SelectorState
+from watchcache.storage.entries import Event, EventType, decode_entry, pack_previous, stored_json, unstamped
+from watchcache.storage.groupcommit import GroupCommit, pack_command
+
+WRITE_SCRIPT = """
+-- KEYS[1] rv counter, KEYS[2] event stream, KEYS[3] Redis-side view (hash)
+-- ARGV[1] object key "<ns>/<name>"
+-- ARGV[2] event type: ADDED | MODIFIED | DELETED
+-- ARGV[3] precondition: "" = must not exist, else the rv the object must still have
+-- ARGV[4] the pod's JSON with an empty resourceVersion (for DELETED: the last stored state)
+-- ARGV[5] msgpack previous selector state, or ""
+-- ARGV[6] the offset in ARGV[4] where the rv's digits go
+-- ARGV[7] the version's packed summary (opaque here; "" for none)
+-- returns {"ok", rv} | {"exists", current} | {"missing"} | {"conflict", current}
+-- The entry also records "r", the rv of the version it replaces ("0": none), so the state at
+-- any retained rv can be rebuilt, and "ts", the Redis clock in ms, for age-based retention.
+local current = redis.call('HGET', KEYS[3], ARGV[1])
+local previous_rv = '0'
+if current then
+  previous_rv = string.sub(current, 1, string.find(current, ' ', 1, true) - 1)
+end
+if ARGV[3] == '' then
+  if current then return {'exists', current} end
+else
+  if not current then return {'missing'} end
+  if previous_rv ~= ARGV[3] then return {'conflict', current} end
+end
+local rv = redis.call('INCR', KEYS[1])
+if rv == 1 then
+  -- rv 1 names the empty store (a list's rv is never "0"), so no event may have it
+  rv = redis.call('INCR', KEYS[1])
+end
+local now = redis.call('TIME')
+local ts = tostring(now[1] * 1000 + math.floor(now[2] / 1000))
+local at = tonumber(ARGV[6])
+local object = string.sub(ARGV[4], 1, at) .. rv .. string.sub(ARGV[4], at + 1)
+redis.call('XADD', KEYS[2], rv .. '-0', 't', ARGV[2], 'k', ARGV[1], 'o', object, 'p', ARGV[5],
+  'r', previous_rv, 'ts', ts, 's', ARGV[7])
+if ARGV[2] == 'DELETED' then
+  redis.call('HDEL', KEYS[3], ARGV[1])
+else
+  redis.call('HSET', KEYS[3], ARGV[1], rv .. ' ' .. string.len(ARGV[7]) .. ' ' .. ARGV[7] .. object)
+end
+return {'ok', rv}
+"""
+WRITE_SCRIPT_SHA = hashlib.sha1(WRITE_SCRIPT.encode(), usedforsecurity=False).hexdigest()
+
+SNAPSHOT_SCAN_COUNT = 500  # HSCAN batch (~2 MB of pods): keeps each Redis call short (a few ms)
+RANGE_BATCH = 1000  # XRANGE/XREAD batch size
+
+
+@dataclass(frozen=True, slots=True)
+class Stored:
+    """One object as the Redis-side view holds it."""
+
+    rv: int
+    json: bytes  # stamped with rv
+    summary: bytes = b""  # as the writer packed it; empty for versions of older releases
+
+    def pod(self) -> Pod:
+        """A fresh, mutable dict of this version: each call parses anew (a deep copy for free)."""
+        return orjson.loads(self.json)
+
+
+@dataclass(frozen=True, slots=True)
+class Committed:
+    """A write's outcome: the rv the log gave it and the version's JSON, stamped with that rv."""
+
+    rv: int
+    json: bytes
+
+
+class StoreError(Exception):
+    """A failed precondition; carries the current stored version when there is one."""
+
+    def __init__(self, current: Stored | None = None) -> None:
+        super().__init__(type(self).__name__)
+        self.current = current
+
+
+class KeyExists(StoreError):
+    pass
+
+
+class KeyMissing(StoreError):
+    pass
+
+
+class VersionMismatch(StoreError):
+    pass
+
+
+# A stream entry as redis-py returns it on our connections (bytes, never decoded).
+StreamEntry = tuple[bytes, dict[bytes, bytes]]
+
+
+def _xread_entries(reply: Any) -> list[StreamEntry]:
+    """The one stream's entries of redis-py's XREAD reply: ``[[stream, entries]]`` in RESP2,
+    ``{stream: [entries]}`` in RESP3 (a Redis URL may choose either with ``?protocol=``)."""
+    if isinstance(reply, dict):
+        ((entries,),) = reply.values()
+        return cast(list[StreamEntry], entries)
+    return cast(list[StreamEntry], reply[0][1])
+
+
+def _log_line(entry_id: bytes, fields: dict[bytes, bytes]) -> tuple[int, bytes, bytes]:
+    return int(entry_id.partition(b"-")[0]), fields[b"ts"], fields[b"l"]
+
+
+def _decode_stored(raw: bytes) -> Stored:
+    """``b"<rv> <n> " + summary + JSON``; older releases wrote ``b"<rv> " + msgpack``."""
+    rv_text, _, rest = raw.partition(b" ")
+    rv = int(rv_text)
+    if not rest[:1].isdigit():  # a JSON object or a msgpack map: never a digit
+        return Stored(rv, stored_json(rest, rv))
+    size, _, rest = rest.partition(b" ")
+    n = int(size)
+    return Stored(rv, rest[n:], rest[:n])
+
+
+REDIS_TIMEOUT_S = 10.0  # longest wait for any Redis command; > every XREAD BLOCK we send
+HEAD_TIMEOUT_S = 3.0  # longest wait for the log head before consistent reads answer 503
+
+# TCP keepalive: first probe after 10 s idle, then every 3 s; dead after 3 unanswered
+KEEPALIVE = {socket.TCP_KEEPIDLE: 10, socket.TCP_KEEPINTVL: 3, socket.TCP_KEEPCNT: 3}
+
+
+def connect(url: str) -> Redis:
+    """The replica's Redis client.
+
+    Its socket timeout, :data:`REDIS_TIMEOUT_S`, bounds every command, so a Redis that hangs
+    fails requests with 503 instead of holding them; it is longer than any ``XREAD BLOCK`` we
+    send (the tailer's 5 s, a followed log's 1 s). redis-py 8's default of 5 s cut the idle
+    tailer off every 5 s. Over TCP, keepalive finds a silently dead peer; idle pooled
+    connections are pinged before reuse.
+
+    A command that meets a connection Redis has closed (a restart) is sent once more on a
+    fresh one; ``from_url`` clients do not retry otherwise. Should the connection break after
+    Redis ran a write, the resent write fails its precondition (409): never applied twice.
+    """
+    tcp: dict[str, Any] = {"socket_keepalive": True, "socket_keepalive_options": KEEPALIVE}
+    if url.startswith("unix:"):  # a unix socket has no TCP keepalive (redis-py refuses the options)
+        tcp = {}
+    return Redis.from_url(
+        url,
+        decode_responses=False,
+        retry=Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,)),
+        socket_timeout=REDIS_TIMEOUT_S,
+        health_check_interval=30,
+        **tcp,
+    )
+
+
+class OwnConnection:
+    """A connection of its own, for one task that sends in a loop (the head reader, the tailer).
+
+    Under load that task sends back to back; a bare connection skips the client's per-command
+    layers (pool checkout, retry wrapper, response callbacks, event dispatch), which cost more
+    CPU than the round trip itself. It keeps the pool's settings (address, auth, TLS, health
+    checks) but the socket timeout: with one, redis-py sends through a ``wait_for`` task; each
+    call has a deadline of its own instead. After an error it is closed, and the next call
+    connects afresh; a connection Redis closed gets the client's one resend. One caller at a
+    time; replies come raw (no response callbacks).
+    """
+
+    def __init__(self, redis: Redis) -> None:
+        pool = redis.connection_pool
+        self._conn = pool.connection_class(**{**pool.connection_kwargs, "socket_timeout": None})
+
+    async def call(self, command: bytes, deadline_s: float) -> Any:
+        """Send a packed command and read its reply; a Redis that does not answer within
+        ``deadline_s`` fails it with redis-py's TimeoutError."""
+
+        async def send() -> Any:
+            await self._conn.send_packed_command(command)  # connects if needed
+            return await self._conn.read_response()  # disconnects on any error, cancellation too
+
+        try:
+            async with asyncio.timeout(deadline_s):
+                # the client's retry policy (see connect): a connection Redis closed, once more
+                return await self._conn.retry.call_with_retry(send, self._dropped)
+        except TimeoutError:  # asyncio's, not redis-py's
+            raise RedisTimeoutError(f"no answer from Redis in {deadline_s:g}s") from None
+
+    async def _dropped(self, error: Exception) -> None:
+        await self._conn.disconnect()
+
+    async def close(self) -> None:
+        await self._conn.disconnect()
+
+
+class HeadReader:
+    """Reads the log head for the one task that reads it in a loop (``Replica._read_heads``):
+    every consistent read waits on it, so a Redis that hangs fails it in
+    :data:`HEAD_TIMEOUT_S`, sooner than the client's socket timeout."""
+
+    def __init__(self, redis: Redis, rv_key: str) -> None:
+        self._conn = OwnConnection(redis)
+        self._command = pack_command("GET", rv_key)
+
+    async def head(self) -> int:
+        """As :meth:`Store.head`."""
+        raw = await self._conn.call(self._command, HEAD_TIMEOUT_S)
+        return int(raw) if raw else 0
+
+    async def close(self) -> None:
+        await self._conn.close()
+
+
+class LogFollower:
+    """Reads new events for the tailer, the one task that reads them in a loop."""
+
+    def __init__(self, redis: Redis, log_key: str) -> None:
+        self._conn = OwnConnection(redis)
+        self._log_key = log_key
+
+    async def next(self, after_rv: int, block_ms: int, count: int = RANGE_BATCH) -> list[Event]:
+        """Block up to ``block_ms`` for events with rv > ``after_rv`` (XREAD BLOCK); a Redis that
+        does not answer within the block time plus :data:`REDIS_TIMEOUT_S` fails it."""
+        command = pack_command(
+            "XREAD", "COUNT", count, "BLOCK", block_ms, "STREAMS", self._log_key, f"{after_rv}-0"
+        )
+        reply = await self._conn.call(command, block_ms / 1e3 + REDIS_TIMEOUT_S)
+        if not reply:
+            return []
+        # RESP3 (redis-py 8's default) answers a map {stream: entries}, RESP2 [[stream, entries]]
+        (entries,) = reply.values() if isinstance(reply, dict) else (entries for _, entries in reply)
+        return [decode_entry(entry_id, _pairs(flat)) for entry_id, flat in entries]
+
+    async def close(self) -> None:
+        await self._conn.close()
+
+
+def _pairs(flat: list[bytes]) -> dict[bytes, bytes]:
+    """A raw reply's ``[field, value, field, value, ...]`` as a dict."""
+    it = iter(flat)
+    return dict(zip(it, it, strict=True))
+
+
+class Store:
+    """The replica's Redis operations. Writes, and the reads of the version a write replaces,
+    go through :class:`GroupCommit` (one send per event-loop turn); everything else through
+    the client."""
+
+    def __init__(self, redis: Redis, prefix: str = "{wc}") -> None:
+        self.redis = redis
+        self.rv_key = f"{prefix}:rv"
+        self.log_key = f"{prefix}:log"
+        self.obj_key = f"{prefix}:obj"
+        self.lease_key = f"{prefix}:compactor"
+        self.prefix = prefix
+        self.commits = GroupCommit(redis)
+
+    async def close(self) -> None:
+        await self.commits.close()
+
+    async def head(self) -> int:
+        """The newest rv in the log (0 for an empty store)."""
+        raw = await self.redis.get(self.rv_key)
+        return int(raw) if raw else 0
+
+    def head_reader(self) -> HeadReader:
+        return HeadReader(self.redis, self.rv_key)
+
+    def log_follower(self) -> LogFollower:
+        return LogFollower(self.redis, self.log_key)
+
+    async def get(self, key: str) -> Stored | None:
+        raw = await self.commits.call(pack_command("HGET", self.obj_key, key))
+        return None if raw is None else _decode_stored(raw)
+
+    async def write(
+        self,
+        key: str,
+        event_type: EventType,
+        pod: Pod,
+        *,
+        expected_rv: int | None,
+        previous: SelectorState | None = None,
+        summary: bytes = b"",
+    ) -> Committed:
+        """Append one event and update the Redis-side view.
+
+        ``expected_rv=None`` means the key must not exist (create). The pod is encoded here,
+        once; on success its ``metadata.resourceVersion`` is the rv the log gave it, and the
+        result carries the JSON every reader will serve. ``summary`` is stored beside it as
+        is, for readers that need it without parsing the JSON.
+        """
+        precondition = "" if expected_rv is None else str(expected_rv)
+        version = unstamped(pod)
+        args = (self.rv_key, self.log_key, self.obj_key, key, event_type, precondition, version.json)
+        tail = (pack_previous(previous), version.at, summary)
+        commits = self.commits
+        try:
+            result = await commits.call(pack_command("EVALSHA", WRITE_SCRIPT_SHA, 3, *args, *tail))
+        except NoScriptError:
+            # a Redis restarted or flushed forgets its scripts; EVAL also caches it again
+            result = await commits.call(pack_command("EVAL", WRITE_SCRIPT, 3, *args, *tail))
+        status = result[0]
+        if status == b"ok":
+            rv = int(result[1])
+            pod["metadata"]["resourceVersion"] = str(rv)
+            return Committed(rv, version.stamped(rv))
+        if status == b"exists":
+            raise KeyExists(_decode_stored(result[1]))
+        if status == b"missing":
+            raise KeyMissing()
+        raise VersionMismatch(_decode_stored(result[1]))
+
+    async def oldest_rv(self) -> int | None:
+        """The rv of the oldest event still retained in the log (None for an empty log)."""
+        entries = await self._xrange(self.log_key, count=1)
+        return int(entries[0][0].partition(b"-")[0]) if entries else None
+
+    async def event_time_ms(self, rv: int) -> int | None:
+        """When the first retained event with rv ≥ ``rv`` was written (Redis clock, ms)."""
+        entries = await self._xrange(self.log_key, min=f"{rv}-0", count=1)
+        return int(entries[0][1][b"ts"]) if entries else None
+
+    async def _hscan_step(self, cursor: int) -> tuple[int, dict[bytes, bytes]]:
+        step = await self.redis.hscan(self.obj_key, cursor, count=SNAPSHOT_SCAN_COUNT)
+        return cast(tuple[int, dict[bytes, bytes]], step)
+
+    async def _xrange(self, key: str, **bounds: Any) -> list[StreamEntry]:
+        return cast(list[StreamEntry], await self.redis.xrange(key, **bounds))
+
+    async def trim_before(self, rv: int) -> int:
+        """Drop every event older than ``rv`` (XTRIM MINID); returns how many went."""
+        return await self.redis.xtrim(self.log_key, minid=f"{rv}-0", approximate=False)
+
+    async def acquire_lease(self, owner: str, ttl_ms: int) -> bool:
+        """Take or renew the compaction lease: one replica compacts at a time."""
+        if await self.redis.set(self.lease_key, owner, nx=True, px=ttl_ms):
+            return True
+        held = await self.redis.get(self.lease_key)
+        if held == owner.encode():
+            await self.redis.pexpire(self.lease_key, ttl_ms)
+            return True
+        return False
+
+    def container_log_key(self, namespace: str, pod: str, container: str, *, previous: bool = False) -> str:
+        """One stream per container instance; ``previous`` is the last terminated instance."""
+        return f"{self.prefix}:logs:{namespace}/{pod}/{container}" + (":previous" if previous else "")
+
+    async def append_log(self, key: str, entries: list[tuple[bytes, bytes]]) -> None:
+        """Append ``(rfc3339 timestamp, line)`` entries; stream ids are Redis ms times."""
+        pipe = self.redis.pipeline(transaction=False)
+        for stamp, line in entries:
+            pipe.xadd(key, {b"ts": stamp, b"l": line})
+        await pipe.execute()
+
+    async def log_exists(self, key: str) -> bool:
+        return bool(await self.redis.exists(key))
+
+    async def read_log(
+        self, key: str, *, since_ms: int | None, tail: int | None
+    ) -> tuple[list[tuple[int, bytes, bytes]], str]:
+        """Stored lines (ms, timestamp, line) newer than ``since_ms``, the last ``tail`` of them,
+        and the id to follow from."""
+        start = f"{since_ms}-0" if since_ms is not None else "-"
+        pipe = self.redis.pipeline(transaction=True)  # lines and follow position from one instant
+        if tail is not None:
+            pipe.xrevrange(key, max="+", min=start, count=max(tail, 1))
+        else:
+            pipe.xrange(key, min=start)
+        pipe.xrevrange(key, count=1)
+        raw, last = await pipe.execute()
+        if tail is not None:
+            raw = list(reversed(raw))[len(raw) - tail :] if tail else []
+        follow_from = last[0][0].decode() if last else "0-0"
+        return [_log_line(entry_id, fields) for entry_id, fields in raw], follow_from
+
+    async def follow_log(
+        self, key: str, after: str, block_ms: int
+    ) -> tuple[list[tuple[int, bytes, bytes]], str]:
+        reply = await self.redis.xread({key: after}, block=block_ms, count=RANGE_BATCH)
+        if not reply:
+            return [], after
+        entries = _xread_entries(reply)
+        return [_log_line(i, f) for i, f in entries], entries[-1][0].decode()
+
+    async def snapshot(self) -> AsyncIterator[tuple[str, Stored]]:
+        """Scan the Redis-side view in short HSCAN steps (never one long blocking call).
+
+        The scan is not atomic: callers read :meth:`head` first and replay the log from there,
+        applying an event only when it is newer than what they hold (see ``view.apply``).
+        """
+        cursor, batch = await self._hscan_step(0)
+        while True:
+            # the next step is on its way (sent: one loop turn) while the caller takes this one
+            following = None
+            if cursor:
+                following = asyncio.ensure_future(self._hscan_step(cursor))
+                await asyncio.sleep(0)
+            try:
+                for name, raw in batch.items():
+                    yield name.decode(), _decode_stored(raw)
+            except BaseException:  # the caller stopped early (GeneratorExit) or failed
+                if following is not None:
+                    following.cancel()
+                raise
+            if following is None:
+                return
+            cursor, batch = await following
+
+    async def read_range(self, after_rv: int, count: int = RANGE_BATCH) -> list[Event]:
+        """Events with rv > ``after_rv`` already in the log (XRANGE, exclusive start)."""
+        entries = await self._xrange(self.log_key, min=f"({after_rv}-0", count=count)
+        return [decode_entry(entry_id, fields) for entry_id, fields in entries]
