@@ -28,6 +28,7 @@ MANIFEST = PACKAGE / "compiled.json"
 # The pure, per-request modules (no Redis, no HTTP, no asyncio), as paths under the package.
 COMPILED = (
     "kinds/pods/defaults",
+    "kinds/pods/fields",
     "kinds/pods/strategy",
     "kinds/pods/validation",
     "kinds/pods/validation_update",
@@ -38,6 +39,7 @@ COMPILED = (
     "machinery/names",
     "machinery/object_meta",
     "machinery/quantity",
+    "machinery/rest",
     "machinery/schema",
     "machinery/selectors",
     "machinery/semantic",

@@ -30,6 +30,7 @@ import uvloop
 
 from watchcache import plots, procs
 from watchcache.cache.view import Summary
+from watchcache.kinds.pods.fields import POD_FIELDS
 from watchcache.storage.store import Store, connect
 
 from .common import latency_ms, progress, rss_mb, write_results
@@ -60,7 +61,7 @@ async def _writes_and_pings(redis_url: str, stop: Any, rate: float) -> dict[str,
                 return
             namespace, _, name = key.partition("/")
             pod["metadata"]["name"] = f"bg-{name}"
-            summary = Summary.of(pod).packed()  # as the registry writes
+            summary = Summary.of(pod, POD_FIELDS).packed(POD_FIELDS)  # as the registry writes
             await store.write(f"{namespace}/bg-{name}", "ADDED", pod, expected_rv=None, summary=summary)
             written += 1
             await asyncio.sleep(1 / rate)

@@ -22,6 +22,7 @@ from redis.asyncio import Redis
 
 from watchcache import httpclient, plots, procs
 from watchcache.cache.view import Summary
+from watchcache.kinds.pods.fields import POD_FIELDS
 from watchcache.storage.store import Store
 
 from .common import Sampler, progress, ratio, rss_mb, write_results
@@ -67,7 +68,7 @@ async def _preload(redis_url: str, count: int) -> tuple[float, int]:
     async def worker() -> None:
         nonlocal json_bytes
         for key, pod in queue:
-            summary = Summary.of(pod).packed()  # as the registry writes
+            summary = Summary.of(pod, POD_FIELDS).packed(POD_FIELDS)  # as the registry writes
             committed = await store.write(key, "ADDED", pod, expected_rv=None, summary=summary)
             json_bytes += len(committed.json)  # (not in one statement: += would read before the await)
 

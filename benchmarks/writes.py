@@ -26,6 +26,7 @@ from redis.asyncio import Redis
 
 from watchcache import httpclient, plots, procs
 from watchcache.cache.view import Summary
+from watchcache.kinds.pods.fields import POD_FIELDS
 from watchcache.storage.entries import pack_previous, unstamped
 from watchcache.storage.store import WRITE_SCRIPT
 
@@ -64,7 +65,7 @@ class LuaWrites:
     async def write(self, key: str, event_type: str, pod: dict[str, Any], expected_rv: int | None) -> None:
         precondition = "" if expected_rv is None else str(expected_rv)
         version = unstamped(pod)
-        summary = Summary.of(pod).packed()
+        summary = Summary.of(pod, POD_FIELDS).packed(POD_FIELDS)
         args = [key, event_type, precondition, version.json, pack_previous(None), version.at, summary]
         result = await self.script(keys=self.keys, args=args)
         assert result[0] == b"ok", result

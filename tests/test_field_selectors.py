@@ -6,8 +6,9 @@ from typing import Any
 
 import pytest
 
+from watchcache.kinds.pods.fields import POD_FIELDS, pod_fields
 from watchcache.machinery import errors
-from watchcache.machinery.selectors import FieldSelector, FieldTerm, parse_field_selector, pod_fields
+from watchcache.machinery.selectors import FieldSelector, FieldTerm, parse_field_selector
 
 RUNNING: dict[str, Any] = {
     "metadata": {"name": "web", "namespace": "default"},
@@ -91,7 +92,7 @@ MATCHING = [
 
 @pytest.mark.parametrize(("text", "pod", "expected"), MATCHING)
 def test_a_field_selector_matches_pod_fields(text: str, pod: dict[str, Any], expected: bool) -> None:
-    assert parse_field_selector(text).matches(pod_fields(pod)) is expected
+    assert parse_field_selector(text, POD_FIELDS).matches(pod_fields(pod)) is expected
 
 
 @pytest.mark.parametrize(
@@ -105,7 +106,7 @@ def test_a_field_selector_matches_pod_fields(text: str, pod: dict[str, Any], exp
     ],
 )
 def test_backslash_escapes_comma_equals_and_backslash_in_values(text: str, value: str) -> None:
-    selector = parse_field_selector(text)
+    selector = parse_field_selector(text, POD_FIELDS)
     assert selector.terms[0].value == value
     assert selector.matches({"metadata.name": value})
 
@@ -132,30 +133,30 @@ ERRORS = [
 @pytest.mark.parametrize(("text", "message"), ERRORS)
 def test_a_bad_field_selector_is_a_bad_request_with_the_apiserver_text(text: str, message: str) -> None:
     with pytest.raises(errors.BadRequest) as caught:
-        parse_field_selector(text)
+        parse_field_selector(text, POD_FIELDS)
     assert caught.value.message == message
     assert caught.value.code == 400
 
 
 def test_exact_gives_the_pinned_value_of_a_canonical_field() -> None:
-    selector = parse_field_selector("spec.host=n1,metadata.name==web,status.phase!=Failed")
+    selector = parse_field_selector("spec.host=n1,metadata.name==web,status.phase!=Failed", POD_FIELDS)
     assert selector.exact("spec.nodeName") == "n1"
     assert selector.exact("metadata.name") == "web"
     assert selector.exact("status.phase") is None  # != pins nothing
     assert selector.exact("metadata.namespace") is None
-    assert parse_field_selector("spec.nodeName=").exact("spec.nodeName") == ""
+    assert parse_field_selector("spec.nodeName=", POD_FIELDS).exact("spec.nodeName") == ""
 
 
 def test_an_empty_selector_is_empty_and_matches_everything() -> None:
-    selector = parse_field_selector("")
+    selector = parse_field_selector("", POD_FIELDS)
     assert selector.empty
     assert selector == FieldSelector()
     assert selector.matches({})
-    assert not parse_field_selector("metadata.name=x").empty
+    assert not parse_field_selector("metadata.name=x", POD_FIELDS).empty
 
 
 def test_terms_are_canonical_and_render_back_escaped() -> None:
-    selector = parse_field_selector(r"spec.host=n\,1,metadata.name!=x")
+    selector = parse_field_selector(r"spec.host=n\,1,metadata.name!=x", POD_FIELDS)
     assert selector.terms == (
         FieldTerm("metadata.name", "!=", "x"),
         FieldTerm("spec.nodeName", "=", "n,1"),

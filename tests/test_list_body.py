@@ -9,6 +9,8 @@ import pytest
 from watchcache.cache.view import make_entry
 from watchcache.http import resources as pods_api
 from watchcache.http.resources import ListBody
+from watchcache.kinds.pods import POD
+from watchcache.kinds.pods.fields import POD_FIELDS
 from watchcache.registry.resource import ListResult
 
 CHUNK = 1000  # small, so a few pods make a multi-chunk list
@@ -20,7 +22,7 @@ def pod(i: int, padding: int) -> dict:
 
 
 def result_of(sizes: list[int], **kwargs: object) -> ListResult:
-    entries = [make_entry(f"ns/p{i}", i + 2, pod(i, size)) for i, size in enumerate(sizes)]
+    entries = [make_entry(f"ns/p{i}", i + 2, pod(i, size), POD_FIELDS) for i, size in enumerate(sizes)]
     return ListResult(99, entries, **kwargs)  # type: ignore[arg-type]
 
 
@@ -36,7 +38,7 @@ def small_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
 )
 def test_the_pieces_join_to_the_podlist_with_an_exact_length(sizes: list[int]) -> None:
     result = result_of(sizes, continue_token="tok", remaining=3)
-    body = ListBody(result)
+    body = ListBody(POD, result)
     joined = b"".join(body.pieces())
     assert len(joined) == body.size
     decoded = orjson.loads(joined)
@@ -45,8 +47,8 @@ def test_the_pieces_join_to_the_podlist_with_an_exact_length(sizes: list[int]) -
 
 
 def test_a_small_list_is_one_piece_and_a_large_one_is_head_chunks_tail() -> None:
-    assert len(list(ListBody(result_of([10] * 5)).pieces())) == 1
-    pieces = list(ListBody(result_of([300] * 20)).pieces())
+    assert len(list(ListBody(POD, result_of([10] * 5)).pieces())) == 1
+    pieces = list(ListBody(POD, result_of([300] * 20)).pieces())
     assert pieces[0].endswith(b'"items":[') and pieces[-1] == b"]}"
     assert len(pieces) > 4
 
@@ -56,6 +58,6 @@ def test_a_chunk_ends_with_the_pod_that_reaches_the_chunk_size() -> None:
     sizes = [5, 3000, 7, 900, 20, 1500, 1] * 4
     result = result_of(sizes)
     largest = max(len(e.json) for e in result.entries)
-    chunks = list(ListBody(result).pieces())[1:-1]
+    chunks = list(ListBody(POD, result).pieces())[1:-1]
     assert all(len(chunk) <= CHUNK + largest + 1 for chunk in chunks)
     assert all(len(chunk) >= CHUNK for chunk in chunks[:-1])

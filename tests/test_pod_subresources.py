@@ -30,13 +30,13 @@ INVALID_IP = "must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)"
 EPHEMERAL_FORBIDDEN = "Forbidden: cannot be set for an Ephemeral Container"
 NON_TERMINATED = "Forbidden: may not be transitioned to non-terminated state"
 
-Pod = dict[str, Any]
-Mutation = Callable[[Pod], Any]
+Object = dict[str, Any]
+Mutation = Callable[[Object], Any]
 
 
-def _stored(mutate: Mutation | None = None) -> Pod:
+def _stored(mutate: Mutation | None = None) -> Object:
     """A pod as the store hands it to the strategy: defaulted, canonical, rv stamped."""
-    pod: Pod = {
+    pod: Object = {
         "metadata": {
             "name": "web",
             "namespace": "default",
@@ -57,7 +57,7 @@ def _stored(mutate: Mutation | None = None) -> Pod:
     return pod
 
 
-def _body(old: Pod, mutate: Mutation | None = None) -> Pod:
+def _body(old: Object, mutate: Mutation | None = None) -> Object:
     """A client's full-object write: the stored pod, edited."""
     body = copy.deepcopy(old)
     if mutate:
@@ -69,13 +69,13 @@ def _texts(exc: errors.Invalid) -> list[str]:
     return [e.text() for e in exc.errors]
 
 
-def _status_errors(old: Pod, mutate: Mutation) -> list[str]:
+def _status_errors(old: Object, mutate: Mutation) -> list[str]:
     with pytest.raises(errors.Invalid) as info:
         prepare_status_update(_body(old, mutate), old, "default", "web")
     return _texts(info.value)
 
 
-def _ephemeral_errors(old: Pod, mutate: Mutation) -> list[str]:
+def _ephemeral_errors(old: Object, mutate: Mutation) -> list[str]:
     with pytest.raises(errors.Invalid) as info:
         prepare_ephemeral_update(_body(old, mutate), old, "default", "web")
     return _texts(info.value)
@@ -146,7 +146,7 @@ def test_status_write_ignores_spec_and_keeps_owner_references_and_deletion() -> 
         )
     )
 
-    def edit(pod: Pod) -> None:
+    def edit(pod: Object) -> None:
         pod["spec"]["containers"][0]["image"] = "nginx:2"
         pod["spec"]["nodeSelector"] = {"disk": "ssd"}
         pod["spec"]["dnsPolicy"] = "Bogus"  # would be a 422 on the main resource
@@ -165,7 +165,7 @@ def test_status_write_applies_labels_annotations_and_finalizers() -> None:
     """Pods do not reset metadata on /status: what the body says is what is stored."""
     old = _stored(lambda p: p["metadata"].update(labels={"app": "web"}, annotations={"a": "1"}))
 
-    def edit(pod: Pod) -> None:
+    def edit(pod: Object) -> None:
         pod["metadata"]["labels"] = {"app": "web", "tier": "front"}
         pod["metadata"].pop("annotations")
         pod["metadata"]["finalizers"] = ["example.com/f"]
@@ -398,7 +398,7 @@ def test_terminated_container_transition_follows_restart_policy(
 ) -> None:
     """A terminated container comes back only if the pod would restart it."""
 
-    def stored(pod: Pod) -> None:
+    def stored(pod: Object) -> None:
         pod["spec"]["restartPolicy"] = policy
         _statuses(field, _terminated(exit_code), name)(pod)
 
@@ -415,7 +415,7 @@ def test_terminated_container_transition_follows_restart_policy(
 def test_transition_error_uses_the_stored_index() -> None:
     """``ValidateContainerStateTransition`` loops over the old statuses."""
 
-    def stored(pod: Pod) -> None:
+    def stored(pod: Object) -> None:
         pod["spec"]["restartPolicy"] = "Never"
         pod["spec"]["containers"].append({"name": "side", "image": "busybox"})
         pod["status"]["containerStatuses"] = [
@@ -431,7 +431,7 @@ def test_transition_error_uses_the_stored_index() -> None:
 
 
 def test_sidecar_init_container_may_restart_under_never() -> None:
-    def stored(pod: Pod) -> None:
+    def stored(pod: Object) -> None:
         pod["spec"]["restartPolicy"] = "Never"
         pod["spec"]["initContainers"][0]["restartPolicy"] = "Always"
         _statuses("initContainerStatuses", _terminated(0), "init")(pod)
@@ -504,7 +504,7 @@ PREPARERS = [
     ],
 )
 def test_subresource_preconditions_are_those_of_put(
-    prepare: Callable[..., Pod], mutate: Mutation, error: type[errors.APIError], text: str
+    prepare: Callable[..., Object], mutate: Mutation, error: type[errors.APIError], text: str
 ) -> None:
     old = _stored()
     with pytest.raises(error) as info:
@@ -513,7 +513,7 @@ def test_subresource_preconditions_are_those_of_put(
 
 
 @pytest.mark.parametrize("prepare", PREPARERS)
-def test_empty_resource_version_is_unconditional(prepare: Callable[..., Pod]) -> None:
+def test_empty_resource_version_is_unconditional(prepare: Callable[..., Object]) -> None:
     old = _stored()
     body = _body(old, lambda p: p["metadata"].pop("resourceVersion"))
     assert prepare(body, old, "default", "web")["metadata"]["uid"] == UID
@@ -567,7 +567,7 @@ def test_ephemeral_write_discards_everything_but_the_ephemeral_list() -> None:
     """Labels, other spec fields and status in the body are dropped, not rejected."""
     old = _stored()
 
-    def edit(pod: Pod) -> None:
+    def edit(pod: Object) -> None:
         pod["metadata"]["labels"] = {"x": "y"}
         pod["metadata"]["ownerReferences"] = [{"kind": "X"}]
         pod["spec"]["containers"][0]["image"] = "nginx:2"
@@ -583,7 +583,7 @@ def test_ephemeral_write_discards_everything_but_the_ephemeral_list() -> None:
     assert result["spec"]["ephemeralContainers"][0]["imagePullPolicy"] == "IfNotPresent"
 
 
-def _with_dbg(pod: Pod) -> None:
+def _with_dbg(pod: Object) -> None:
     pod["spec"]["ephemeralContainers"] = [{"name": "dbg", "image": "busybox", "stdin": True}]
 
 
@@ -730,12 +730,12 @@ def test_static_pods_do_not_support_ephemeral_containers() -> None:
 
 
 @pytest.mark.parametrize("prepare", PREPARERS)
-def test_the_stored_pod_is_never_mutated(prepare: Callable[..., Pod]) -> None:
+def test_the_stored_pod_is_never_mutated(prepare: Callable[..., Object]) -> None:
     """The stored pod is the view's object; a failed or retried write must leave it intact."""
     old = _stored(_with_dbg)
     before = copy.deepcopy(old)
 
-    def edit(pod: Pod) -> None:
+    def edit(pod: Object) -> None:
         pod["metadata"]["labels"] = {"a": "b"}
         pod["status"]["phase"] = "Running"
         pod["spec"]["ephemeralContainers"].append({"name": "dbg2", "image": "busybox"})

@@ -89,7 +89,7 @@ def _drop_meta(field: str) -> Mutation:
 
 def test_invalid_pod_status_matches_the_documented_422_exactly() -> None:
     pod = _pod(lambda p: (_ctr(image="")(p), _spec(restartPolicy="Sometimes")(p)))
-    status = errors.invalid("web", validate_pod_create(pod)).status()
+    status = errors.invalid("Pod", "web", validate_pod_create(pod)).status()
     assert status == {
         "kind": "Status",
         "apiVersion": "v1",

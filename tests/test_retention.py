@@ -11,6 +11,7 @@ import orjson
 import pytest
 from redis.asyncio import Redis
 
+from watchcache.kinds.pods import POD
 from watchcache.process.embedded_redis import EmbeddedRedis
 from watchcache.storage.compactor import Compactor
 from watchcache.storage.store import Store
@@ -157,7 +158,7 @@ async def test_a_change_replayed_from_redis_leaves_a_selector_with_its_previous_
     from watchcache.machinery.selectors import SelectorState
 
     await store.write("d/a", "MODIFIED", moved, expected_rv=first, previous=SelectorState({"app": "x"}, {}))
-    replica = Replica(store)
+    replica = Replica(store, POD)
     await replica.bootstrap()
     history = History(replica)  # empty window: everything comes from the stream
     change = (await history.changes_after(first, 10))[0]
@@ -222,11 +223,11 @@ async def test_the_window_is_bounded_by_bytes_and_older_history_comes_from_redis
     from watchcache.cache.replica import Replica
 
     await write_events(store, 50)
-    replica = Replica(store)
+    replica = Replica(store, POD)
     await replica.bootstrap()
     history = History(replica, window_bytes=4_000)
     for event in await store.read_range(0, 100):
-        history.remember(Change.from_event(event))
+        history.remember(Change.from_event(POD, event))
     held = [c for c in history._changes if c is not None]
     assert 0 < len(held) < 50
     assert sum(2 * len(c.json) + 200 for c in held) <= 4_000
@@ -243,7 +244,7 @@ async def test_changes_replayed_from_redis_are_shared_by_later_readers(store: St
     from watchcache.cache.replica import Replica
 
     await write_events(store, 20)
-    replica = Replica(store)
+    replica = Replica(store, POD)
     await replica.bootstrap()
     history = History(replica)  # empty window: history before this replica started is in Redis
     first = await history.changes_after(1, 10)

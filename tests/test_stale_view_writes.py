@@ -14,24 +14,25 @@ import pytest
 
 from watchcache.cache.history import History
 from watchcache.cache.replica import Replica
+from watchcache.kinds.pods import POD
 from watchcache.machinery import errors
-from watchcache.machinery.objects import Pod
+from watchcache.machinery.objects import Object
 from watchcache.registry.deletion import DeleteOptions
-from watchcache.registry.resource import PodRegistry, WriteOptions
+from watchcache.registry.resource import ResourceRegistry, WriteOptions
 from watchcache.storage.store import Store
 
 OPTS = WriteOptions(manager="test")
 
 
-def registry(store: Store) -> PodRegistry:
-    replica = Replica(store)
-    return PodRegistry(store, replica, History(replica))
+def registry(store: Store) -> ResourceRegistry:
+    replica = Replica(store, POD)
+    return ResourceRegistry(POD, store, replica, History(replica))
 
 
-def labelled(**changes: str | None) -> Callable[[Pod], Pod]:
+def labelled(**changes: str | None) -> Callable[[Object], Object]:
     """A mutation setting (or, with None, removing) labels."""
 
-    def mutate(pod: Pod) -> Pod:
+    def mutate(pod: Object) -> Object:
         meta = pod["metadata"]
         for key, value in changes.items():
             if value is not None:
@@ -43,7 +44,7 @@ def labelled(**changes: str | None) -> Callable[[Pod], Pod]:
     return mutate
 
 
-async def stale_pair(store: Store) -> tuple[PodRegistry, PodRegistry, str]:
+async def stale_pair(store: Store) -> tuple[ResourceRegistry, ResourceRegistry, str]:
     """A and B; B's view holds the pod's first version, A has written a second (label a=1)."""
     a = registry(store)
     manifest = {"metadata": {"name": "p"}, "spec": {"containers": [{"name": "c", "image": "i"}]}}
@@ -56,7 +57,7 @@ async def stale_pair(store: Store) -> tuple[PodRegistry, PodRegistry, str]:
     return a, b, second.pod["metadata"]["resourceVersion"]
 
 
-async def current(store: Store) -> Pod:
+async def current(store: Store) -> Object:
     stored = await store.get("ns/p")
     assert stored is not None
     return stored.pod()
@@ -73,9 +74,9 @@ async def test_a_precondition_on_the_latest_version_holds_on_a_stale_replica(sto
     """A PUT carrying the latest resourceVersion must not get a 409 from the view's older one."""
     _, b, latest_rv = await stale_pair(store)
 
-    def put(pod: Pod) -> Pod:
+    def put(pod: Object) -> Object:
         if pod["metadata"]["resourceVersion"] != latest_rv:
-            raise errors.conflict("p")
+            raise errors.conflict("pods", "p")
         return labelled(b="2")(pod)
 
     written = await b.update("ns", "p", put, OPTS)
@@ -100,8 +101,8 @@ async def test_a_no_op_on_the_latest_version_writes_nothing(store: Store) -> Non
 async def test_an_error_on_the_latest_version_is_answered(store: Store) -> None:
     _, b, _ = await stale_pair(store)
 
-    def refuse(pod: Pod) -> Pod:
-        raise errors.conflict("p")
+    def refuse(pod: Object) -> Object:
+        raise errors.conflict("pods", "p")
 
     with pytest.raises(errors.Conflict):
         await b.update("ns", "p", refuse, OPTS)

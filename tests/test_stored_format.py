@@ -12,6 +12,8 @@ import orjson
 
 from watchcache.cache.replica import Replica
 from watchcache.cache.view import Summary, make_entry
+from watchcache.kinds.pods import POD
+from watchcache.kinds.pods.fields import POD_FIELDS
 from watchcache.storage.entries import unstamped
 from watchcache.storage.store import Store
 
@@ -77,7 +79,7 @@ async def test_versions_stored_as_msgpack_by_an_older_release_are_read(store: St
     assert stored is not None and stored.pod()["metadata"]["resourceVersion"] == "5"
     (event,) = await store.read_range(0)
     assert event.pod == stored.pod()
-    replica = Replica(store)
+    replica = Replica(store, POD)
     await replica.bootstrap()
     entry = replica.view.get("ns/old")
     assert entry is not None and entry.json == stored.json and entry.uid == "u-old"
@@ -91,12 +93,14 @@ async def test_a_replica_builds_entries_from_the_stored_summary(store: Store) ->
     tailer has to parse the JSON; what they build equals the entry of the parsed pod."""
     manifest = pod("s", team="a")
     manifest["metadata"]["labels"] = {"app": "web"}
-    summary = Summary.of(manifest)
-    created = await store.write("ns/s", "ADDED", manifest, expected_rv=None, summary=summary.packed())
+    summary = Summary.of(manifest, POD_FIELDS)
+    created = await store.write(
+        "ns/s", "ADDED", manifest, expected_rv=None, summary=summary.packed(POD_FIELDS)
+    )
     stored = await store.get("ns/s")
-    assert stored is not None and stored.summary == summary.packed() and stored.json == created.json
+    assert stored is not None and stored.summary == summary.packed(POD_FIELDS) and stored.json == created.json
     (event,) = await store.read_range(created.rv - 1)
-    assert event.summary == summary.packed()
-    replica = Replica(store)
+    assert event.summary == summary.packed(POD_FIELDS)
+    replica = Replica(store, POD)
     await replica.bootstrap()
-    assert replica.view.get("ns/s") == make_entry("ns/s", created.rv, orjson.loads(created.json))
+    assert replica.view.get("ns/s") == make_entry("ns/s", created.rv, orjson.loads(created.json), POD_FIELDS)

@@ -7,14 +7,12 @@ from typing import Any
 
 import pytest
 
-from watchcache.kinds.pods.table import (
-    COLUMN_DEFINITIONS,
-    human_duration,
-    parse_include_object,
-    pod_row,
-    table,
-)
+from watchcache.kinds.pods.printer import COLUMN_DEFINITIONS, POD_PRINTER
 from watchcache.machinery import errors
+from watchcache.machinery.table import human_duration, parse_include_object
+
+pod_row = POD_PRINTER.table_row
+table = POD_PRINTER.table
 
 NOW = datetime(2024, 5, 1, 12, 0, 0, tzinfo=UTC)
 

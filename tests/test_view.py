@@ -5,8 +5,8 @@ from __future__ import annotations
 import orjson
 
 from watchcache.cache.view import Summary, View, make_entry, stored_entry
+from watchcache.kinds.pods.fields import POD_FIELD_NAMES, POD_FIELDS, pod_fields
 from watchcache.machinery.objects import with_resource_version
-from watchcache.machinery.selectors import POD_FIELD_NAMES, pod_fields
 from watchcache.storage.entries import Event
 
 
@@ -29,7 +29,7 @@ def event(rv: int, kind: str, ns: str, name: str, **kw: object) -> Event:
 
 
 def test_apply_stores_encoded_json_with_the_event_rv() -> None:
-    view = View()
+    view = View(POD_FIELDS, "spec.nodeName")
     view.apply(event(3, "ADDED", "a", "x"))
     entry = view.get("a/x")
     assert entry is not None and entry.rv == 3
@@ -38,15 +38,17 @@ def test_apply_stores_encoded_json_with_the_event_rv() -> None:
 
 
 def test_events_at_or_below_the_held_version_are_skipped() -> None:
-    view = View()
-    view.load([make_entry("a/x", 5, with_resource_version(pod("a", "x", labels={"v": "new"}), 5))])
+    view = View(POD_FIELDS, "spec.nodeName")
+    view.load(
+        [make_entry("a/x", 5, with_resource_version(pod("a", "x", labels={"v": "new"}), 5), POD_FIELDS)]
+    )
     assert view.apply(event(4, "MODIFIED", "a", "x", labels={"v": "old"})) is None
     assert view.apply(event(5, "DELETED", "a", "x")) is None
     assert view.get("a/x").selector_state.labels == {"v": "new"}  # type: ignore[union-attr]
 
 
 def test_delete_removes_the_entry_and_its_index_entries() -> None:
-    view = View()
+    view = View(POD_FIELDS, "spec.nodeName")
     view.apply(event(1, "ADDED", "a", "x", node="n1", labels={"app": "w"}))
     view.apply(event(2, "DELETED", "a", "x", node="n1", labels={"app": "w"}))
     assert view.get("a/x") is None
@@ -55,7 +57,7 @@ def test_delete_removes_the_entry_and_its_index_entries() -> None:
 
 
 def test_entries_are_in_etcd_key_order_and_scoped_by_namespace() -> None:
-    view = View()
+    view = View(POD_FIELDS, "spec.nodeName")
     for rv, (ns, name) in enumerate([("a", "z"), ("a-b", "x"), ("a", "b"), ("b", "a")], start=1):
         view.apply(event(rv, "ADDED", ns, name))
     assert [e.key for e in view.entries()] == ["a-b/x", "a/b", "a/z", "b/a"]
@@ -64,7 +66,7 @@ def test_entries_are_in_etcd_key_order_and_scoped_by_namespace() -> None:
 
 
 def test_indexes_follow_a_pod_that_moves_node_and_changes_labels() -> None:
-    view = View()
+    view = View(POD_FIELDS, "spec.nodeName")
     view.apply(event(1, "ADDED", "a", "x", node="n1", labels={"app": "w"}))
     view.apply(event(2, "MODIFIED", "a", "x", node="n2", labels={"app": "v"}))
     assert view.indexed(None, "n1", {}) == []
@@ -75,7 +77,7 @@ def test_indexes_follow_a_pod_that_moves_node_and_changes_labels() -> None:
 
 
 def test_window_pages_through_a_namespace_with_the_total_count() -> None:
-    view = View()
+    view = View(POD_FIELDS, "spec.nodeName")
     for rv, (ns, name) in enumerate([("a", "x"), ("b", "p"), ("b", "q"), ("b", "r"), ("c", "z")], start=2):
         view.apply(event(rv, "ADDED", ns, name))
     page, total = view.window("b", None, 2)
@@ -88,12 +90,12 @@ def test_window_pages_through_a_namespace_with_the_total_count() -> None:
 
 
 def test_a_loaded_snapshot_is_indexed_and_then_follows_applied_events() -> None:
-    view = View()
+    view = View(POD_FIELDS, "spec.nodeName")
     terminating = pod("a", "t", node="n1")
     terminating["metadata"]["deletionTimestamp"] = "2026-01-01T00:00:00Z"
     snapshot = [pod("a", "y", node="n1"), pod("a", "x", node="n1"), terminating]
     view.load(
-        make_entry(f"a/{manifest['metadata']['name']}", rv, with_resource_version(manifest, rv))
+        make_entry(f"a/{manifest['metadata']['name']}", rv, with_resource_version(manifest, rv), POD_FIELDS)
         for rv, manifest in enumerate(snapshot, start=2)
     )
     assert [e.key for e in view.indexed(None, "n1", {}) or []] == ["a/t", "a/x", "a/y"]
@@ -107,10 +109,10 @@ def test_a_loaded_snapshot_is_indexed_and_then_follows_applied_events() -> None:
 
 def test_a_key_a_snapshot_returns_twice_keeps_its_newer_version() -> None:
     """HSCAN may return a key twice while Redis rehashes: the newer version wins either way."""
-    old = make_entry("a/x", 3, with_resource_version(pod("a", "x", node="n1"), 3))
-    new = make_entry("a/x", 4, with_resource_version(pod("a", "x", node="n2"), 4))
+    old = make_entry("a/x", 3, with_resource_version(pod("a", "x", node="n1"), 3), POD_FIELDS)
+    new = make_entry("a/x", 4, with_resource_version(pod("a", "x", node="n2"), 4), POD_FIELDS)
     for order in ([old, new], [new, old]):
-        view = View()
+        view = View(POD_FIELDS, "spec.nodeName")
         view.load(order)
         assert view.get("a/x") is new and len(view) == 1
         assert view.indexed(None, "n1", {}) == [] and view.indexed(None, "n2", {}) == [new]
@@ -121,16 +123,19 @@ def test_a_summary_packs_what_the_entry_of_a_parsed_pod_holds() -> None:
     manifest["metadata"]["uid"] = "u-1"
     manifest["metadata"]["deletionTimestamp"] = "2026-01-01T00:00:00Z"
     manifest["status"] = {"phase": "Running", "podIPs": [{"ip": "10.0.0.1"}]}
-    parsed = make_entry("a/x", 7, manifest)
-    summary = Summary.unpacked(Summary.of(manifest).packed())
-    assert stored_entry("a/x", 7, parsed.json, Summary.of(manifest).packed()) == parsed
+    parsed = make_entry("a/x", 7, manifest, POD_FIELDS)
+    summary = Summary.unpacked(Summary.of(manifest, POD_FIELDS).packed(POD_FIELDS), POD_FIELDS)
+    assert (
+        stored_entry("a/x", 7, parsed.json, Summary.of(manifest, POD_FIELDS).packed(POD_FIELDS), POD_FIELDS)
+        == parsed
+    )
     assert (summary.uid, summary.terminating, summary.selector_state) == (
         "u-1",
         True,
         parsed.selector_state,
     )
     assert summary.selector_state.fields["status.podIP"] == "10.0.0.1"
-    assert stored_entry("a/x", 7, parsed.json, b"") == parsed  # no summary: parsed from the JSON
+    assert stored_entry("a/x", 7, parsed.json, b"", POD_FIELDS) == parsed  # no summary: parsed from the JSON
 
 
 def test_a_summary_packs_field_values_in_the_order_of_pod_fields() -> None:
@@ -141,7 +146,7 @@ def test_a_summary_packs_field_values_in_the_order_of_pod_fields() -> None:
 def test_an_index_lists_in_key_order_across_inserts_and_deletions() -> None:
     """Index buckets sort their keys only when a list reads them: the order must survive
     inserts after a read (the order is remade) and deletions (the order is kept)."""
-    view = View()
+    view = View(POD_FIELDS, "spec.nodeName")
     for rv, (ns, name) in enumerate([("b", "y"), ("a", "z"), ("b", "a"), ("a", "b")], start=1):
         view.apply(event(rv, "ADDED", ns, name, node="n1"))
 

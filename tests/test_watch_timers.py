@@ -11,12 +11,13 @@ from watchcache.cache.dispatcher import Broadcaster, Watcher
 from watchcache.cache.history import History
 from watchcache.cache.pacing import Pacer
 from watchcache.cache.replica import Replica
+from watchcache.kinds.pods import POD
 from watchcache.machinery.selectors import parse_field_selector, parse_label_selector
 from watchcache.storage.store import Store
 
 
 def broadcaster() -> Broadcaster:
-    replica = Replica(Store(Redis()))  # never connects: timers need no Redis
+    replica = Replica(Store(Redis()), POD)  # never connects: timers need no Redis
     return Broadcaster(replica, History(replica), catch_up=Pacer(1 << 20))
 
 

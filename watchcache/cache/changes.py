@@ -15,9 +15,9 @@ from typing import Any
 import orjson
 
 from watchcache.cache.replica import Applied
-from watchcache.kinds.pods import table
 from watchcache.machinery import errors
-from watchcache.machinery.selectors import FieldSelector, LabelSelector, SelectorState, pod_fields
+from watchcache.machinery.kinds import Kind
+from watchcache.machinery.selectors import FieldSelector, LabelSelector, SelectorState
 from watchcache.storage.entries import Event, EventType
 
 LEFT = "LEFT"  # a MODIFIED event after which the pod no longer matches: sent as DELETED
@@ -41,11 +41,12 @@ def event_line(event_type: str, obj: bytes) -> bytes:
     return b'{"type":"' + event_type.encode() + b'","object":' + obj + b"}\n"
 
 
-def bookmark_line(rv: int, annotations: dict[str, str] | None = None) -> bytes:
+def bookmark_line(kind: Kind, rv: int, annotations: dict[str, str] | None = None) -> bytes:
+    """An empty object of the kind carrying the rv, as Go serializes a zero value."""
     meta: dict[str, Any] = {"resourceVersion": str(rv), "creationTimestamp": None}
     if annotations:
         meta["annotations"] = annotations
-    obj = {"kind": "Pod", "apiVersion": "v1", "metadata": meta, "spec": {"containers": None}, "status": {}}
+    obj = {"kind": kind.kind, "apiVersion": kind.api_version, "metadata": meta, **kind.empty}
     return event_line("BOOKMARK", orjson.dumps(obj))
 
 
@@ -56,10 +57,13 @@ def error_line(error: errors.APIError) -> bytes:
 class Change:
     """One event as watchers see it; its wire lines are built lazily, once, and shared."""
 
-    __slots__ = ("_lines", "json", "key", "previous", "previous_json", "previous_rv", "rv", "state", "type")
+    __slots__ = (
+        "_lines", "json", "key", "kind", "previous", "previous_json", "previous_rv", "rv", "state", "type",
+    )  # fmt: skip
 
     def __init__(
         self,
+        kind: Kind,
         rv: int,
         event_type: EventType,
         key: str,
@@ -69,6 +73,7 @@ class Change:
         previous_json: bytes | None,
         previous_rv: int = 0,
     ) -> None:
+        self.kind = kind
         self.rv = rv
         self.type = event_type
         self.key = key
@@ -80,22 +85,24 @@ class Change:
         self._lines: dict[tuple[str, bool], bytes] = {}
 
     @classmethod
-    def from_applied(cls, applied: Applied) -> Change:
+    def from_applied(cls, kind: Kind, applied: Applied) -> Change:
         event, entry, prev = applied.event, applied.entry, applied.previous
         if entry is not None:
             json, state = entry.json, entry.selector_state
         else:
             json = event.json
-            state = event.previous if event.type == "DELETED" and event.previous else _state_of(event)
+            state = event.previous if event.type == "DELETED" and event.previous else _state_of(kind, event)
         prev_json = prev.json if prev is not None and prev.rv < event.rv else None
-        return cls(event.rv, event.type, event.key, json, state, event.previous, prev_json, event.previous_rv)
+        return cls(
+            kind, event.rv, event.type, event.key, json, state, event.previous, prev_json, event.previous_rv
+        )
 
     @classmethod
-    def from_event(cls, event: Event) -> Change:
+    def from_event(cls, kind: Kind, event: Event) -> Change:
         """A change replayed from the Redis stream (older than the in-memory window)."""
-        state = event.previous if event.type == "DELETED" and event.previous else _state_of(event)
+        state = event.previous if event.type == "DELETED" and event.previous else _state_of(kind, event)
         return cls(
-            event.rv, event.type, event.key, event.json, state, event.previous, None, event.previous_rv
+            kind, event.rv, event.type, event.key, event.json, state, event.previous, None, event.previous_rv
         )
 
     def judge(self, flt: WatchFilter) -> str | None:
@@ -124,16 +131,17 @@ class Change:
                 previous["metadata"]["resourceVersion"] = str(self.rv)
                 obj = orjson.dumps(previous)
         if as_table:
-            obj = table_event_object(orjson.loads(obj), with_columns=False)
+            obj = table_event_object(self.kind, orjson.loads(obj), with_columns=False)
         return event_line(kind, obj)
 
 
-def table_event_object(pod: dict[str, Any], *, with_columns: bool) -> bytes:
+def table_event_object(kind: Kind, obj: dict[str, Any], *, with_columns: bool) -> bytes:
     """A one-row Table for ``kubectl get -w`` (only the first event carries the columns)."""
-    row = table.pod_row(pod, datetime.now(UTC), "Metadata")
-    meta = {"resourceVersion": pod["metadata"].get("resourceVersion", "")}
-    return orjson.dumps(table.table([row], meta, with_columns=with_columns))
+    row = kind.printer.table_row(obj, datetime.now(UTC), "Metadata")
+    meta = {"resourceVersion": obj["metadata"].get("resourceVersion", "")}
+    return orjson.dumps(kind.printer.table([row], meta, with_columns=with_columns))
 
 
-def _state_of(event: Event) -> SelectorState:
-    return SelectorState(event.pod["metadata"].get("labels") or {}, pod_fields(event.pod))
+def _state_of(kind: Kind, event: Event) -> SelectorState:
+    obj = event.pod
+    return SelectorState(obj["metadata"].get("labels") or {}, kind.fields.of(obj))

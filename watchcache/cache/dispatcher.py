@@ -191,7 +191,7 @@ class Broadcaster:
 
     def dispatch(self, applied: list[Applied]) -> None:
         for item in applied:
-            change = Change.from_applied(item)
+            change = Change.from_applied(self.replica.kind, item)
             self.history.remember(change)
             self._fan_out(change)
         self.metrics.events_dispatched += len(applied)

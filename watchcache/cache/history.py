@@ -94,7 +94,7 @@ class History:
         events = await self.replica.store.read_range(rv, limit)
         if events and rv + 1 < events[0].rv:
             raise watch_expired(rv, events[0].rv)
-        changes = [Change.from_event(e) for e in events if e.rv < ceiling]
+        changes = [Change.from_event(self.replica.kind, e) for e in events if e.rv < ceiling]
         for change in changes:
             self._keep_replayed(change)
         return changes
@@ -141,7 +141,7 @@ class History:
         if index < len(rvs) and rvs[index] == rv:
             return self._changes[index]
         events = await self.replica.store.read_range(rv - 1, 1)
-        return Change.from_event(events[0]) if events and events[0].rv == rv else None
+        return Change.from_event(self.replica.kind, events[0]) if events and events[0].rv == rv else None
 
     async def fill_previous(self, change: Change) -> None:
         """Give a change replayed from the stream the content of the version it replaced."""
@@ -179,7 +179,7 @@ class History:
         change = await self.version(version_rv)
         if change is None:
             raise errors.expired("The resourceVersion for the provided list is too old.")
-        return stored_entry(change.key, version_rv, change.json, b"")
+        return stored_entry(change.key, version_rv, change.json, b"", self.replica.kind.fields)
 
 
 def _weight(change: Change) -> int:

@@ -27,6 +27,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from watchcache.cache.view import Entry, View, stored_entry
+from watchcache.machinery.kinds import Kind
 from watchcache.process import tasks
 from watchcache.storage.entries import Event
 from watchcache.storage.store import RANGE_BATCH, Store
@@ -53,9 +54,10 @@ Listener = Callable[[list[Applied]], None]
 class Replica:
     """Owns the view of one process and keeps it following the log."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, kind: Kind) -> None:
         self.store = store
-        self.view = View()
+        self.kind = kind
+        self.view = self._new_view()
         self.ready = False
         self._waiters: list[tuple[int, int, asyncio.Future[None]]] = []
         self._seq = itertools.count()
@@ -96,12 +98,12 @@ class Replica:
         half of is in the replay, and ``View.apply`` skips what the scan already reflected.
         """
         started = time.monotonic()
-        self.view = View()
+        self.view = self._new_view()
         head = await self.store.head()
         with _collector_paused():  # ~5 containers a pod, none in a cycle: nothing to collect
             self.view.load(
                 [
-                    stored_entry(key, stored.rv, stored.json, stored.summary)
+                    stored_entry(key, stored.rv, stored.json, stored.summary, self.kind.fields)
                     async for key, stored in self.store.snapshot()
                 ]
             )
@@ -123,6 +125,9 @@ class Replica:
             self.view.rv,
             time.monotonic() - started,
         )
+
+    def _new_view(self) -> View:
+        return View(self.kind.fields, self.kind.index_field)
 
     def offer_entry(self, rv: int, entry: Entry) -> None:
         """A writer hands over the entry it built for rv: the tailer neither unpacks nor encodes."""

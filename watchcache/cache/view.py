@@ -18,8 +18,8 @@ from dataclasses import dataclass
 import orjson
 from sortedcontainers import SortedDict
 
-from watchcache.machinery.objects import Pod
-from watchcache.machinery.selectors import POD_FIELD_NAMES, SelectorState, pod_fields
+from watchcache.machinery.objects import Object
+from watchcache.machinery.selectors import FieldSet, SelectorState
 from watchcache.storage.entries import Event, compact, pack, unpack
 
 
@@ -40,13 +40,14 @@ class Entry:
 
     @property
     def namespace(self) -> str:
-        return self.key.partition("/")[0]
+        """``""`` for a cluster-scoped kind, whose keys are names alone."""
+        return self.key.rpartition("/")[0]
 
     @property
     def name(self) -> str:
-        return self.key.partition("/")[2]
+        return self.key.rpartition("/")[2]
 
-    def pod(self) -> Pod:
+    def pod(self) -> Object:
         """A fresh, mutable dict of this version (for write paths; readers use ``json``)."""
         return orjson.loads(self.json)
 
@@ -62,36 +63,38 @@ class Summary:
     terminating: bool
 
     @classmethod
-    def of(cls, pod: Pod) -> Summary:
-        meta = pod["metadata"]
-        state = SelectorState(meta.get("labels") or {}, pod_fields(pod))
+    def of(cls, obj: Object, fields: FieldSet) -> Summary:
+        meta = obj["metadata"]
+        state = SelectorState(meta.get("labels") or {}, fields.of(obj))
         return cls(meta.get("uid", ""), state, "deletionTimestamp" in meta)
 
-    def packed(self) -> bytes:
-        """msgpack ``[uid, terminating, labels, field values in POD_FIELD_NAMES order]``."""
-        fields = self.selector_state.fields
-        values = [fields[name] for name in POD_FIELD_NAMES]
-        return pack([self.uid, self.terminating, self.selector_state.labels, values])
+    def packed(self, fields: FieldSet) -> bytes:
+        """msgpack ``[uid, terminating, labels, field values in the kind's field order]``."""
+        values = self.selector_state.fields
+        return pack(
+            [self.uid, self.terminating, self.selector_state.labels, [values[n] for n in fields.names]]
+        )
 
     @classmethod
-    def unpacked(cls, data: bytes) -> Summary:
+    def unpacked(cls, data: bytes, fields: FieldSet) -> Summary:
         uid, terminating, labels, values = unpack(data)
-        return cls(uid, SelectorState(labels, dict(zip(POD_FIELD_NAMES, values, strict=True))), terminating)
+        return cls(uid, SelectorState(labels, dict(zip(fields.names, values, strict=True))), terminating)
 
 
 def entry_of(key: str, rv: int, json: bytes, summary: Summary) -> Entry:
     return Entry(key, rv, json, summary.uid, summary.selector_state, summary.terminating)
 
 
-def stored_entry(key: str, rv: int, json: bytes, summary: bytes) -> Entry:
+def stored_entry(key: str, rv: int, json: bytes, summary: bytes, fields: FieldSet) -> Entry:
     """An entry from a version as the log holds it: its packed summary, else (written by an
     older release) what parsing its JSON tells."""
-    return entry_of(key, rv, json, Summary.unpacked(summary) if summary else Summary.of(orjson.loads(json)))
+    held = Summary.unpacked(summary, fields) if summary else Summary.of(orjson.loads(json), fields)
+    return entry_of(key, rv, json, held)
 
 
-def make_entry(key: str, rv: int, pod: Pod) -> Entry:
-    """An entry for ``pod`` (which already carries its resourceVersion), encoded here."""
-    return entry_of(key, rv, compact(orjson.dumps(pod)), Summary.of(pod))
+def make_entry(key: str, rv: int, obj: Object, fields: FieldSet) -> Entry:
+    """An entry for ``obj`` (which already carries its resourceVersion), encoded here."""
+    return entry_of(key, rv, compact(orjson.dumps(obj)), Summary.of(obj, fields))
 
 
 class Bucket:
@@ -135,13 +138,16 @@ class Bucket:
 
 
 class View:
-    """Pods by key, in key order (the list order), plus the rv of the last applied event."""
+    """One kind's objects by key, in key order (the list order), plus the rv of the last
+    applied event. ``index_field`` is the selectable field kept in an index (pods' node)."""
 
-    def __init__(self) -> None:
+    def __init__(self, fields: FieldSet, index_field: str | None = None) -> None:
+        self.fields = fields
+        self.index_field = index_field
         self.rv = 0
         self._entries: SortedDict = SortedDict()
         # secondary indexes, for what kubelets (spec.nodeName=X) and label-equality lists ask:
-        # ("node", name) / ("label", key, value) -> the matching entries in key order
+        # ("field", value) / ("label", key, value) -> the matching entries in key order
         self._index: dict[tuple[str, ...], Bucket] = {}
         self._terminating: set[str] = set()  # keys of pods with a deletionTimestamp
 
@@ -165,7 +171,7 @@ class View:
         self._entries = SortedDict(merged)
         buckets: defaultdict[tuple[str, ...], dict[str, Entry]] = defaultdict(dict)
         for key, entry in merged.items():
-            for bucket in _index_keys(entry):
+            for bucket in self._index_keys(entry):
                 buckets[bucket][key] = entry
         self._index = {bucket: Bucket(members) for bucket, members in buckets.items()}
         self._terminating = {key for key, entry in merged.items() if entry.terminating}
@@ -196,7 +202,7 @@ class View:
         entry = (
             built
             if built is not None and built.rv == event.rv
-            else stored_entry(event.key, event.rv, event.json, event.summary)
+            else stored_entry(event.key, event.rv, event.json, event.summary, self.fields)
         )
         self._put(entry, held)
         return entry
@@ -204,7 +210,7 @@ class View:
     def _put(self, entry: Entry, held: Entry | None) -> None:
         key = entry.key
         self._entries[key] = entry
-        buckets = _index_keys(entry)
+        buckets = self._index_keys(entry)
         if held is not None:
             self._unindex(held, keep=buckets)
         index = self._index
@@ -219,7 +225,7 @@ class View:
             self._terminating.discard(key)
 
     def _unindex(self, entry: Entry, keep: tuple[tuple[str, ...], ...] = ()) -> None:
-        for bucket in _index_keys(entry):
+        for bucket in self._index_keys(entry):
             if bucket not in keep:
                 members = self._index[bucket]
                 members.remove(entry.key)
@@ -227,15 +233,15 @@ class View:
                     del self._index[bucket]
         self._terminating.discard(entry.key)
 
-    def indexed(self, namespace: str | None, node: str | None, labels: dict[str, str]) -> list[Entry] | None:
+    def indexed(self, namespace: str | None, field: str | None, labels: dict[str, str]) -> list[Entry] | None:
         """Candidates from the smallest matching index, in key order; None: no index applies.
 
         Callers still apply the full selectors: an index only narrows the scan, so a selective
         list costs in proportion to what it returns, not to the number of pods.
         """
         wanted: list[tuple[str, ...]] = [("label", *pair) for pair in labels.items()]
-        if node is not None:
-            wanted.append(("node", node))
+        if field is not None:
+            wanted.append(("field", field))
         if not wanted:
             return None
         buckets = []
@@ -248,6 +254,13 @@ class View:
         if namespace is not None:  # "0" is the byte after "/"
             return smallest.in_order(f"{namespace}/", f"{namespace}0")
         return smallest.in_order()
+
+    def _index_keys(self, entry: Entry) -> tuple[tuple[str, ...], ...]:
+        state = entry.selector_state
+        labels = tuple(("label", *pair) for pair in state.labels.items())
+        if self.index_field is None:
+            return labels
+        return (("field", state.fields.get(self.index_field, "")), *labels)
 
     def advance(self, rv: int) -> None:
         """Mark the view as reflecting the log up to ``rv`` (after a bootstrap snapshot)."""
@@ -280,8 +293,3 @@ class View:
             lo = max(lo, entries.bisect_right(start_after))
         keys = entries.keys()[lo : min(hi, lo + limit + 1)]
         return [entries[key] for key in keys], max(hi - lo, 0)
-
-
-def _index_keys(entry: Entry) -> tuple[tuple[str, ...], ...]:
-    state = entry.selector_state
-    return (("node", state.fields.get("spec.nodeName", "")), *(("label", *p) for p in state.labels.items()))

@@ -28,12 +28,13 @@ from watchcache.http import watch as watch_api
 from watchcache.http.metrics import registry_for
 from watchcache.http.responses import JSON, negotiate
 from watchcache.http.router import Route, Router
+from watchcache.kinds.pods import POD
 from watchcache.machinery import errors
 from watchcache.process import tasks
 from watchcache.process.settings import Settings
 from watchcache.process.tokens import TokenFile
 from watchcache.registry.reaper import Reaper
-from watchcache.registry.resource import PodRegistry
+from watchcache.registry.resource import ResourceRegistry
 from watchcache.storage.compactor import Compactor
 from watchcache.storage.store import Store, connect
 
@@ -73,7 +74,7 @@ async def watch_namespaced(request: Request) -> Response:
 
 async def watch_named(request: Request) -> Response:
     name = pods_api.path_name(request)
-    query = pods_api.check_watch_name(request.query_params, name)
+    query = pods_api.check_watch_name(request.query_params, name, pods_api.registry(request).kind.fields)
     return await watch_api.watch(request, request.path_params["namespace"], query)
 
 
@@ -145,16 +146,16 @@ async def readyz(request: Request) -> Response:
     return PlainTextResponse("view not synced yet", status_code=503)
 
 
-POD = "/api/v1/namespaces/{namespace}/pods/{name}"
+POD_PATH = "/api/v1/namespaces/{namespace}/pods/{name}"
 GET = ("GET",)
 ITEM = ("GET", "PUT", "PATCH")
 ROUTES = [
     Route("/api/v1/pods", all_pods, GET),
     Route("/api/v1/namespaces/{namespace}/pods", namespaced_pods, ("GET", "POST", "DELETE")),
-    Route(POD, pod, (*ITEM, "DELETE"), raw=pods_api.get_pod_raw),
-    Route(POD + "/status", pod_status, ITEM),
-    Route(POD + "/ephemeralcontainers", pod_ephemeral_containers, ITEM),
-    Route(POD + "/log", logs_api.pod_log, GET),
+    Route(POD_PATH, pod, (*ITEM, "DELETE"), raw=pods_api.get_pod_raw),
+    Route(POD_PATH + "/status", pod_status, ITEM),
+    Route(POD_PATH + "/ephemeralcontainers", pod_ephemeral_containers, ITEM),
+    Route(POD_PATH + "/log", logs_api.pod_log, GET),
     Route("/api/v1/namespaces/{namespace}", namespace, GET),
     Route("/api/v1/watch/pods", watch_all, GET),
     Route("/api/v1/watch/namespaces/{namespace}/pods", watch_namespaced, GET),
@@ -207,7 +208,7 @@ def create_app(settings: Settings) -> ASGIApp:
     async def lifespan(app: Router) -> AsyncIterator[None]:
         redis = connect(redis_url)
         store = Store(redis)
-        replica = Replica(store)
+        replica = Replica(store, POD)
         history = History(replica)
         broadcaster = Broadcaster(replica, history, catch_up=Pacer(settings.catch_up_mib_per_s * MIB))
         compactor = Compactor(
@@ -217,7 +218,7 @@ def create_app(settings: Settings) -> ASGIApp:
         )
         app.state.settings = settings
         app.state.replica = replica
-        registry = app.state.registry = PodRegistry(store, replica, history)
+        registry = app.state.registry = ResourceRegistry(POD, store, replica, history)
         app.state.broadcaster = broadcaster
         app.state.metrics = registry_for(broadcaster)
         await replica.start()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from array import array
 from bisect import bisect_left
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
 from itertools import accumulate
@@ -21,25 +21,20 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from watchcache.http.responses import JSON, is_pretty, json_response, negotiate, plain_json
-from watchcache.kinds.pods import table
-from watchcache.kinds.pods.strategy import (
-    check_identity,
-    prepare_ephemeral_update,
-    prepare_status_update,
-    prepare_update,
-    timestamp,
-)
 from watchcache.machinery import errors, params
 from watchcache.machinery.decode import DecodeError, check_fields, decode_object_json, decode_pod
 from watchcache.machinery.jsonshape import copied
+from watchcache.machinery.kinds import Kind, Prepare
 from watchcache.machinery.names import path_segment_name_errors
-from watchcache.machinery.objects import Pod
+from watchcache.machinery.objects import Object
 from watchcache.machinery.options import parse_list_options
 from watchcache.machinery.patches import APPLY_PATCH, PATCH_TYPES, apply_patch, parse_patch
-from watchcache.machinery.selectors import parse_field_selector
+from watchcache.machinery.rest import check_identity, timestamp
+from watchcache.machinery.selectors import FieldSet, parse_field_selector
 from watchcache.machinery.server_side_apply import apply, parse_apply_body
+from watchcache.machinery.table import parse_include_object
 from watchcache.registry.deletion import DeleteOptions, validate_options
-from watchcache.registry.resource import ListResult, PodRegistry, WriteOptions
+from watchcache.registry.resource import ListResult, ResourceRegistry, WriteOptions
 
 MAX_BODY_BYTES = 3 * 1024 * 1024  # kube-apiserver's request body limit
 LIST_CHUNK_BYTES = 1 << 20  # a streamed list is sent in ~1 MiB chunks
@@ -51,7 +46,7 @@ JSON_BYTES = JSON.encode()
 _JSON_OF = attrgetter("json")
 
 
-def registry(request: Request) -> PodRegistry:
+def registry(request: Request) -> ResourceRegistry:
     return request.app.state.registry
 
 
@@ -99,7 +94,7 @@ def write_options(request: Request, kind: str, subresource: str | None = None) -
     return WriteOptions(manager=manager, dry_run=dry_run, subresource=subresource), validation
 
 
-async def decode_body(request: Request, field_validation: str) -> tuple[Pod, list[str]]:
+async def decode_body(request: Request, field_validation: str) -> tuple[Object, list[str]]:
     kind = media_type(request)
     if kind not in BODY_TYPES:
         raise errors.unsupported_media_type(BODY_TYPES_TEXT)
@@ -111,20 +106,21 @@ async def decode_body(request: Request, field_validation: str) -> tuple[Pod, lis
 # ---- representation ------------------------------------------------------------------------
 
 
-def pod_response(
+def object_response(
     request: Request, body: bytes, status_code: int = 200, warnings: list[str] | tuple[str, ...] = ()
 ) -> Response:
     if negotiate(request.headers.get("accept")) == "table":
-        pod = orjson.loads(body)
-        body = table_bytes(request, [pod], {"resourceVersion": pod["metadata"].get("resourceVersion", "")})
+        obj = orjson.loads(body)
+        meta = {"resourceVersion": obj["metadata"].get("resourceVersion", "")}
+        body = table_bytes(request, registry(request).kind, [obj], meta)
     return json_response(request, body, status_code, warnings=warnings)
 
 
-def table_bytes(request: Request, pods: list[Pod], metadata: dict[str, Any]) -> bytes:
-    include = table.parse_include_object(request.query_params.get("includeObject"))
+def table_bytes(request: Request, kind: Kind, objs: list[Object], metadata: dict[str, Any]) -> bytes:
+    include = parse_include_object(request.query_params.get("includeObject"))
     now = datetime.now(UTC)
-    rows = [table.pod_row(pod, now, include) for pod in pods]
-    return orjson.dumps(table.table(rows, metadata))
+    rows = [kind.printer.table_row(obj, now, include) for obj in objs]
+    return orjson.dumps(kind.printer.table(rows, metadata))
 
 
 def list_metadata(result: ListResult) -> dict[str, Any]:
@@ -136,24 +132,24 @@ def list_metadata(result: ListResult) -> dict[str, Any]:
     return meta
 
 
-def list_head(result: ListResult) -> bytes:
+def list_head(kind: Kind, result: ListResult) -> bytes:
     return (
-        b'{"kind":"PodList","apiVersion":"v1","metadata":'
+        b'{"kind":"%b","apiVersion":"%b","metadata":' % (kind.list_kind.encode(), kind.api_version.encode())
         + orjson.dumps(list_metadata(result))
         + b',"items":['
     )
 
 
 class ListBody:
-    """A PodList's bytes, joined from the entries' pre-encoded JSON in C-level passes.
+    """A list's bytes, joined from the entries' pre-encoded JSON in C-level passes.
 
     Per pod it keeps a reference and the running total of the lengths (8 bytes each): enough
     for the Content-Length up front and for where each ~``LIST_CHUNK_BYTES`` chunk ends. Each
     chunk is one ``bytes.join``; a Python loop per pod cost more than the copying.
     """
 
-    def __init__(self, result: ListResult) -> None:
-        self.head = list_head(result)
+    def __init__(self, kind: Kind, result: ListResult) -> None:
+        self.head = list_head(kind, result)
         self.items = list(map(_JSON_OF, result.entries))
         self.ends = array("q", accumulate(map(len, self.items)))
         commas = max(len(self.items) - 1, 0)
@@ -175,15 +171,15 @@ class ListBody:
         yield LIST_TAIL
 
 
-class PodListResponse(Response):
-    """A PodList streamed as it is joined: a 150k-pod list never exists as one string, and
+class ListResponse(Response):
+    """A list streamed as it is joined: a 150k-pod list never exists as one string, and
     concurrent large lists cost a chunk each, not a list each. The length is known up front,
     so the body goes out with a Content-Length rather than chunked framing, which would copy
     every chunk once more.
     """
 
-    def __init__(self, result: ListResult) -> None:
-        self.list_body = ListBody(result)
+    def __init__(self, kind: Kind, result: ListResult) -> None:
+        self.list_body = ListBody(kind, result)
         self.status_code = 200
         self.background = None
         self.raw_headers = [(b"content-type", JSON_BYTES), (b"content-length", b"%d" % self.list_body.size)]
@@ -198,10 +194,10 @@ class PodListResponse(Response):
         await send({"type": "http.response.body", "body": piece, "more_body": False})
 
 
-def list_response(request: Request, result: ListResult) -> Response:
+def list_response(request: Request, kind: Kind, result: ListResult) -> Response:
     if is_pretty(request):
-        return json_response(request, b"".join(ListBody(result).pieces()))
-    return PodListResponse(result)
+        return json_response(request, b"".join(ListBody(kind, result).pieces()))
+    return ListResponse(kind, result)
 
 
 # ---- collection ----------------------------------------------------------------------------
@@ -211,12 +207,13 @@ async def list_pods(
     request: Request, namespace: str | None, query: Mapping[str, str] | None = None
 ) -> Response:
     representation = negotiate(request.headers.get("accept"))
-    opts = parse_list_options(query or request.query_params, watch=False)
-    result = await registry(request).list(namespace, opts)
+    reg = registry(request)
+    opts = parse_list_options(query or request.query_params, watch=False, fields=reg.kind.fields)
+    result = await reg.list(namespace, opts)
     if representation == "table":
-        body = table_bytes(request, [orjson.loads(e.json) for e in result.entries], list_metadata(result))
-        return json_response(request, body)
-    return list_response(request, result)
+        objs = [orjson.loads(e.json) for e in result.entries]
+        return json_response(request, table_bytes(request, reg.kind, objs, list_metadata(result)))
+    return list_response(request, reg.kind, result)
 
 
 async def create_pod(request: Request) -> Response:
@@ -227,22 +224,22 @@ async def create_pod(request: Request) -> Response:
     opts, validation = write_options(request, "CreateOptions")
     pod, warnings = await decode_body(request, validation)
     written = await registry(request).create(namespace, pod, opts)
-    return pod_response(request, written.json, 201, warnings + list(written.warnings))
+    return object_response(request, written.json, 201, warnings + list(written.warnings))
 
 
 async def delete_collection(request: Request) -> Response:
     negotiate(request.headers.get("accept"))
     namespace = request.path_params["namespace"]
-    list_opts = parse_list_options(request.query_params, watch=False)
-    delete_opts = await delete_options(request)
-    result = await registry(request).list(namespace, list_opts)
     reg = registry(request)
+    list_opts = parse_list_options(request.query_params, watch=False, fields=reg.kind.fields)
+    delete_opts = await delete_options(request)
+    result = await reg.list(namespace, list_opts)
     for entry in result.entries:
         try:
             await reg.delete(namespace, entry.name, delete_opts)
         except errors.NotFound:
             continue  # deleted meanwhile: deletecollection ignores such races
-    return list_response(request, result)
+    return list_response(request, reg.kind, result)
 
 
 # ---- item ----------------------------------------------------------------------------------
@@ -254,7 +251,7 @@ async def get_pod(request: Request) -> Response:
     entry = await registry(request).get(
         request.path_params["namespace"], name, request.query_params.get("resourceVersion")
     )
-    return pod_response(request, entry.json)
+    return object_response(request, entry.json)
 
 
 async def get_pod_raw(scope: Scope, path_params: dict[str, str], send: Send) -> bool:
@@ -267,11 +264,11 @@ async def get_pod_raw(scope: Scope, path_params: dict[str, str], send: Send) -> 
     """
     if scope["query_string"] or not plain_json(scope["headers"]):
         return False
-    reg: PodRegistry = scope["app"].state.registry
+    reg: ResourceRegistry = scope["app"].state.registry
     name = path_params["name"]
     entry = await reg.find(path_params["namespace"], name, None)
     if entry is None:
-        raise errors.not_found(checked_name(name))
+        raise errors.not_found(reg.resource, checked_name(name))
     body = entry.json
     headers = [(b"content-type", JSON_BYTES), (b"content-length", b"%d" % len(body))]
     await send({"type": "http.response.start", "status": 200, "headers": headers})
@@ -286,13 +283,13 @@ async def replace_pod(request: Request, subresource: str | None = None) -> Respo
         raise errors.unsupported_media_type(BODY_TYPES_TEXT)
     opts, validation = write_options(request, "UpdateOptions", subresource)
     body, warnings = await decode_body(request, validation)
-    prepare = _preparer(subresource)
+    prepare = _preparer(request, subresource)
 
-    def mutate(current: Pod) -> Pod:
+    def mutate(current: Object) -> Object:
         return prepare(copied(body), current, namespace, name)  # the strategy mutates its input
 
     written = await registry(request).update(namespace, name, mutate, opts)
-    return pod_response(request, written.json, 200, warnings)
+    return object_response(request, written.json, 200, warnings)
 
 
 async def patch_pod(request: Request, subresource: str | None = None) -> Response:
@@ -309,20 +306,23 @@ async def patch_pod(request: Request, subresource: str | None = None) -> Respons
     if patch_type == APPLY_PATCH:
         return await apply_pod(request, namespace, name, body, replace(opts, applied=True))
     document = parse_patch(patch_type, body)
-    prepare = _preparer(subresource)
+    prepare = _preparer(request, subresource)
+    kind = registry(request).kind
     warnings: list[str] = []
 
-    def mutate(current: Pod) -> Pod:
+    def mutate(current: Object) -> Object:
         stored_uid = current["metadata"]["uid"]
         patched = apply_patch(patch_type, current, document)
         patched = checked_patch_result(patched, validation, warnings)
         uid = (patched.get("metadata") or {}).get("uid")
         if uid and uid != stored_uid:
-            raise errors.invalid(name, [errors.invalid_value("metadata.uid", uid, "field is immutable")])
+            raise errors.invalid(
+                kind.kind, name, [errors.invalid_value("metadata.uid", uid, "field is immutable")]
+            )
         return prepare(patched, current, namespace, name)
 
     written = await registry(request).update(namespace, name, mutate, opts)
-    return pod_response(request, written.json, 200, warnings)
+    return object_response(request, written.json, 200, warnings)
 
 
 async def apply_pod(request: Request, namespace: str, name: str, body: bytes, opts: WriteOptions) -> Response:
@@ -330,10 +330,10 @@ async def apply_pod(request: Request, namespace: str, name: str, body: bytes, op
     applied = parse_apply_body(body)
     _check_applied_fields(applied, namespace, name)
     force = params.flag(request.query_params, "force")
-    prepare = _preparer(opts.subresource)
+    prepare = _preparer(request, opts.subresource)
     reg = registry(request)
 
-    def mutate(current: Pod) -> Pod:
+    def mutate(current: Object) -> Object:
         merged = apply(
             current,
             applied,
@@ -350,7 +350,7 @@ async def apply_pod(request: Request, namespace: str, name: str, body: bytes, op
     for _ in range(2):  # absent → create; lost a create race → update
         try:
             written = await reg.update(namespace, name, mutate, opts)
-            return pod_response(request, written.json, 200)
+            return object_response(request, written.json, 200)
         except errors.NotFound:
             if opts.subresource is not None:
                 raise
@@ -358,13 +358,13 @@ async def apply_pod(request: Request, namespace: str, name: str, body: bytes, op
         check_identity(created, namespace, name)
         try:
             written = await reg.create(namespace, created, opts)
-            return pod_response(request, written.json, 201, written.warnings)
+            return object_response(request, written.json, 201, written.warnings)
         except errors.AlreadyExists:
             continue
-    raise errors.conflict(name)
+    raise errors.conflict(reg.resource, name)
 
 
-def _check_applied_fields(applied: Pod, namespace: str, name: str) -> None:
+def _check_applied_fields(applied: Object, namespace: str, name: str) -> None:
     """Fields outside the Pod schema cannot be owned: 400, with structured-merge-diff's text."""
     _, problems = check_fields(copied(applied), field_validation="Strict")
     unknown = [p.split('"')[1] for p in problems if p.startswith("unknown field")]
@@ -375,7 +375,7 @@ def _check_applied_fields(applied: Pod, namespace: str, name: str) -> None:
         )
 
 
-def checked_patch_result(patched: Any, validation: str, warnings: list[str]) -> Pod:
+def checked_patch_result(patched: Any, validation: str, warnings: list[str]) -> Object:
     """A patched document must still decode as a Pod; else 422 ``patch: Invalid value`` (patch.md §3, §6)."""
     if not isinstance(patched, dict):
         text = orjson.dumps(patched).decode()
@@ -403,15 +403,9 @@ def _check_force(query: Mapping[str, str], patch_type: str) -> None:
         raise errors.invalid_options("PatchOptions", problems)
 
 
-PREPARERS: dict[str | None, Callable[[Pod, Pod, str, str], Pod]] = {
-    None: prepare_update,
-    "status": prepare_status_update,
-    "ephemeralcontainers": prepare_ephemeral_update,
-}
-
-
-def _preparer(subresource: str | None) -> Callable[[Pod, Pod, str, str], Pod]:
-    return PREPARERS[subresource]
+def _preparer(request: Request, subresource: str | None) -> Prepare:
+    """The kind's update rules for the object itself or the subresource of the route."""
+    return registry(request).kind.updates[subresource]
 
 
 async def delete_pod(request: Request) -> Response:
@@ -426,7 +420,7 @@ async def delete_pod(request: Request) -> Response:
         and written.pod["metadata"].get("deletionGracePeriodSeconds")
         else 200
     )
-    return pod_response(request, written.json, status_code)
+    return object_response(request, written.json, status_code)
 
 
 async def delete_options(request: Request) -> DeleteOptions:
@@ -472,11 +466,11 @@ def _delete_options_from_body(raw: dict[str, Any]) -> DeleteOptions:
     )
 
 
-def check_watch_name(query: Mapping[str, str], name: str) -> dict[str, str]:
+def check_watch_name(query: Mapping[str, str], name: str, fields: FieldSet) -> dict[str, str]:
     """``/watch/namespaces/{ns}/pods/{name}``: a watch restricted to that name (list-watch §5)."""
     merged = dict(query)
     given = query.get("fieldSelector", "")
-    if given and parse_field_selector(given).exact("metadata.name") != name:
+    if given and parse_field_selector(given, fields).exact("metadata.name") != name:
         raise errors.BadRequest("fieldSelector metadata.name doesn't match requested name")
     merged["fieldSelector"] = given or f"metadata.name={name}"
     return merged

@@ -9,6 +9,7 @@ send loop (cheaper than ``StreamingResponse``).
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import random
 import time
@@ -32,8 +33,8 @@ from watchcache.cache.changes import (
 from watchcache.cache.dispatcher import Broadcaster, Watcher
 from watchcache.cache.view import Entry
 from watchcache.http.responses import JSON, negotiate
-from watchcache.kinds.pods import table
 from watchcache.machinery import errors, params
+from watchcache.machinery.kinds import Kind
 from watchcache.machinery.options import ListOptions, parse_list_options
 from watchcache.registry.resource import parse_resource_version
 
@@ -43,7 +44,6 @@ CATCH_UP_BATCH = 256  # changes fetched per catch-up step (window or XRANGE): bo
 SEND_CHUNK_BYTES = 256 << 10  # at most this much per send (plus one line), and per paced catch-up step
 INITIAL_EVENTS_END = "k8s.io/initial-events-end"
 LIST_BLUEPRINT = "kubernetes.io/initial-events-list-blueprint"
-EMPTY_POD_LIST_B64 = "eyJraW5kIjoiUG9kTGlzdCIsImFwaVZlcnNpb24iOiJ2MSIsIm1ldGFkYXRhIjp7fSwiaXRlbXMiOm51bGx9"
 
 
 def wants_watch(query: Mapping[str, str]) -> bool:
@@ -53,12 +53,12 @@ def wants_watch(query: Mapping[str, str]) -> bool:
 async def watch(request: Request, namespace: str | None, query: Mapping[str, str]) -> Response:
     """Validate before streaming (errors here are plain HTTP errors), then stream."""
     as_table = negotiate(request.headers.get("accept")) == "table"
-    opts = parse_list_options(query, watch=True)
+    state = request.app.state
+    opts = parse_list_options(query, watch=True, fields=state.broadcaster.replica.kind.fields)
     if opts.resource_version:
         parse_resource_version(opts.resource_version)
     flt = WatchFilter(namespace, opts.label_selector, opts.field_selector)
     # watch-list requests get plain JSON even when a Table was asked for (list-watch §8)
-    state = request.app.state
     as_table = as_table and opts.send_initial_events is None
     return WatchResponse(state.broadcaster, flt, opts, as_table, state.settings.bookmark_interval_seconds)
 
@@ -119,6 +119,7 @@ class WatchStream:
         self.r = response
         self.send = send
         self.broadcaster = response.broadcaster
+        self.kind = response.broadcaster.replica.kind
         opts = response.opts
         timeout = opts.timeout_seconds or random.uniform(*DEFAULT_TIMEOUT_RANGE_S)
         self.deadline = time.monotonic() + timeout
@@ -172,13 +173,13 @@ class WatchStream:
             batch = entries[start : start + CATCH_UP_BATCH]
             await self.write(b"".join(self.line_for("ADDED", e.json) for e in batch))
         if self.r.opts.send_initial_events and self.r.opts.allow_bookmarks:
-            annotations = {INITIAL_EVENTS_END: "true", LIST_BLUEPRINT: EMPTY_POD_LIST_B64}
-            await self.write(bookmark_line(rv, annotations))
+            annotations = {INITIAL_EVENTS_END: "true", LIST_BLUEPRINT: _empty_list_b64(self.kind)}
+            await self.write(bookmark_line(self.kind, rv, annotations))
 
     def line_for(self, kind: str, obj: bytes) -> bytes:
         if not self.r.as_table:
             return event_line(kind, obj)
-        table_obj = table_event_object(orjson.loads(obj), with_columns=not self.r.columns_sent)
+        table_obj = table_event_object(self.kind, orjson.loads(obj), with_columns=not self.r.columns_sent)
         self.r.columns_sent = True
         return event_line(kind, table_obj)
 
@@ -195,7 +196,7 @@ class WatchStream:
             if now >= self.deadline:
                 return
             if self.next_bookmark is not None and now >= self.next_bookmark:
-                await self.write(bookmark_line(b.rv))
+                await self.write(bookmark_line(self.kind, b.rv))
                 self.next_bookmark = min(now + self.interval, self.deadline - BOOKMARK_BEFORE_DEADLINE_S)
                 if self.next_bookmark <= now:
                     self.next_bookmark = self.deadline + 1
@@ -216,7 +217,7 @@ class WatchStream:
             size += len(line)
         chunk = b"".join(lines)  # one line: the same bytes object, no copy
         if self.r.as_table and not self.r.columns_sent:
-            chunk = _with_columns(chunk)
+            chunk = _with_columns(self.kind, chunk)
             self.r.columns_sent = True
         await self.send({"type": "http.response.body", "body": chunk, "more_body": True})  # once per delivery
 
@@ -250,7 +251,7 @@ class WatchStream:
     def change_line(self, change: Change, kind: str) -> bytes:
         if self.r.as_table and not self.r.columns_sent:
             self.r.columns_sent = True
-            return _with_columns(change.line(kind, True))
+            return _with_columns(self.kind, change.line(kind, True))
         return change.line(kind, self.r.as_table)
 
     async def write_paced(self, lines: list[bytes]) -> None:
@@ -260,9 +261,20 @@ class WatchStream:
         await self.write(chunk)
 
 
-def _with_columns(chunk: bytes) -> bytes:
+def _empty_list_b64(kind: Kind) -> str:
+    """The watch-list blueprint: the kind's empty list, base64 of its JSON (list-watch §8)."""
+    empty: dict[str, Any] = {
+        "kind": kind.list_kind,
+        "apiVersion": kind.api_version,
+        "metadata": {},
+        "items": None,
+    }
+    return base64.b64encode(orjson.dumps(empty)).decode()
+
+
+def _with_columns(kind: Kind, chunk: bytes) -> bytes:
     """Give the first Table event of a watch its column definitions (kubectl needs them once)."""
     first, sep, rest = chunk.partition(b"\n")
     event = orjson.loads(first)
-    event["object"]["columnDefinitions"] = table.COLUMN_DEFINITIONS
+    event["object"]["columnDefinitions"] = kind.printer.columns
     return orjson.dumps(event) + sep + rest

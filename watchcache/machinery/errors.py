@@ -24,9 +24,6 @@ FieldErrorType = Literal[
     "FieldValueNotFound",
 ]
 
-RESOURCE = "pods"
-KIND = "Pod"
-
 
 def go_value(value: Any) -> str:
     """Render a value the way apimachinery's field errors print it (strings quoted)."""
@@ -192,52 +189,58 @@ class Unauthorized(APIError):
     pass
 
 
-def not_found(name: str) -> NotFound:
-    return NotFound(404, "NotFound", f'{RESOURCE} "{name}" not found', {"name": name, "kind": RESOURCE})
+def _details(resource: str, name: str) -> dict[str, Any]:
+    """Status details name the object by resource, with the group apart (``events.events.k8s.io``)."""
+    plural, _, group = resource.partition(".")
+    return {"name": name, "group": group, "kind": plural} if group else {"name": name, "kind": plural}
 
 
-def already_exists(name: str, *, terminating: bool = False) -> AlreadyExists:
+def not_found(resource: str, name: str) -> NotFound:
+    """``resource`` is qualified, as the apiserver prints it: ``pods``, ``events.events.k8s.io``."""
+    return NotFound(404, "NotFound", f'{resource} "{name}" not found', _details(resource, name))
+
+
+def already_exists(resource: str, name: str, *, terminating: bool = False) -> AlreadyExists:
     prefix = "object is being deleted: " if terminating else ""
     return AlreadyExists(
-        409,
-        "AlreadyExists",
-        f'{prefix}{RESOURCE} "{name}" already exists',
-        {"name": name, "kind": RESOURCE},
+        409, "AlreadyExists", f'{prefix}{resource} "{name}" already exists', _details(resource, name)
     )
 
 
-def name_generation_exhausted(name: str) -> AlreadyExists:
+def name_generation_exhausted(resource: str, name: str) -> AlreadyExists:
     return AlreadyExists(
         409,
         "AlreadyExists",
-        f'{RESOURCE} "{name}" already exists, the server was not able to generate a unique name '
+        f'{resource} "{name}" already exists, the server was not able to generate a unique name '
         "for the object",
-        {"name": name, "kind": RESOURCE, "retryAfterSeconds": 1},
+        {**_details(resource, name), "retryAfterSeconds": 1},
     )
 
 
-def conflict(name: str, cause: str = "") -> Conflict:
+def conflict(resource: str, name: str, cause: str = "") -> Conflict:
     cause = cause or (
         "the object has been modified; please apply your changes to the latest version and try again"
     )
     return Conflict(
         409,
         "Conflict",
-        f'Operation cannot be fulfilled on {RESOURCE} "{name}": {cause}',
-        {"name": name, "kind": RESOURCE},
+        f'Operation cannot be fulfilled on {resource} "{name}": {cause}',
+        _details(resource, name),
     )
 
 
-def uid_conflict(namespace: str, name: str, given: str, stored: str) -> Conflict:
+def uid_conflict(resource: str, namespace: str | None, name: str, given: str, stored: str) -> Conflict:
+    key = f"{namespace}/{name}" if namespace else name
     return conflict(
+        resource,
         name,
-        f"StorageError: invalid object, Code: 4, Key: /registry/pods/{namespace}/{name}, "
+        f"StorageError: invalid object, Code: 4, Key: /registry/{resource}/{key}, "
         f"ResourceVersion: 0, AdditionalErrorMsg: Precondition failed: UID in precondition: "
         f"{given}, UID in object meta: {stored}",
     )
 
 
-def delete_precondition_conflict(name: str, what: str, given: str, actual: str) -> Conflict:
+def delete_precondition_conflict(kind: str, name: str, what: str, given: str, actual: str) -> Conflict:
     """``what`` is ``UID`` or ``ResourceVersion`` (DELETE preconditions use the Kind, not the resource)."""
     tail = (
         "The object might have been deleted and then recreated"
@@ -247,13 +250,13 @@ def delete_precondition_conflict(name: str, what: str, given: str, actual: str) 
     return Conflict(
         409,
         "Conflict",
-        f'Operation cannot be fulfilled on {KIND} "{name}": the {what} in the precondition '
+        f'Operation cannot be fulfilled on {kind} "{name}": the {what} in the precondition '
         f"({given}) does not match the {what} in record ({actual}). {tail}",
-        {"name": name, "kind": KIND},
+        {"name": name, "kind": kind},
     )
 
 
-def invalid(name: str, errors: list[FieldError], kind: str = KIND) -> Invalid:
+def invalid(kind: str, name: str, errors: list[FieldError]) -> Invalid:
     return Invalid(
         f'{kind} "{name}" is invalid: {join_field_errors(errors)}',
         {"name": name, "kind": kind, "causes": [e.cause() for e in errors]},

@@ -12,7 +12,7 @@ from typing import Any
 
 import orjson
 
-from watchcache.machinery.objects import Pod
+from watchcache.machinery.objects import Object
 
 FieldSet = dict[str, Any]
 
@@ -107,7 +107,7 @@ def _element_key(element: Any, keys: tuple[str, ...]) -> str:
     return "k:" + orjson.dumps(present).decode()
 
 
-def _owned(pod: Pod, subresource: str | None) -> Pod:
+def _owned(pod: Object, subresource: str | None) -> Object:
     meta = {k: v for k, v in pod.get("metadata", {}).items() if k not in UNOWNED_METADATA}
     if subresource == "status":
         return {"metadata": meta, "status": pod.get("status") or {}}
@@ -115,7 +115,7 @@ def _owned(pod: Pod, subresource: str | None) -> Pod:
 
 
 def record(
-    new: Pod, old: Pod | None, *, manager: str, operation: str, subresource: str | None, time: str
+    new: Object, old: Object | None, *, manager: str, operation: str, subresource: str | None, time: str
 ) -> None:
     """Update ``new``'s managedFields for a write by ``manager`` (in place)."""
     meta = new["metadata"]

@@ -15,6 +15,7 @@ import orjson
 from watchcache.machinery import errors, params
 from watchcache.machinery.selectors import (
     FieldSelector,
+    FieldSet,
     LabelSelector,
     SelectorState,
     parse_field_selector,
@@ -53,9 +54,10 @@ class Continue:
     start_after: str
 
 
-def parse_list_options(query: Mapping[str, str], *, watch: bool) -> ListOptions:
+def parse_list_options(query: Mapping[str, str], *, watch: bool, fields: FieldSet) -> ListOptions:
+    """A list or watch's options; ``fields`` are what the kind's field selectors may name."""
     label = parse_label_selector(query.get("labelSelector", ""))
-    field = parse_field_selector(query.get("fieldSelector", ""))
+    field = parse_field_selector(query.get("fieldSelector", ""), fields)
     send_initial = query.get("sendInitialEvents")
     opts = ListOptions(
         label_selector=label,

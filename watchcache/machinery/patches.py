@@ -13,7 +13,7 @@ import jsonpointer
 import orjson
 
 from watchcache.machinery import errors
-from watchcache.machinery.objects import Pod
+from watchcache.machinery.objects import Object
 from watchcache.machinery.strategic_merge import apply_json_merge_patch, apply_strategic_merge
 
 JSON_PATCH = "application/json-patch+json"
@@ -48,7 +48,7 @@ def parse_patch(patch_type: str, body: bytes) -> Any:
     return document
 
 
-def apply_patch(patch_type: str, pod: Pod, document: Any) -> Any:
+def apply_patch(patch_type: str, pod: Object, document: Any) -> Any:
     """Apply a parsed patch to the current pod (a private copy); returns the patched document."""
     if patch_type == JSON_PATCH:
         try:

@@ -9,6 +9,7 @@ and ``matches`` is a short loop without regexes or allocations.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -356,23 +357,6 @@ def parse_label_selector(text: str) -> LabelSelector:
 
 FieldOperator = Literal["=", "==", "!="]
 
-# The pod's field-label conversion accepts exactly these (``spec.host`` is rewritten), in the
-# order of pod_fields' keys (view.Summary packs their values in this order).
-POD_FIELD_NAMES = (
-    "metadata.name",
-    "metadata.namespace",
-    "spec.nodeName",
-    "spec.restartPolicy",
-    "spec.schedulerName",
-    "spec.serviceAccountName",
-    "spec.hostNetwork",
-    "status.phase",
-    "status.podIP",
-    "status.podIPs",
-    "status.nominatedNodeName",
-)
-SELECTABLE_FIELDS = frozenset(POD_FIELD_NAMES)
-_FIELD_ALIASES = {"spec.host": "spec.nodeName"}  # what pre-1.0 v1 clients sent
 _TERM_OPERATORS: tuple[FieldOperator, ...] = ("!=", "==", "=")  # tried in this order
 
 
@@ -468,15 +452,39 @@ def _unescape(raw: str) -> str:
     return "".join(out)
 
 
-def _pod_field(name: str) -> str:
-    name = _FIELD_ALIASES.get(name, name)
-    if name not in SELECTABLE_FIELDS:
-        raise errors.BadRequest(f"field label not supported: {name}")
-    return name
+@dataclass(frozen=True, slots=True)
+class FieldSet:
+    """A kind's selectable fields: kube's field-label conversion and ``ToSelectableFields``.
+
+    ``of`` returns the values of exactly ``names``, in that order (missing fields as ``""``);
+    ``aliases`` are old names the conversion rewrites (pods' ``spec.host``).
+    """
+
+    names: tuple[str, ...]
+    of: Callable[[dict[str, Any]], dict[str, str]]
+    aliases: tuple[tuple[str, str], ...] = ()
+
+    def canonical(self, name: str) -> str:
+        """The field a selector term names, or 400 for one the kind does not select on."""
+        for alias, target in self.aliases:
+            if name == alias:
+                name = target
+        if name not in self.names:
+            raise errors.BadRequest(f"field label not supported: {name}")
+        return name
 
 
-def parse_field_selector(text: str) -> FieldSelector:
-    """Parse a pod ``fieldSelector``; 400 BadRequest with the apiserver's text if bad.
+def metadata_fields(obj: dict[str, Any]) -> dict[str, str]:
+    """The fields every kind selects on (``DefaultClusterScopedAttr`` and namespaced kin)."""
+    meta = obj.get("metadata") or {}
+    return {"metadata.name": meta.get("name") or "", "metadata.namespace": meta.get("namespace") or ""}
+
+
+METADATA_FIELDS = FieldSet(("metadata.name", "metadata.namespace"), metadata_fields)
+
+
+def parse_field_selector(text: str, fields: FieldSet = METADATA_FIELDS) -> FieldSelector:
+    """Parse a ``fieldSelector`` on a kind's ``fields``; 400 BadRequest with the apiserver's text if bad.
 
     As in Kubernetes, terms are handled in sorted order (so the first bad term reported is the
     lexicographically smallest), syntax is checked for all terms before field names are, and
@@ -491,37 +499,4 @@ def parse_field_selector(text: str) -> FieldSelector:
             raise errors.BadRequest(f"invalid selector: '{text}'; can't understand '{part}'")
         name, op, raw = split
         terms.append(FieldTerm(name, op, _unescape(raw)))
-    return FieldSelector(tuple(FieldTerm(_pod_field(t.field), t.operator, t.value) for t in terms))
-
-
-def pod_fields(pod: dict[str, Any]) -> dict[str, str]:
-    """The selectable fields of a pod (the registry's ``ToSelectableFields``), missing → ``""``.
-
-    ``status.podIPs`` is accepted by the parser but never populated, so it is always ``""``;
-    ``status.podIP`` is the first of ``status.podIPs`` (falling back to the legacy ``podIP``,
-    which the v1→internal conversion also does).
-    """
-    meta = pod.get("metadata") or {}
-    spec = pod.get("spec") or {}
-    status = pod.get("status") or {}
-    return {
-        "metadata.name": meta.get("name") or "",
-        "metadata.namespace": meta.get("namespace") or "",
-        "spec.nodeName": spec.get("nodeName") or "",
-        "spec.restartPolicy": spec.get("restartPolicy") or "",
-        "spec.schedulerName": spec.get("schedulerName") or "",
-        "spec.serviceAccountName": spec.get("serviceAccountName") or "",
-        "spec.hostNetwork": "true" if spec.get("hostNetwork") is True else "false",
-        "status.phase": status.get("phase") or "",
-        "status.podIP": pod_ip(status),
-        "status.podIPs": "",
-        "status.nominatedNodeName": status.get("nominatedNodeName") or "",
-    }
-
-
-def pod_ip(status: dict[str, Any]) -> str:
-    """``status.podIPs[0].ip``, else the legacy ``status.podIP``, else ``""``."""
-    ips = status.get("podIPs") or []
-    if ips and isinstance(ips[0], dict):
-        return ips[0].get("ip") or ""
-    return status.get("podIP") or ""
+    return FieldSelector(tuple(FieldTerm(fields.canonical(t.field), t.operator, t.value) for t in terms))

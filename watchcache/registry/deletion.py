@@ -1,8 +1,9 @@
-"""Graceful pod deletion: what one DELETE does to a stored pod (pod-semantics.md §6).
+"""Graceful deletion: what one DELETE does to a stored object (pod-semantics.md §6).
 
-Pure: :func:`plan_delete` looks at the pod, the options and the clock and says which writes to
-make — an update carrying ``deletionTimestamp`` (a MODIFIED event), a removal (DELETED), both in
-that order, or nothing. The registry performs the plan with compare-and-swap writes.
+Pure: :func:`plan_delete` looks at the object, the grace period its kind grants, the options
+and the clock and says which writes to make — an update carrying ``deletionTimestamp`` (a
+MODIFIED event), a removal (DELETED), both in that order, or nothing. The registry performs the
+plan with compare-and-swap writes.
 """
 
 from __future__ import annotations
@@ -11,11 +12,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from watchcache.kinds.pods.strategy import canonical, timestamp
 from watchcache.machinery import errors
-from watchcache.machinery.objects import Pod
+from watchcache.machinery.objects import Object
+from watchcache.machinery.rest import ordered_metadata, timestamp
 
-DEFAULT_GRACE_S = 30  # v1 default of spec.terminationGracePeriodSeconds
 PROPAGATION_POLICIES = ["Foreground", "Background", "Orphan", "nil"]
 
 
@@ -33,7 +33,7 @@ class DeleteOptions:
 class DeletePlan:
     """``update`` is written first (MODIFIED), then the pod is removed if ``remove``."""
 
-    update: Pod | None
+    update: Object | None
     remove: bool
 
     @property
@@ -59,29 +59,19 @@ def validate_options(opts: DeleteOptions) -> None:
         raise errors.invalid_options("DeleteOptions", problems)
 
 
-def check_preconditions(pod: Pod, opts: DeleteOptions) -> None:
-    meta = pod["metadata"]
+def check_preconditions(kind: str, obj: Object, opts: DeleteOptions) -> None:
+    meta = obj["metadata"]
     name = meta["name"]
     if opts.precondition_uid and opts.precondition_uid != meta["uid"]:
-        raise errors.delete_precondition_conflict(name, "UID", opts.precondition_uid, meta["uid"])
+        raise errors.delete_precondition_conflict(kind, name, "UID", opts.precondition_uid, meta["uid"])
     rv = meta["resourceVersion"]
     if opts.precondition_rv and opts.precondition_rv != rv:
-        raise errors.delete_precondition_conflict(name, "ResourceVersion", opts.precondition_rv, rv)
+        raise errors.delete_precondition_conflict(kind, name, "ResourceVersion", opts.precondition_rv, rv)
 
 
-def effective_grace(pod: Pod, requested: int | None) -> int:
-    """Unscheduled and terminal pods go at once; negative periods mean 1 second."""
-    spec = pod.get("spec") or {}
-    grace = requested if requested is not None else spec.get("terminationGracePeriodSeconds", DEFAULT_GRACE_S)
-    phase = (pod.get("status") or {}).get("phase")
-    if not spec.get("nodeName") or phase in ("Succeeded", "Failed"):
-        grace = 0
-    return 1 if grace < 0 else grace
-
-
-def plan_delete(pod: Pod, opts: DeleteOptions, now: datetime) -> DeletePlan:
+def plan_delete(pod: Object, opts: DeleteOptions, grace: int, now: datetime) -> DeletePlan:
+    """``grace``: the seconds the kind grants this deletion (its ``grace_period``)."""
     meta = pod["metadata"]
-    grace = effective_grace(pod, opts.grace_period_seconds)
     finalizers = bool(meta.get("finalizers"))
     if "deletionTimestamp" not in meta:
         return DeletePlan(
@@ -98,7 +88,7 @@ def plan_delete(pod: Pod, opts: DeleteOptions, now: datetime) -> DeletePlan:
     return DeletePlan(_mark(pod, deleted_at, grace), remove=grace == 0 and not finalizers)
 
 
-def removes_after_update(pod: Pod) -> bool:
+def removes_after_update(pod: Object) -> bool:
     """An update that drops the last finalizer of a pod pending deletion with grace 0 deletes it."""
     meta = pod["metadata"]
     return (
@@ -108,11 +98,11 @@ def removes_after_update(pod: Pod) -> bool:
     )
 
 
-def _mark(pod: Pod, when: datetime, grace: int) -> Pod:
+def _mark(pod: Object, when: datetime, grace: int) -> Object:
     meta: dict[str, Any] = dict(pod["metadata"])
     meta["deletionTimestamp"] = timestamp(when)
     meta["deletionGracePeriodSeconds"] = grace
-    return canonical({**pod, "metadata": meta})
+    return {**pod, "metadata": ordered_metadata(meta)}
 
 
 def parse_timestamp(value: str) -> datetime:

@@ -19,7 +19,7 @@ from redis.exceptions import RedisError
 
 from watchcache.machinery import errors
 from watchcache.registry.deletion import DeleteOptions, parse_timestamp
-from watchcache.registry.resource import PodRegistry
+from watchcache.registry.resource import ResourceRegistry
 
 log = logging.getLogger("watchcache.reaper")
 
@@ -27,7 +27,7 @@ REAP_INTERVAL_S = 1.0  # how often due deletions are looked for; grace periods a
 
 
 class Reaper:
-    def __init__(self, registry: PodRegistry, *, clock: Callable[[], datetime] | None = None) -> None:
+    def __init__(self, registry: ResourceRegistry, *, clock: Callable[[], datetime] | None = None) -> None:
         self.registry = registry
         self.clock = clock or registry.clock
 

@@ -1,4 +1,4 @@
-"""The pod registry: every pod verb, from a decoded request to events in the log.
+"""The generic registry: every verb of a kind, from a decoded request to events in the log.
 
 Writes read the current version from the Redis-side view, run the pure strategy on it and
 commit with a compare-and-swap on its rv; a lost race is retried on the fresh version, so
@@ -17,16 +17,11 @@ import orjson
 from watchcache.cache.history import History
 from watchcache.cache.replica import Replica
 from watchcache.cache.view import Entry, Summary, entry_of
-from watchcache.kinds.pods.strategy import (
-    GENERATE_NAME_ATTEMPTS,
-    generate_name,
-    prepare_create,
-    same_content,
-    timestamp,
-)
 from watchcache.machinery import errors, managed_fields
-from watchcache.machinery.objects import Pod, object_key, with_resource_version
+from watchcache.machinery.kinds import Kind
+from watchcache.machinery.objects import Object, object_key, with_resource_version
 from watchcache.machinery.options import ListOptions, decode_continue, encode_continue
+from watchcache.machinery.rest import GENERATE_NAME_ATTEMPTS, generate_name, same_content, timestamp
 from watchcache.machinery.selectors import SelectorState
 from watchcache.registry.deletion import DeleteOptions, check_preconditions, plan_delete, removes_after_update
 from watchcache.storage.entries import EventType
@@ -35,8 +30,8 @@ from watchcache.storage.store import Committed, KeyExists, KeyMissing, Store, St
 WRITE_ATTEMPTS = 16  # CAS retries under contention before answering 409 (apiserver retries too)
 READ_WAIT_S = 3.0  # kube-apiserver waits this long for a resourceVersion "not older than" N
 
-Mutation = Callable[[Pod], Pod]
-# Module aliases: inside PodRegistry the name ``list`` is its method.
+Mutation = Callable[[Object], Object]
+# Module aliases: inside ResourceRegistry the name ``list`` is its method.
 Warnings = list[str] | tuple[str, ...]
 Entries = list[Entry]
 
@@ -57,7 +52,7 @@ def utc_now() -> datetime:
 class Written:
     """The outcome of a write: the pod and its JSON, encoded once."""
 
-    pod: Pod
+    pod: Object
     json: bytes
     warnings: tuple[str, ...] = ()
 
@@ -78,9 +73,12 @@ class WriteOptions:
     applied: bool = False  # server-side apply: managedFields come from the apply itself
 
 
-class PodRegistry:
+class ResourceRegistry:
+    """One kind's verbs (kube's ``genericregistry.Store`` with the kind's strategy plugged in)."""
+
     def __init__(
         self,
+        kind: Kind,
         store: Store,
         replica: Replica,
         history: History,
@@ -88,6 +86,8 @@ class PodRegistry:
         clock: Callable[[], datetime] = utc_now,
         read_wait_s: float = READ_WAIT_S,
     ) -> None:
+        self.kind = kind
+        self.resource = kind.qualified_resource  # as errors name it
         self.store = store
         self.replica = replica
         self.history = history
@@ -112,13 +112,13 @@ class PodRegistry:
             raise errors.resource_version_too_large(wanted, self.replica.view.rv)
         return self.replica.view.rv
 
-    async def get(self, namespace: str, name: str, resource_version: str | None) -> Entry:
+    async def get(self, namespace: str | None, name: str, resource_version: str | None) -> Entry:
         entry = await self.find(namespace, name, resource_version)
         if entry is None:
-            raise errors.not_found(name)
+            raise errors.not_found(self.resource, name)
         return entry
 
-    async def find(self, namespace: str, name: str, resource_version: str | None) -> Entry | None:
+    async def find(self, namespace: str | None, name: str, resource_version: str | None) -> Entry | None:
         await self.read_rv(resource_version)
         return self.replica.view.get(object_key(namespace, name))
 
@@ -150,7 +150,8 @@ class PodRegistry:
         view = self.replica.view
         if not opts.selective and opts.limit and opts.resource_version != "0":
             return self._window(rv, opts, namespace, None)
-        node = opts.field_selector.exact("spec.nodeName")
+        index_field = self.kind.index_field
+        node = None if index_field is None else opts.field_selector.exact(index_field)
         equalities = opts.label_selector.equalities()
         candidates = view.indexed(namespace, node, equalities)
         if candidates is None:
@@ -209,33 +210,40 @@ class PodRegistry:
         self,
         key: str,
         event_type: EventType,
-        pod: Pod,
+        pod: Object,
         expected_rv: int | None,
         previous: SelectorState | None = None,
     ) -> tuple[Committed, Summary]:
         """Commit one version with its summary: the view's entry, stored beside the JSON."""
-        summary = Summary.of(pod)
+        summary = Summary.of(pod, self.kind.fields)
         committed = await self.store.write(
-            key, event_type, pod, expected_rv=expected_rv, previous=previous, summary=summary.packed()
+            key,
+            event_type,
+            pod,
+            expected_rv=expected_rv,
+            previous=previous,
+            summary=summary.packed(self.kind.fields),
         )
         return committed, summary
 
-    def _written(self, pod: Pod, committed: Committed, summary: Summary, warnings: Warnings = ()) -> Written:
+    def _written(
+        self, pod: Object, committed: Committed, summary: Summary, warnings: Warnings = ()
+    ) -> Written:
         """A pod just committed: the view adopts its entry (the JSON the write made, no parse)."""
         meta = pod["metadata"]
-        key = object_key(meta["namespace"], meta["name"])
+        key = object_key(meta.get("namespace"), meta["name"])
         self.replica.offer_entry(committed.rv, entry_of(key, committed.rv, committed.json, summary))
         return Written(pod, committed.json, tuple(warnings))
 
     @staticmethod
-    def _unwritten(pod: Pod, warnings: Warnings = ()) -> Written:
+    def _unwritten(pod: Object, warnings: Warnings = ()) -> Written:
         """A dry run or no-op: the pod as it would be, never offered to the view."""
         return Written(pod, orjson.dumps(pod), tuple(warnings))
 
-    async def create(self, namespace: str, pod: Pod, opts: WriteOptions) -> Written:
+    async def create(self, namespace: str | None, pod: Object, opts: WriteOptions) -> Written:
         now = self.clock()
         generated = not (pod.get("metadata") or {}).get("name")
-        pod, warnings = prepare_create(pod, namespace, now=now)
+        pod, warnings = self.kind.create(pod, namespace, now)
         if not opts.applied:
             managed_fields.record(
                 pod, None, manager=opts.manager, operation="Update", subresource=None, time=timestamp(now)
@@ -256,16 +264,16 @@ class PodRegistry:
                 if generated:
                     continue
                 terminating = exc.current is not None and "deletionTimestamp" in exc.current.pod()["metadata"]
-                raise errors.already_exists(meta["name"], terminating=terminating) from exc
+                raise errors.already_exists(self.resource, meta["name"], terminating=terminating) from exc
             return self._written(pod, committed, summary, warnings)
-        raise errors.name_generation_exhausted(meta["name"])
+        raise errors.name_generation_exhausted(self.resource, meta["name"])
 
     def _cached(self, key: str) -> Stored | None:
         """This replica's version of ``key``: where an update starts (see :meth:`update`)."""
         entry = self.replica.view.get(key)
         return None if entry is None else Stored(entry.rv, entry.json)
 
-    async def update(self, namespace: str, name: str, mutate: Mutation, opts: WriteOptions) -> Written:
+    async def update(self, namespace: str | None, name: str, mutate: Mutation, opts: WriteOptions) -> Written:
         """Apply ``mutate`` (PUT body rules or a patch, then the strategy) to the current pod.
 
         ``mutate`` gets a private copy of the current pod (with its resourceVersion) and returns
@@ -283,7 +291,7 @@ class PodRegistry:
             if stored is None and not latest:
                 stored, latest = await self.store.get(key), True
             if stored is None:
-                raise errors.not_found(name)
+                raise errors.not_found(self.resource, name)
             old = stored.pod()
             try:
                 new = mutate(stored.pod())  # a private copy: parsed again
@@ -307,7 +315,7 @@ class PodRegistry:
                 return self._unwritten(with_resource_version(new, stored.rv))
             try:
                 committed, summary = await self._write(
-                    key, "MODIFIED", new, stored.rv, Summary.of(old).selector_state
+                    key, "MODIFIED", new, stored.rv, Summary.of(old, self.kind.fields).selector_state
                 )
                 if removes_after_update(new):
                     committed, summary = await self._write(
@@ -317,22 +325,23 @@ class PodRegistry:
                 stored, latest = exc.current, True
                 continue
             except KeyMissing as exc:
-                raise errors.not_found(name) from exc
+                raise errors.not_found(self.resource, name) from exc
             return self._written(new, committed, summary)
-        raise errors.conflict(name)
+        raise errors.conflict(self.resource, name)
 
-    async def delete(self, namespace: str, name: str, opts: DeleteOptions) -> Written:
+    async def delete(self, namespace: str | None, name: str, opts: DeleteOptions) -> Written:
         key = object_key(namespace, name)
         stored, latest = self._cached(key), False  # as in update: the view's version first
         for _ in range(WRITE_ATTEMPTS):
             if stored is None and not latest:
                 stored, latest = await self.store.get(key), True
             if stored is None:
-                raise errors.not_found(name)
+                raise errors.not_found(self.resource, name)
             pod = stored.pod()
             try:
-                check_preconditions(pod, opts)
-                plan = plan_delete(pod, opts, self.clock())
+                check_preconditions(self.kind.kind, pod, opts)
+                grace = self.kind.grace_period(pod, opts.grace_period_seconds)
+                plan = plan_delete(pod, opts, grace, self.clock())
             except errors.APIError:
                 if latest:
                     raise
@@ -344,7 +353,7 @@ class PodRegistry:
                     continue
                 return self._unwritten(with_resource_version(plan.update or pod, stored.rv))
             try:
-                committed, summary = Committed(stored.rv, stored.json), Summary.of(pod)
+                committed, summary = Committed(stored.rv, stored.json), Summary.of(pod, self.kind.fields)
                 if plan.update is not None:
                     committed, summary = await self._write(
                         key, "MODIFIED", plan.update, stored.rv, summary.selector_state
@@ -358,9 +367,9 @@ class PodRegistry:
                 stored, latest = exc.current, True
                 continue
             except KeyMissing as exc:
-                raise errors.not_found(name) from exc
+                raise errors.not_found(self.resource, name) from exc
             return self._written(pod, committed, summary)
-        raise errors.conflict(name)
+        raise errors.conflict(self.resource, name)
 
 
 def parse_resource_version(value: str) -> int:

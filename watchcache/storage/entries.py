@@ -19,7 +19,7 @@ from typing import Any, Literal
 import msgpack
 import orjson
 
-from watchcache.machinery.objects import Pod, with_resource_version
+from watchcache.machinery.objects import Object, with_resource_version
 from watchcache.machinery.selectors import SelectorState
 
 EventType = Literal["ADDED", "MODIFIED", "DELETED"]
@@ -50,10 +50,10 @@ class Event:
         self.previous_rv = previous_rv
         self.time_ms = time_ms
         self.summary = summary
-        self._pod: Pod | None = None
+        self._pod: Object | None = None
 
     @property
-    def pod(self) -> Pod:
+    def pod(self) -> Object:
         if self._pod is None:
             self._pod = orjson.loads(self.json)
         return self._pod
@@ -79,7 +79,7 @@ class Unstamped:
         return b"%b%d%b" % (self.json[: self.at], rv, self.json[self.at :])
 
 
-def unstamped(pod: Pod) -> Unstamped:
+def unstamped(pod: Object) -> Unstamped:
     """Encode ``pod`` once, leaving its resourceVersion to the transaction (``pod`` is as it was)."""
     meta = pod["metadata"]
     held = meta.get("resourceVersion")  # (assigning keeps its place among the keys)

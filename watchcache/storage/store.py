@@ -36,7 +36,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import NoScriptError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from watchcache.machinery.objects import Pod
+from watchcache.machinery.objects import Object
 from watchcache.machinery.selectors import SelectorState
 from watchcache.storage.entries import Event, EventType, decode_entry, pack_previous, stored_json, unstamped
 from watchcache.storage.groupcommit import GroupCommit, pack_command
@@ -96,7 +96,7 @@ class Stored:
     json: bytes  # stamped with rv
     summary: bytes = b""  # as the writer packed it; empty for versions of older releases
 
-    def pod(self) -> Pod:
+    def pod(self) -> Object:
         """A fresh, mutable dict of this version: each call parses anew (a deep copy for free)."""
         return orjson.loads(self.json)
 
@@ -312,7 +312,7 @@ class Store:
         self,
         key: str,
         event_type: EventType,
-        pod: Pod,
+        pod: Object,
         *,
         expected_rv: int | None,
         previous: SelectorState | None = None,

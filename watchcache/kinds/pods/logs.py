@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from watchcache.machinery import errors, params
-from watchcache.machinery.objects import Pod
+from watchcache.machinery.objects import Object
 from watchcache.machinery.schema import normalize_time
 
 LOG_KIND = "PodLogOptions"
@@ -58,7 +58,7 @@ def parse_log_options(query: Mapping[str, str], pod_name: str) -> LogOptions:
     )
     problems = _problems(opts, "sinceTime" in query)
     if problems:
-        raise errors.invalid(pod_name, problems, kind=LOG_KIND)
+        raise errors.invalid(LOG_KIND, pod_name, problems)
     return opts
 
 
@@ -77,7 +77,7 @@ def _problems(opts: LogOptions, since_time_given: bool) -> list[errors.FieldErro
     return problems
 
 
-def resolve_container(pod: Pod, requested: str | None) -> str:
+def resolve_container(pod: Object, requested: str | None) -> str:
     """The container a log request means (log.md §2 step 4)."""
     spec = pod.get("spec") or {}
     name = pod["metadata"]["name"]

@@ -20,7 +20,7 @@ from watchcache.machinery.jsonshape import dicts as _dicts
 from watchcache.machinery.jsonshape import mapping as _mapping
 from watchcache.machinery.names import dns1123_subdomain_errors, qualified_name_errors
 from watchcache.machinery.object_meta import validate_object_meta, validate_object_meta_update
-from watchcache.machinery.objects import Pod
+from watchcache.machinery.objects import Object
 from watchcache.machinery.semantic import semantic_form, spec_diff
 
 MIRROR_POD_ANNOTATION = "kubernetes.io/config.mirror"  # set by the kubelet on static pods' mirrors
@@ -36,7 +36,7 @@ _NON_TERMINATED = "may not be transitioned to non-terminated state"
 # --- /status ----------------------------------------------------------------------------------
 
 
-def merge_status_write(new: Pod, old: Pod) -> Pod:
+def merge_status_write(new: Object, old: Object) -> Object:
     """The pod a status write stores: ``new``'s status and labels/annotations/finalizers on the
     stored pod. Spec, ownerReferences (old kubelets corrupted them) and deletion fields stay.
 
@@ -58,7 +58,7 @@ def merge_status_write(new: Pod, old: Pod) -> Pod:
     return {"metadata": meta, "spec": old.get("spec") or {}, "status": status}
 
 
-def validate_status_update(new: Pod, old: Pod) -> list[FieldError]:
+def validate_status_update(new: Object, old: Object) -> list[FieldError]:
     """``ValidatePodStatusUpdate`` in its order. The spec is the stored one, so neither pod
     validation nor the spec mutability rule runs: a status write can never fail on the spec."""
     new_meta, old_meta = _mapping(new.get("metadata")), _mapping(old.get("metadata"))
@@ -199,7 +199,7 @@ def ip_family(text: str) -> int | None:
 # --- /ephemeralcontainers ---------------------------------------------------------------------
 
 
-def merge_ephemeral_write(new: Pod, old: Pod) -> Pod:
+def merge_ephemeral_write(new: Object, old: Object) -> Object:
     """The stored pod with ``new``'s (defaulted) ``spec.ephemeralContainers``; everything else
     in the body is discarded (``dropNonEphemeralContainerUpdates``)."""
     new.setdefault("spec", {})
@@ -216,7 +216,7 @@ def merge_ephemeral_write(new: Pod, old: Pod) -> Pod:
     return {"metadata": dict(old["metadata"]), "spec": spec, "status": old.get("status") or {}}
 
 
-def validate_ephemeral_update(new: Pod, old: Pod) -> list[FieldError]:
+def validate_ephemeral_update(new: Object, old: Object) -> list[FieldError]:
     """``ValidatePodEphemeralContainersUpdate``: the merged pod is valid (``validate_pod``
     already checks every ephemeral container: names, target, forbidden fields), a static pod
     gets one error only, and existing entries are neither removed nor changed.

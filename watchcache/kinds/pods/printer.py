@@ -1,78 +1,38 @@
-"""The ``meta.k8s.io/v1`` Table form of pods, which ``kubectl get`` asks for and prints as is.
-
-The cells follow the 1.32 pod printer (spec README "Cell rules"): kubectl does no formatting of
-its own for Table responses, so every string here is exactly what the user sees. The server
-always fills the wide columns (priority 1); kubectl hides them unless ``-o wide``.
-"""
+"""The Pod printer (kube's ``printers.go`` for pods): the columns and cells ``kubectl get pods``
+shows (spec README "Cell rules", the 1.32 printer)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any, Literal, NotRequired, TypedDict
+from datetime import datetime
+from typing import Any
 
-from watchcache.machinery import errors
-from watchcache.machinery.selectors import pod_ip
-
-IncludeObject = Literal["None", "Metadata", "Object"]
-_INCLUDE_OBJECT_VALUES: tuple[IncludeObject, ...] = ("None", "Metadata", "Object")
-NONE = "<none>"
-UNKNOWN = "<unknown>"
-
-
-class ColumnDefinition(TypedDict):
-    name: str
-    type: str
-    format: str
-    description: str
-    priority: int
-
-
-class RowCondition(TypedDict):
-    type: str
-    status: str
-    reason: str
-    message: str
-
-
-class TableRow(TypedDict):
-    cells: list[str]
-    conditions: NotRequired[list[RowCondition]]
-    object: NotRequired[dict[str, Any]]
-
-
-class Table(TypedDict):
-    kind: Literal["Table"]
-    apiVersion: Literal["meta.k8s.io/v1"]
-    metadata: dict[str, Any]
-    columnDefinitions: list[ColumnDefinition] | None
-    rows: list[TableRow]
-
-
-def _column(name: str, description: str, *, fmt: str = "", priority: int = 0) -> ColumnDefinition:
-    return {
-        "name": name,
-        "type": "string",
-        "format": fmt,
-        "description": description,
-        "priority": priority,
-    }
-
+from watchcache.kinds.pods.fields import pod_ip
+from watchcache.machinery.table import (
+    NONE,
+    ColumnDefinition,
+    Printer,
+    RowCondition,
+    TableRow,
+    age,
+    column,
+    parse_time,
+)
 
 COLUMN_DEFINITIONS: list[ColumnDefinition] = [
-    _column("Name", "Name of the pod, unique within its namespace.", fmt="name"),
-    _column("Ready", "Ready containers out of all regular and sidecar containers of the pod."),
-    _column("Status", "Aggregate state of the pod, derived from its phase and container states."),
-    _column("Restarts", "Container restarts of the pod, and how long ago the latest one was."),
-    _column("Age", "Time since the pod was created (metadata.creationTimestamp)."),
-    _column("IP", "The pod's first IP address (status.podIPs[0]).", priority=1),
-    _column("Node", "The node the pod is bound to (spec.nodeName).", priority=1),
-    _column(
+    column("Name", "Name of the pod, unique within its namespace.", fmt="name"),
+    column("Ready", "Ready containers out of all regular and sidecar containers of the pod."),
+    column("Status", "Aggregate state of the pod, derived from its phase and container states."),
+    column("Restarts", "Container restarts of the pod, and how long ago the latest one was."),
+    column("Age", "Time since the pod was created (metadata.creationTimestamp)."),
+    column("IP", "The pod's first IP address (status.podIPs[0]).", priority=1),
+    column("Node", "The node the pod is bound to (spec.nodeName).", priority=1),
+    column(
         "Nominated Node",
         "The node the scheduler nominated for the pod after preemption.",
         priority=1,
     ),
-    _column(
+    column(
         "Readiness Gates",
         "Readiness gates whose condition is True, out of all gates of the pod.",
         priority=1,
@@ -93,29 +53,8 @@ _FAILED: list[RowCondition] = [
 ]
 
 
-def parse_include_object(value: str | None) -> IncludeObject:
-    """``includeObject`` query value; absent or empty means ``Metadata``, as in the apiserver."""
-    if not value:
-        return "Metadata"
-    for allowed in _INCLUDE_OBJECT_VALUES:
-        if value == allowed:
-            return allowed
-    raise errors.BadRequest(f"unrecognized includeObject value: {errors.go_value(value)}")
-
-
-def table(rows: list[TableRow], metadata: dict[str, Any], *, with_columns: bool = True) -> Table:
-    """The Table body; watch events after the first send ``columnDefinitions: null``."""
-    return {
-        "kind": "Table",
-        "apiVersion": "meta.k8s.io/v1",
-        "metadata": metadata,
-        "columnDefinitions": COLUMN_DEFINITIONS if with_columns else None,
-        "rows": rows,
-    }
-
-
-def pod_row(pod: dict[str, Any], now: datetime, include_object: str = "Metadata") -> TableRow:
-    """One Table row for ``pod`` as of ``now`` (an aware datetime; ages are relative to it)."""
+def pod_row(pod: dict[str, Any], now: datetime) -> TableRow:
+    """The cells of ``pod`` as of ``now`` (an aware datetime; ages are relative to it)."""
     meta = pod.get("metadata") or {}
     spec = pod.get("spec") or {}
     status = pod.get("status") or {}
@@ -126,7 +65,7 @@ def pod_row(pod: dict[str, Any], now: datetime, include_object: str = "Metadata"
             f"{summary.ready}/{summary.total}",
             summary.reason,
             _restarts_cell(summary, now),
-            _age(_parse_time(meta.get("creationTimestamp")), now),
+            age(parse_time(meta.get("creationTimestamp")), now),
             pod_ip(status) or NONE,
             spec.get("nodeName") or NONE,
             status.get("nominatedNodeName") or NONE,
@@ -138,70 +77,7 @@ def pod_row(pod: dict[str, Any], now: datetime, include_object: str = "Metadata"
         row["conditions"] = _SUCCEEDED
     elif phase == "Failed":
         row["conditions"] = _FAILED
-    if include_object == "Metadata":
-        row["object"] = {
-            "kind": "PartialObjectMetadata",
-            "apiVersion": "meta.k8s.io/v1",
-            "metadata": meta,
-        }
-    elif include_object == "Object":
-        row["object"] = pod
     return row
-
-
-# --------------------------------------------------------------------------- durations
-
-
-def human_duration(seconds: float) -> str:
-    """apimachinery's ``HumanDuration``: coarser the older, two units only while short.
-
-    Up to 1 s in the future still prints ``0s`` (clock skew between machines); seconds are
-    truncated toward zero before any comparison, as Go's ``int(d.Seconds())`` does.
-    """
-    secs = int(seconds)
-    if secs < -1:
-        return "<invalid>"
-    if secs < 0:
-        return "0s"
-    if secs < 120:
-        return f"{secs}s"
-    minutes = secs // 60
-    if minutes < 10:
-        return _two_units(minutes, "m", secs % 60, "s")
-    if minutes < 3 * 60:
-        return f"{minutes}m"
-    hours = minutes // 60
-    if hours < 8:
-        return _two_units(hours, "h", minutes % 60, "m")
-    if hours < 48:
-        return f"{hours}h"
-    days = hours // 24
-    if hours < 8 * 24:
-        return _two_units(days, "d", hours % 24, "h")
-    if hours < 2 * 365 * 24:
-        return f"{days}d"
-    years = days // 365
-    if hours < 8 * 365 * 24:
-        return _two_units(years, "y", days % 365, "d")
-    return f"{years}y"
-
-
-def _two_units(big: int, big_unit: str, small: int, small_unit: str) -> str:
-    return f"{big}{big_unit}{small}{small_unit}" if small else f"{big}{big_unit}"
-
-
-def _parse_time(value: Any) -> datetime | None:
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
-
-
-def _age(then: datetime | None, now: datetime) -> str:
-    return UNKNOWN if then is None else human_duration((now - then).total_seconds())
 
 
 # ------------------------------------------------------------- READY / STATUS / RESTARTS
@@ -307,7 +183,7 @@ def _walk_containers(status: dict[str, Any], summary: _Summary) -> None:
 
 def _restarts_cell(summary: _Summary, now: datetime) -> str:
     if summary.restarts and summary.last_restart is not None:
-        return f"{summary.restarts} ({_age(summary.last_restart, now)} ago)"
+        return f"{summary.restarts} ({age(summary.last_restart, now)} ago)"
     return str(summary.restarts)
 
 
@@ -337,7 +213,7 @@ def _state(cs: dict[str, Any]) -> tuple[dict[str, Any] | None, dict[str, Any] | 
 
 def _restart_info(cs: dict[str, Any]) -> tuple[int, datetime | None]:
     last = (cs.get("lastState") or {}).get("terminated")
-    finished = _parse_time(last.get("finishedAt")) if isinstance(last, dict) else None
+    finished = parse_time(last.get("finishedAt")) if isinstance(last, dict) else None
     return _int(cs.get("restartCount")), finished
 
 
@@ -361,3 +237,6 @@ def _later(current: datetime | None, candidate: datetime | None) -> datetime | N
 
 def _int(value: Any) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+POD_PRINTER = Printer(COLUMN_DEFINITIONS, pod_row)
