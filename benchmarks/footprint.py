@@ -62,7 +62,9 @@ async def _writes_and_pings(redis_url: str, stop: Any, rate: float) -> dict[str,
             namespace, _, name = key.partition("/")
             pod["metadata"]["name"] = f"bg-{name}"
             summary = Summary.of(pod, POD_FIELDS).packed(POD_FIELDS)  # as the registry writes
-            await store.write(f"{namespace}/bg-{name}", "ADDED", pod, expected_rv=None, summary=summary)
+            await store.write(
+                "pods", f"{namespace}/bg-{name}", "ADDED", pod, expected_rv=None, summary=summary
+            )
             written += 1
             await asyncio.sleep(1 / rate)
 

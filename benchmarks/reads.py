@@ -69,7 +69,7 @@ async def _preload(redis_url: str, count: int) -> tuple[float, int]:
         nonlocal json_bytes
         for key, pod in queue:
             summary = Summary.of(pod, POD_FIELDS).packed(POD_FIELDS)  # as the registry writes
-            committed = await store.write(key, "ADDED", pod, expected_rv=None, summary=summary)
+            committed = await store.write("pods", key, "ADDED", pod, expected_rv=None, summary=summary)
             json_bytes += len(committed.json)  # (not in one statement: += would read before the await)
 
     await asyncio.gather(*(worker() for _ in range(PRELOAD_CONCURRENCY)))

@@ -82,14 +82,14 @@ async def _store_writer(
         key = f"ns-0/{name}"
         meta["name"] = name
         if mode == "create":
-            await store.write(key, "ADDED", pod, expected_rv=None)
+            await store.write("pods", key, "ADDED", pod, expected_rv=None)
         else:
             current = await store.get_rv(key)
             if current is None:
-                await store.write(key, "ADDED", pod, expected_rv=None)
+                await store.write("pods", key, "ADDED", pod, expected_rv=None)
             else:
                 meta.setdefault("annotations", {})["bench/rev"] = str(seq)
-                await store.write(key, "MODIFIED", pod, expected_rv=current)
+                await store.write("pods", key, "MODIFIED", pod, expected_rv=current)
         if now >= window[0]:
             lat.append(time.monotonic() - now)
         seq += 1

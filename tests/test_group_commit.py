@@ -31,24 +31,24 @@ def pod(name: str, **labels: str) -> dict[str, Any]:
 
 
 async def test_writes_of_one_loop_turn_share_one_send_and_commit_in_call_order(store: Store) -> None:
-    await store.write("ns/warm", "ADDED", pod("warm"), expected_rv=None)  # loads the script
+    await store.write("pods", "ns/warm", "ADDED", pod("warm"), expected_rv=None)  # loads the script
     batches, commands = store.commits.batches, store.commits.commands
-    writes = [store.write(f"ns/p{i}", "ADDED", pod(f"p{i}"), expected_rv=None) for i in range(50)]
+    writes = [store.write("pods", f"ns/p{i}", "ADDED", pod(f"p{i}"), expected_rv=None) for i in range(50)]
     rvs = [committed.rv for committed in await asyncio.gather(*writes)]
     assert (store.commits.batches - batches, store.commits.commands - commands) == (1, 50)
     assert rvs == sorted(rvs) and len(set(rvs)) == 50  # Redis ran them in the order they were called
-    stored = await asyncio.gather(*(store.get(f"ns/p{i}") for i in range(50)))
+    stored = await asyncio.gather(*(store.get("pods", f"ns/p{i}") for i in range(50)))
     assert [s.rv for s in stored if s is not None] == rvs
 
 
 async def test_each_write_in_a_batch_gets_its_own_compare_and_swap_outcome(store: Store) -> None:
-    rv = (await store.write("ns/a", "ADDED", pod("a"), expected_rv=None)).rv
+    rv = (await store.write("pods", "ns/a", "ADDED", pod("a"), expected_rv=None)).rv
     before = store.commits.batches
     outcomes = await asyncio.gather(
-        store.write("ns/a", "MODIFIED", pod("a", won="yes"), expected_rv=rv),
-        store.write("ns/a", "MODIFIED", pod("a", won="no"), expected_rv=rv),  # same base: loses
-        store.write("ns/a", "ADDED", pod("a"), expected_rv=None),  # exists
-        store.write("ns/b", "ADDED", pod("b"), expected_rv=None),
+        store.write("pods", "ns/a", "MODIFIED", pod("a", won="yes"), expected_rv=rv),
+        store.write("pods", "ns/a", "MODIFIED", pod("a", won="no"), expected_rv=rv),  # same base: loses
+        store.write("pods", "ns/a", "ADDED", pod("a"), expected_rv=None),  # exists
+        store.write("pods", "ns/b", "ADDED", pod("b"), expected_rv=None),
         return_exceptions=True,
     )
     assert store.commits.batches == before + 1
@@ -64,11 +64,11 @@ async def test_each_write_in_a_batch_gets_its_own_compare_and_swap_outcome(store
 async def test_a_command_redis_rejects_fails_only_itself(store: Store) -> None:
     commits = store.commits
     wrong_type = pack_command("HGET", store.rv_key, "x")  # {..}:rv is a string: WRONGTYPE
-    await store.write("ns/first", "ADDED", pod("first"), expected_rv=None)  # makes the rv key
+    await store.write("pods", "ns/first", "ADDED", pod("first"), expected_rv=None)  # makes the rv key
     outcomes = await asyncio.gather(
-        store.write("ns/c1", "ADDED", pod("c1"), expected_rv=None),
+        store.write("pods", "ns/c1", "ADDED", pod("c1"), expected_rv=None),
         commits.call(wrong_type),
-        store.write("ns/c2", "ADDED", pod("c2"), expected_rv=None),
+        store.write("pods", "ns/c2", "ADDED", pod("c2"), expected_rv=None),
         return_exceptions=True,
     )
     first, rejected, second = outcomes
@@ -80,12 +80,12 @@ async def test_a_command_redis_rejects_fails_only_itself(store: Store) -> None:
 async def test_a_blocked_reader_gets_a_whole_batch_in_one_reply(store: Store) -> None:
     """A batch is one MULTI/EXEC transaction: Redis serves a blocked XREAD once, after it, not
     after its first write (each replica's tailer would need a second round for the rest)."""
-    first = await store.write("ns/before", "ADDED", pod("before"), expected_rv=None)
+    first = await store.write("pods", "ns/before", "ADDED", pod("before"), expected_rv=None)
     follower = store.log_follower()
     try:
         reading = asyncio.ensure_future(follower.next(first.rv, 5_000))
         await asyncio.sleep(0.2)  # the XREAD is blocked in Redis
-        writes = [store.write(f"ns/b{i}", "ADDED", pod(f"b{i}"), expected_rv=None) for i in range(5)]
+        writes = [store.write("pods", f"ns/b{i}", "ADDED", pod(f"b{i}"), expected_rv=None) for i in range(5)]
         committed = await asyncio.gather(*writes)
         events = await reading
         assert [e.rv for e in events] == [c.rv for c in committed]
@@ -108,16 +108,16 @@ async def test_a_command_refused_when_queued_aborts_its_batch_and_says_why(store
 async def test_writes_go_on_after_redis_forgets_the_script(
     private_redis: EmbeddedRedis, store: Store
 ) -> None:
-    await store.write("ns/s1", "ADDED", pod("s1"), expected_rv=None)
+    await store.write("pods", "ns/s1", "ADDED", pod("s1"), expected_rv=None)
     admin = redis.Redis.from_url(private_redis.url)
     admin.script_flush()
     admin.close()
     committed = await asyncio.gather(
-        *(store.write(f"ns/t{i}", "ADDED", pod(f"t{i}"), expected_rv=None) for i in range(3))
+        *(store.write("pods", f"ns/t{i}", "ADDED", pod(f"t{i}"), expected_rv=None) for i in range(3))
     )
     rvs = {c.rv for c in committed}
     assert len(rvs) == 3
-    assert (await store.write("ns/t3", "ADDED", pod("t3"), expected_rv=None)).rv > max(rvs)
+    assert (await store.write("pods", "ns/t3", "ADDED", pod("t3"), expected_rv=None)).rv > max(rvs)
 
 
 async def test_a_connection_cut_mid_batch_fails_exactly_the_writes_in_flight(
@@ -129,14 +129,16 @@ async def test_a_connection_cut_mid_batch_fails_exactly_the_writes_in_flight(
     acknowledged = [
         c.rv
         for c in await asyncio.gather(
-            *(store.write(f"ns/ok{i}", "ADDED", pod(f"ok{i}"), expected_rv=None) for i in range(5))
+            *(store.write("pods", f"ns/ok{i}", "ADDED", pod(f"ok{i}"), expected_rv=None) for i in range(5))
         )
     ]
     admin = redis.Redis.from_url(private_redis.url)
     admin.execute_command("CLIENT", "PAUSE", 5000, "WRITE")  # scripts that write wait in Redis
     try:
         in_flight = [
-            asyncio.ensure_future(store.write(f"ns/cut{i}", "ADDED", pod(f"cut{i}"), expected_rv=None))
+            asyncio.ensure_future(
+                store.write("pods", f"ns/cut{i}", "ADDED", pod(f"cut{i}"), expected_rv=None)
+            )
             for i in range(5)
         ]
         await asyncio.sleep(0.3)
@@ -150,11 +152,11 @@ async def test_a_connection_cut_mid_batch_fails_exactly_the_writes_in_flight(
     assert all(isinstance(o, RedisConnectionError) for o in outcomes), outcomes
     assert all(isinstance(o, RedisError) for o in outcomes)  # router.error_response: 503
     for i in range(5):
-        assert await store.get(f"ns/cut{i}") is None  # killed before Redis ran them
-    after = (await store.write("ns/after", "ADDED", pod("after"), expected_rv=None)).rv
+        assert await store.get("pods", f"ns/cut{i}") is None  # killed before Redis ran them
+    after = (await store.write("pods", "ns/after", "ADDED", pod("after"), expected_rv=None)).rv
     assert after > max(acknowledged)
     for i, rv in enumerate(acknowledged):
-        stored = await store.get(f"ns/ok{i}")
+        stored = await store.get("pods", f"ns/ok{i}")
         assert stored is not None and stored.rv == rv
     admin.close()
 

@@ -319,7 +319,7 @@ def test_metrics_endpoint_reports_the_view_and_watchers(api: httpx.Client, ns: s
     create(api, ns, pod_manifest("web"))
     text = api.get("/metrics").text
     samples = dict(line.rsplit(" ", 1) for line in text.splitlines() if line and not line.startswith("#"))
-    assert float(samples["watchcache_view_pods"]) >= 1
+    assert float(samples['watchcache_view_objects{resource="pods"}']) >= 1
     assert float(samples["watchcache_view_resource_version"]) >= 1
     assert "watchcache_watchers" in samples
     before = float(samples["watchcache_consistent_reads_total"])

@@ -43,7 +43,9 @@ async def test_the_client_speaks_over_a_unix_socket_too(tmp_path: Path) -> None:
             await asyncio.sleep(0.02)
         store = Store(redis, prefix="{unix-test}")
         rv = (
-            await store.write("ns/p", "ADDED", {"kind": "Pod", "metadata": {"name": "p"}}, expected_rv=None)
+            await store.write(
+                "pods", "ns/p", "ADDED", {"kind": "Pod", "metadata": {"name": "p"}}, expected_rv=None
+            )
         ).rv
         heads = store.head_reader()
         assert await heads.head() == rv == await store.head()
@@ -63,7 +65,7 @@ async def test_the_tailer_reads_events_in_either_protocol(redis_server: Embedded
     follower = store.log_follower()
     try:
         pod = {"kind": "Pod", "metadata": {"name": "p", "namespace": "ns", "labels": {"a": "b"}}}
-        written = await store.write("ns/p", "ADDED", pod, expected_rv=None, summary=b"s")
+        written = await store.write("pods", "ns/p", "ADDED", pod, expected_rv=None, summary=b"s")
         (event,) = await follower.next(0, 100)
         assert (event.rv, event.key, event.json, event.summary) == (written.rv, "ns/p", written.json, b"s")
     finally:

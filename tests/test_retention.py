@@ -37,7 +37,7 @@ async def write_events(store: Store, count: int) -> int:
             "apiVersion": "v1",
             "metadata": {"name": f"p{i}", "namespace": "d", "resourceVersion": ""},
         }
-        rv = (await store.write(f"d/p{i}", "ADDED", pod, expected_rv=None)).rv
+        rv = (await store.write("pods", f"d/p{i}", "ADDED", pod, expected_rv=None)).rv
     return rv
 
 
@@ -153,16 +153,18 @@ async def test_a_change_replayed_from_redis_leaves_a_selector_with_its_previous_
         "apiVersion": "v1",
         "metadata": {"name": "a", "namespace": "d", "resourceVersion": "", "labels": {"app": "x"}},
     }
-    first = (await store.write("d/a", "ADDED", pod, expected_rv=None)).rv
+    first = (await store.write("pods", "d/a", "ADDED", pod, expected_rv=None)).rv
     moved = {**pod, "metadata": {**pod["metadata"], "labels": {"app": "y"}}}
     from watchcache.machinery.selectors import SelectorState
 
-    await store.write("d/a", "MODIFIED", moved, expected_rv=first, previous=SelectorState({"app": "x"}, {}))
-    replica = Replica(store, POD)
+    await store.write(
+        "pods", "d/a", "MODIFIED", moved, expected_rv=first, previous=SelectorState({"app": "x"}, {})
+    )
+    replica = Replica(store, [POD])
     await replica.bootstrap()
     history = History(replica)  # empty window: everything comes from the stream
     change = (await history.changes_after(first, 10))[0]
-    flt = WatchFilter(None, parse_label_selector("app=x"), parse_field_selector(""))
+    flt = WatchFilter("pods", None, parse_label_selector("app=x"), parse_field_selector(""))
     assert change.judge(flt) == LEFT
     await history.fill_previous(change)
     line = orjson.loads(change.line(LEFT, False))
@@ -223,7 +225,7 @@ async def test_the_window_is_bounded_by_bytes_and_older_history_comes_from_redis
     from watchcache.cache.replica import Replica
 
     await write_events(store, 50)
-    replica = Replica(store, POD)
+    replica = Replica(store, [POD])
     await replica.bootstrap()
     history = History(replica, window_bytes=4_000)
     for event in await store.read_range(0, 100):
@@ -244,7 +246,7 @@ async def test_changes_replayed_from_redis_are_shared_by_later_readers(store: St
     from watchcache.cache.replica import Replica
 
     await write_events(store, 20)
-    replica = Replica(store, POD)
+    replica = Replica(store, [POD])
     await replica.bootstrap()
     history = History(replica)  # empty window: history before this replica started is in Redis
     first = await history.changes_after(1, 10)

@@ -25,7 +25,7 @@ OPTS = WriteOptions(manager="test")
 
 
 def registry(store: Store) -> ResourceRegistry:
-    replica = Replica(store, POD)
+    replica = Replica(store, [POD])
     return ResourceRegistry(POD, store, replica, History(replica))
 
 
@@ -52,13 +52,13 @@ async def stale_pair(store: Store) -> tuple[ResourceRegistry, ResourceRegistry, 
     b = registry(store)
     await b.replica.bootstrap()
     second = await a.update("ns", "p", labelled(a="1"), OPTS)
-    stale = b.replica.view.get("ns/p")
+    stale = b.replica.views["pods"].get("ns/p")
     assert stale is not None and str(stale.rv) != second.pod["metadata"]["resourceVersion"]
     return a, b, second.pod["metadata"]["resourceVersion"]
 
 
 async def current(store: Store) -> Object:
-    stored = await store.get("ns/p")
+    stored = await store.get("pods", "ns/p")
     assert stored is not None
     return stored.pod()
 
@@ -111,7 +111,7 @@ async def test_an_error_on_the_latest_version_is_answered(store: Store) -> None:
 async def test_a_delete_precondition_on_the_latest_version_holds_on_a_stale_replica(store: Store) -> None:
     _, b, latest_rv = await stale_pair(store)
     await b.delete("ns", "p", DeleteOptions(precondition_rv=latest_rv))
-    assert await store.get("ns/p") is None
+    assert await store.get("pods", "ns/p") is None
 
 
 async def test_a_pod_deleted_elsewhere_is_not_found_from_a_stale_view(store: Store) -> None:

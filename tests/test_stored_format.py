@@ -48,9 +48,9 @@ def test_a_look_alike_in_user_data_is_not_stamped() -> None:
 
 
 async def test_the_log_the_view_and_the_writer_hold_the_same_bytes(store: Store) -> None:
-    created = await store.write("ns/a", "ADDED", pod("a"), expected_rv=None)
+    created = await store.write("pods", "ns/a", "ADDED", pod("a"), expected_rv=None)
     assert orjson.loads(created.json)["metadata"]["resourceVersion"] == str(created.rv)
-    stored = await store.get("ns/a")
+    stored = await store.get("pods", "ns/a")
     assert stored is not None and (stored.rv, stored.json) == (created.rv, created.json)
     (event,) = await store.read_range(created.rv - 1)
     assert (event.rv, event.json) == (created.rv, created.json)
@@ -59,9 +59,9 @@ async def test_the_log_the_view_and_the_writer_hold_the_same_bytes(store: Store)
 
 
 async def test_a_deletion_event_carries_the_last_state_stamped_with_its_own_rv(store: Store) -> None:
-    created = await store.write("ns/a", "ADDED", pod("a"), expected_rv=None)
-    deleted = await store.write("ns/a", "DELETED", pod("a"), expected_rv=created.rv)
-    assert await store.get("ns/a") is None
+    created = await store.write("pods", "ns/a", "ADDED", pod("a"), expected_rv=None)
+    deleted = await store.write("pods", "ns/a", "DELETED", pod("a"), expected_rv=created.rv)
+    assert await store.get("pods", "ns/a") is None
     (event,) = await store.read_range(created.rv)
     assert event.type == "DELETED" and event.json == deleted.json
     assert event.pod["metadata"]["resourceVersion"] == str(deleted.rv)
@@ -75,17 +75,17 @@ async def test_versions_stored_as_msgpack_by_an_older_release_are_read(store: St
     await store.redis.xadd(store.log_key, {"t": "ADDED", "k": "ns/old", "o": old, "p": b"", "r": 0}, id="5-0")
     await store.redis.hset(store.obj_key, "ns/old", b"5 " + old)
 
-    stored = await store.get("ns/old")
+    stored = await store.get("pods", "ns/old")
     assert stored is not None and stored.pod()["metadata"]["resourceVersion"] == "5"
     (event,) = await store.read_range(0)
     assert event.pod == stored.pod()
-    replica = Replica(store, POD)
+    replica = Replica(store, [POD])
     await replica.bootstrap()
-    entry = replica.view.get("ns/old")
+    entry = replica.views["pods"].get("ns/old")
     assert entry is not None and entry.json == stored.json and entry.uid == "u-old"
 
-    updated = await store.write("ns/old", "MODIFIED", pod("old", v="2"), expected_rv=5)
-    assert updated.rv == 6 and (await store.get("ns/old")).json == updated.json  # type: ignore[union-attr]
+    updated = await store.write("pods", "ns/old", "MODIFIED", pod("old", v="2"), expected_rv=5)
+    assert updated.rv == 6 and (await store.get("pods", "ns/old")).json == updated.json  # type: ignore[union-attr]
 
 
 async def test_a_replica_builds_entries_from_the_stored_summary(store: Store) -> None:
@@ -95,12 +95,14 @@ async def test_a_replica_builds_entries_from_the_stored_summary(store: Store) ->
     manifest["metadata"]["labels"] = {"app": "web"}
     summary = Summary.of(manifest, POD_FIELDS)
     created = await store.write(
-        "ns/s", "ADDED", manifest, expected_rv=None, summary=summary.packed(POD_FIELDS)
+        "pods", "ns/s", "ADDED", manifest, expected_rv=None, summary=summary.packed(POD_FIELDS)
     )
-    stored = await store.get("ns/s")
+    stored = await store.get("pods", "ns/s")
     assert stored is not None and stored.summary == summary.packed(POD_FIELDS) and stored.json == created.json
     (event,) = await store.read_range(created.rv - 1)
     assert event.summary == summary.packed(POD_FIELDS)
-    replica = Replica(store, POD)
+    replica = Replica(store, [POD])
     await replica.bootstrap()
-    assert replica.view.get("ns/s") == make_entry("ns/s", created.rv, orjson.loads(created.json), POD_FIELDS)
+    assert replica.views["pods"].get("ns/s") == make_entry(
+        "ns/s", created.rv, orjson.loads(created.json), POD_FIELDS
+    )

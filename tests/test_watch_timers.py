@@ -17,12 +17,14 @@ from watchcache.storage.store import Store
 
 
 def broadcaster() -> Broadcaster:
-    replica = Replica(Store(Redis()), POD)  # never connects: timers need no Redis
+    replica = Replica(Store(Redis()), [POD])  # never connects: timers need no Redis
     return Broadcaster(replica, History(replica), catch_up=Pacer(1 << 20))
 
 
 def sleeping_watcher(b: Broadcaster) -> Watcher:
-    watcher = Watcher(WatchFilter("ns", parse_label_selector(""), parse_field_selector("")), False, cursor=0)
+    watcher = Watcher(
+        WatchFilter("pods", "ns", parse_label_selector(""), parse_field_selector("")), False, cursor=0
+    )
     b.register(watcher)
     watcher.waiter = watcher.loop.create_future()  # as Watcher.sleep leaves it
     return watcher

@@ -25,8 +25,9 @@ LEFT = "LEFT"  # a MODIFIED event after which the pod no longer matches: sent as
 
 @dataclass(frozen=True, slots=True)
 class WatchFilter:
-    """Which pods a watch sees: a namespace (or all) and its selectors."""
+    """Which objects a watch sees: a resource, a namespace (or all) and its selectors."""
 
+    resource: str
     namespace: str | None
     label: LabelSelector
     field: FieldSelector
@@ -85,8 +86,8 @@ class Change:
         self._lines: dict[tuple[str, bool], bytes] = {}
 
     @classmethod
-    def from_applied(cls, kind: Kind, applied: Applied) -> Change:
-        event, entry, prev = applied.event, applied.entry, applied.previous
+    def from_applied(cls, applied: Applied) -> Change:
+        kind, event, entry, prev = applied.kind, applied.event, applied.entry, applied.previous
         if entry is not None:
             json, state = entry.json, entry.selector_state
         else:
@@ -107,6 +108,8 @@ class Change:
 
     def judge(self, flt: WatchFilter) -> str | None:
         """The event type this change is for a watcher with ``flt``, or None (list-watch §5)."""
+        if flt.resource != self.kind.qualified_resource:
+            return None
         if self.type == "DELETED":
             return "DELETED" if flt.matches(self.key, self.state) else None
         now = flt.matches(self.key, self.state)

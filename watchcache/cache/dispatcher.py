@@ -29,6 +29,7 @@ from watchcache.cache.history import History
 from watchcache.cache.pacing import Pacer
 from watchcache.cache.replica import Applied, Replica
 from watchcache.cache.view import Entry
+from watchcache.machinery.objects import object_key
 
 BUFFER_EVENTS = 1_000  # per-watcher buffer of shared byte strings (references, not copies)
 TICK_S = 0.25  # resolution of watch deadlines and bookmarks
@@ -51,7 +52,7 @@ class Watcher:
     closed: bool = False
     buffer: deque[tuple[int, bytes]] = field(default_factory=deque)  # (rv, shared line)
     waiter: asyncio.Future[None] | None = None  # what its task awaits when it sleeps (done: awake)
-    index_keys: tuple[tuple[str, str], ...] = ()
+    index_keys: tuple[tuple[str, ...], ...] = ()
     timer_tick: int | None = None  # the ticker's bucket it waits in (its next deadline or bookmark)
     # looked up once: each get_running_loop() is a getpid() system call on Python 3.11
     loop: asyncio.AbstractEventLoop = field(default_factory=asyncio.get_running_loop)
@@ -100,8 +101,7 @@ class Broadcaster:
         self.buffer_size = buffer
         self.catch_up = catch_up  # paces every watcher replaying history (--catch-up-mib-per-s)
         self.metrics = Metrics()
-        self._index: dict[tuple[str, str], set[Watcher]] = {}
-        self._everyone: set[Watcher] = set()
+        self._index: dict[tuple[str, ...], set[Watcher]] = {}
         self._filters: dict[WatchFilter, list] = {}  # filter -> [the shared instance, watchers using it]
         self.watchers: set[Watcher] = set()
         # timer wheel: tick number -> watchers due then; a tick costs what is due, not all watchers
@@ -145,7 +145,7 @@ class Broadcaster:
     @property
     def rv(self) -> int:
         """Every change up to this rv has been dispatched (the view's rv)."""
-        return self.replica.view.rv
+        return self.replica.rv
 
     async def close(self) -> None:
         self.reset()
@@ -162,11 +162,9 @@ class Broadcaster:
         interned = self._filters.setdefault(watcher.filter, [watcher.filter, 0])
         interned[1] += 1
         watcher.filter = interned[0]  # watchers with equal filters share one: judged once per event
-        keys = _index_keys(watcher.filter)
+        keys = _index_keys(watcher.filter, self.replica.kinds[watcher.filter.resource].index_field)
         watcher.index_keys = keys
         self.watchers.add(watcher)
-        if not keys:
-            self._everyone.add(watcher)
         for key in keys:
             self._index.setdefault(key, set()).add(watcher)
 
@@ -179,7 +177,6 @@ class Broadcaster:
             del self._filters[watcher.filter]
         self.watchers.discard(watcher)
         self._unschedule(watcher)
-        self._everyone.discard(watcher)
         for key in watcher.index_keys:
             bucket = self._index.get(key)
             if bucket is not None:
@@ -191,7 +188,7 @@ class Broadcaster:
 
     def dispatch(self, applied: list[Applied]) -> None:
         for item in applied:
-            change = Change.from_applied(self.replica.kind, item)
+            change = Change.from_applied(item)
             self.history.remember(change)
             self._fan_out(change)
         self.metrics.events_dispatched += len(applied)
@@ -200,16 +197,18 @@ class Broadcaster:
 
     def _candidates(self, change: Change) -> Iterable[Watcher]:
         """Watchers an event may concern, each once: every watcher sits in exactly one bucket
-        (or in ``_everyone``), so chaining distinct buckets needs no copy and no dedup."""
+        of its resource, so chaining distinct buckets needs no copy and no dedup."""
         index = self._index
         if not index:
-            return self._everyone
-        node = change.state.fields.get("spec.nodeName", "")
-        keys = {("key", change.key), ("ns", change.key.partition("/")[0]), ("node", node)}
-        if change.previous is not None:
-            keys.add(("node", change.previous.fields.get("spec.nodeName", "")))
-        buckets = [bucket for key in keys if (bucket := index.get(key))]
-        return itertools.chain(self._everyone, *buckets)
+            return ()
+        kind, key = change.kind, change.key
+        resource, field = kind.qualified_resource, kind.index_field
+        keys = {("all", resource), ("key", resource, key), ("ns", resource, key.rpartition("/")[0])}
+        if field is not None:
+            keys.add(("field", resource, change.state.fields.get(field, "")))
+            if change.previous is not None:
+                keys.add(("field", resource, change.previous.fields.get(field, "")))
+        return itertools.chain.from_iterable([bucket for key in keys if (bucket := index.get(key))])
 
     def _fan_out(self, change: Change) -> None:
         limit, rv = self.buffer_size, change.rv
@@ -265,18 +264,21 @@ class Broadcaster:
         return True
 
     def initial_entries(self, flt: WatchFilter) -> list[Entry]:
-        return [e for e in self.replica.view.entries(flt.namespace) if flt.matches(e.key, e.selector_state)]
+        view = self.replica.views[flt.resource]
+        return [e for e in view.entries(flt.namespace) if flt.matches(e.key, e.selector_state)]
 
 
-def _index_keys(flt: WatchFilter) -> tuple[tuple[str, str], ...]:
-    """The most selective index bucket for a watcher; () means it must see every change."""
+def _index_keys(flt: WatchFilter, index_field: str | None) -> tuple[tuple[str, ...], ...]:
+    """The most selective index bucket for a watcher, within its resource (``all``: every
+    change of the resource). A cluster-scoped object's namespace is ``""``."""
+    resource = flt.resource
     name = flt.field.exact("metadata.name")
     namespace = flt.namespace or flt.field.exact("metadata.namespace")
     if name is not None and namespace is not None:
-        return (("key", f"{namespace}/{name}"),)
-    node = flt.field.exact("spec.nodeName")
-    if node is not None:
-        return (("node", node),)
+        return (("key", resource, object_key(namespace, name)),)
+    field = None if index_field is None else flt.field.exact(index_field)
+    if field is not None:
+        return (("field", resource, field),)
     if namespace is not None:
-        return (("ns", namespace),)
-    return ()
+        return (("ns", resource, namespace),)
+    return (("all", resource),)

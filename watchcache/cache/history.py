@@ -87,14 +87,18 @@ class History:
         if first is not None and rv + 1 >= first:
             start = bisect.bisect_right(self._rvs, rv, lo=self._start)
             return self._changes[start : start + limit]  # type: ignore[return-value]
-        ceiling = min(first if first is not None else self.replica.view.rv + 1, self.replica.view.rv + 1)
+        head = self.replica.rv
+        ceiling = min(first if first is not None else head + 1, head + 1)
         cached = self._replayed_run(rv, limit, ceiling)
         if cached:
             return cached
         events = await self.replica.store.read_range(rv, limit)
         if events and rv + 1 < events[0].rv:
             raise watch_expired(rv, events[0].rv)
-        changes = [Change.from_event(self.replica.kind, e) for e in events if e.rv < ceiling]
+        kinds = self.replica.kinds
+        changes = [
+            Change.from_event(kinds[e.resource], e) for e in events if e.rv < ceiling and e.resource in kinds
+        ]
         for change in changes:
             self._keep_replayed(change)
         return changes
@@ -141,7 +145,8 @@ class History:
         if index < len(rvs) and rvs[index] == rv:
             return self._changes[index]
         events = await self.replica.store.read_range(rv - 1, 1)
-        return Change.from_event(self.replica.kind, events[0]) if events and events[0].rv == rv else None
+        kind = self.replica.kinds.get(events[0].resource) if events and events[0].rv == rv else None
+        return None if kind is None else Change.from_event(kind, events[0])
 
     async def fill_previous(self, change: Change) -> None:
         """Give a change replayed from the stream the content of the version it replaced."""
@@ -150,19 +155,22 @@ class History:
             if previous is not None:
                 change.previous_json = previous.json
 
-    async def state_at(self, rv: int, namespace: str | None, start_after: str | None) -> list[Entry]:
-        """The pods as they were at ``rv`` (in key order), rebuilt from the view and the log.
+    async def state_at(
+        self, resource: str, rv: int, namespace: str | None, start_after: str | None
+    ) -> list[Entry]:
+        """A resource's objects as they were at ``rv`` (in key order), rebuilt from its view and the log.
 
         For every key changed after ``rv``, its version then is the one its first later change
         replaced. Raises 410 Expired when a change or a version needed is no longer retained.
         """
-        view = self.replica.view
-        current, now = view.entries(namespace, start_after), view.rv
+        view = self.replica.views[resource]
+        current, now = view.entries(namespace, start_after), self.replica.rv
         if rv >= now:
             return current
         first_later: dict[str, Change] = {}
         for change in await self.changes_between(rv, now):
-            first_later.setdefault(change.key, change)
+            if change.kind.qualified_resource == resource:
+                first_later.setdefault(change.key, change)
         if not first_later:
             return current
         lo = f"{namespace}/" if namespace is not None else ""
@@ -179,7 +187,7 @@ class History:
         change = await self.version(version_rv)
         if change is None:
             raise errors.expired("The resourceVersion for the provided list is too old.")
-        return stored_entry(change.key, version_rv, change.json, b"", self.replica.kind.fields)
+        return stored_entry(change.key, version_rv, change.json, b"", change.kind.fields)
 
 
 def _weight(change: Change) -> int:

@@ -1,13 +1,15 @@
-"""The replica runtime: bootstrap, the tailer, and waiting for the view to reach an rv.
+"""The replica runtime: bootstrap, the tailer, and waiting for the views to reach an rv.
 
 Readiness is a small state machine::
 
     starting --bootstrap: snapshot + replay to the log head--> ready
     ready --Redis unreachable--> ready (stale; the tailer retries with backoff)
 
-The tailer is the only writer of the view (design.md invariant 3): it applies every event, the
+The log holds every kind, in one rv sequence; the replica keeps a view per kind it serves. The
+tailer is the only writer of the views (design.md invariant 3): it applies every event, the
 replica's own writes included, in log order, then wakes the readers waiting for an rv and hands
-the applied events to the listeners (the watch dispatcher).
+the applied events to the listeners (the watch dispatcher). ``rv`` is how far all views reflect
+the log.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import heapq
 import itertools
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,8 +43,9 @@ PENDING_ENCODINGS_MAX = 10_000  # writer-built entries waiting for the tailer to
 
 @dataclass(frozen=True, slots=True)
 class Applied:
-    """An event as the view took it: the new entry (None if deleted) and the one it replaced."""
+    """An event as its kind's view took it: the new entry (None if deleted) and the one it replaced."""
 
+    kind: Kind
     event: Event
     entry: Entry | None
     previous: Entry | None
@@ -54,10 +57,11 @@ Listener = Callable[[list[Applied]], None]
 class Replica:
     """Owns the view of one process and keeps it following the log."""
 
-    def __init__(self, store: Store, kind: Kind) -> None:
+    def __init__(self, store: Store, kinds: Iterable[Kind]) -> None:
         self.store = store
-        self.kind = kind
-        self.view = self._new_view()
+        self.kinds = {kind.qualified_resource: kind for kind in kinds}
+        self.views = {resource: View(k.fields, k.index_field) for resource, k in self.kinds.items()}
+        self.rv = 0  # every view reflects the log up to here
         self.ready = False
         self._waiters: list[tuple[int, int, asyncio.Future[None]]] = []
         self._seq = itertools.count()
@@ -98,40 +102,34 @@ class Replica:
         half of is in the replay, and ``View.apply`` skips what the scan already reflected.
         """
         started = time.monotonic()
-        self.view = self._new_view()
         head = await self.store.head()
         with _collector_paused():  # ~5 containers a pod, none in a cycle: nothing to collect
-            self.view.load(
-                [
-                    stored_entry(key, stored.rv, stored.json, stored.summary, self.kind.fields)
-                    async for key, stored in self.store.snapshot()
-                ]
-            )
+            for resource, view in self.views.items():
+                fields = view.fields
+                view.reset()
+                view.load(
+                    [
+                        stored_entry(key, stored.rv, stored.json, stored.summary, fields)
+                        async for key, stored in self.store.snapshot(resource)
+                    ]
+                )
             # The view is long-lived: a full collection would otherwise walk every pod's
             # objects again and again while serving (a pause of tens of ms at 100k pods), and
             # the first one would come right after the pause. Frozen objects are still freed
             # by reference counting when a newer version replaces them.
             gc.freeze()
-        count = len(self.view)
-        self.view.advance(max(head, 1))  # rv 1 is the empty store's: the first event is 2
-        while events := await self.store.read_range(self.view.rv):
+        counts = ", ".join(f"{len(view)} {resource}" for resource, view in self.views.items())
+        self.rv = max(head, 1)  # rv 1 is the empty store's: the first event is 2
+        while events := await self.store.read_range(self.rv):
             self._apply(events)
             if len(events) < RANGE_BATCH:
                 break
         self.ready = True
-        log.info(
-            "view ready: %d pods at resourceVersion %d in %.2fs",
-            count,
-            self.view.rv,
-            time.monotonic() - started,
-        )
-
-    def _new_view(self) -> View:
-        return View(self.kind.fields, self.kind.index_field)
+        log.info("view ready: %s at resourceVersion %d in %.2fs", counts, self.rv, time.monotonic() - started)
 
     def offer_entry(self, rv: int, entry: Entry) -> None:
         """A writer hands over the entry it built for rv: the tailer neither unpacks nor encodes."""
-        if rv > self.view.rv and len(self._pending) < PENDING_ENCODINGS_MAX:
+        if rv > self.rv and len(self._pending) < PENDING_ENCODINGS_MAX:
             self._pending[rv] = entry
 
     def _future(self) -> asyncio.Future[Any]:
@@ -143,7 +141,7 @@ class Replica:
 
     async def wait_for(self, rv: int, timeout: float) -> bool:
         """Wait until the view has applied the log up to ``rv``; False on timeout."""
-        if self.view.rv >= rv:
+        if self.rv >= rv:
             return True
         fut: asyncio.Future[None] = self._future()
         heapq.heappush(self._waiters, (rv, next(self._seq), fut))
@@ -159,9 +157,9 @@ class Replica:
         Returns the rv reached; raises TimeoutError if the view does not catch up in time.
         """
         head = await self._fresh_head()
-        if self.view.rv < head and not await self.wait_for(head, timeout):
+        if self.rv < head and not await self.wait_for(head, timeout):
             raise TimeoutError(head)
-        return max(self.view.rv, head)
+        return max(self.rv, head)
 
     def _fresh_head(self) -> asyncio.Future[int]:
         """The log head, read by a GET sent after this call: single-flight under load.
@@ -198,17 +196,23 @@ class Replica:
             self._head_waiters = []
 
     def _apply(self, events: list[Event]) -> None:
-        pending, view = self._pending, self.view
+        pending, views, kinds = self._pending, self.views, self.kinds
         applied = []
         for event in events:
+            view = views.get(event.resource)
+            if view is None:  # a kind this replica does not serve (a newer release wrote it)
+                continue
             previous = view.get(event.key)
-            applied.append(Applied(event, view.apply(event, pending.pop(event.rv, None)), previous))
+            entry = view.apply(event, pending.pop(event.rv, None))
+            applied.append(Applied(kinds[event.resource], event, entry, previous))
+        if events:
+            self.rv = max(self.rv, events[-1].rv)
         self._wake()
         for listener in self._listeners:
             listener(applied)
 
     def _wake(self) -> None:
-        rv = self.view.rv
+        rv = self.rv
         waiters = self._waiters
         while waiters and waiters[0][0] <= rv:
             _, _, fut = heapq.heappop(waiters)
@@ -219,7 +223,7 @@ class Replica:
         failures = 0
         while True:
             try:
-                events = await self._follower.next(self.view.rv, TAIL_BLOCK_MS)
+                events = await self._follower.next(self.rv, TAIL_BLOCK_MS)
             except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
                 delay = RETRY_BACKOFF_S[min(failures, len(RETRY_BACKOFF_S) - 1)]
                 failures += 1
@@ -227,7 +231,7 @@ class Replica:
                 await asyncio.sleep(delay)
                 continue
             failures = 0
-            if events and events[0].rv > self.view.rv + 1:
+            if events and events[0].rv > self.rv + 1:
                 await self._resync(events[0].rv)
             elif events:
                 self._apply(events)
@@ -238,9 +242,7 @@ class Replica:
         Watches of this replica may have missed events; they are ended (clients re-watch and get
         410, then relist), exactly as when kube-apiserver's watch cache is re-initialised.
         """
-        log.error(
-            "tailer fell behind compaction (at %d, log resumes at %d): resyncing", self.view.rv, next_rv
-        )
+        log.error("tailer fell behind compaction (at %d, log resumes at %d): resyncing", self.rv, next_rv)
         self.ready = False
         for listener in self._reset_listeners:
             listener()

@@ -138,13 +138,17 @@ class Bucket:
 
 
 class View:
-    """One kind's objects by key, in key order (the list order), plus the rv of the last
-    applied event. ``index_field`` is the selectable field kept in an index (pods' node)."""
+    """One kind's objects by key, in key order (the list order). ``index_field`` is the
+    selectable field kept in an index (pods' node). How far it reflects the log is the
+    replica's ``rv``: one position for the views of every kind."""
 
     def __init__(self, fields: FieldSet, index_field: str | None = None) -> None:
         self.fields = fields
         self.index_field = index_field
-        self.rv = 0
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget everything (before a bootstrap loads a snapshot)."""
         self._entries: SortedDict = SortedDict()
         # secondary indexes, for what kubelets (spec.nodeName=X) and label-equality lists ask:
         # ("field", value) / ("label", key, value) -> the matching entries in key order
@@ -189,8 +193,6 @@ class View:
         the held version of their key are skipped: that is what makes snapshot-then-replay
         correct although the snapshot scan is not atomic.
         """
-        if event.rv > self.rv:
-            self.rv = event.rv
         held = self._entries.get(event.key)
         if held is not None and held.rv >= event.rv:
             return None
@@ -261,10 +263,6 @@ class View:
         if self.index_field is None:
             return labels
         return (("field", state.fields.get(self.index_field, "")), *labels)
-
-    def advance(self, rv: int) -> None:
-        """Mark the view as reflecting the log up to ``rv`` (after a bootstrap snapshot)."""
-        self.rv = max(self.rv, rv)
 
     def entries(self, namespace: str | None = None, start_after: str | None = None) -> list[Entry]:
         """Entries in key order, optionally of one namespace and after a key (pagination).

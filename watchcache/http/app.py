@@ -40,6 +40,8 @@ from watchcache.storage.store import Store, connect
 
 log = logging.getLogger("watchcache.app")
 
+KINDS = (POD,)  # the kinds this server serves: one view each, one log for all
+
 HEALTH_PATHS = frozenset({"/livez", "/readyz", "/healthz"})  # open to load balancers
 
 
@@ -208,7 +210,7 @@ def create_app(settings: Settings) -> ASGIApp:
     async def lifespan(app: Router) -> AsyncIterator[None]:
         redis = connect(redis_url)
         store = Store(redis)
-        replica = Replica(store, POD)
+        replica = Replica(store, KINDS)
         history = History(replica)
         broadcaster = Broadcaster(replica, history, catch_up=Pacer(settings.catch_up_mib_per_s * MIB))
         compactor = Compactor(

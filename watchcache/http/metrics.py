@@ -21,7 +21,6 @@ class WatchCacheCollector(Collector):
     def collect(self) -> Iterator[Metric]:
         b = self.broadcaster
         m = b.metrics
-        view = b.replica.view
         yield GaugeMetricFamily("watchcache_watchers", "Open watches.", value=len(b.watchers))
         yield GaugeMetricFamily(
             "watchcache_watchers_parked", "Watches parked because they read too slowly.",
@@ -41,11 +40,14 @@ class WatchCacheCollector(Collector):
             "watchcache_dispatch_lag_seconds", "From Redis appending the newest event to its dispatch.",
             value=m.dispatch_lag_s,
         )  # fmt: skip
-        yield GaugeMetricFamily(
-            "watchcache_view_resource_version", "The rv the view has applied.", value=view.rv
-        )
-        yield GaugeMetricFamily("watchcache_view_pods", "Pods in the view.", value=len(view))
         replica = b.replica
+        yield GaugeMetricFamily(
+            "watchcache_view_resource_version", "The rv the views have applied.", value=replica.rv
+        )
+        objects = GaugeMetricFamily("watchcache_view_objects", "Objects in the view.", labels=["resource"])
+        for resource, view in replica.views.items():
+            objects.add_metric([resource], len(view))
+        yield objects
         yield CounterMetricFamily(
             "watchcache_consistent_reads", "Reads that waited for the log head (no resourceVersion).",
             value=replica.consistent_reads,

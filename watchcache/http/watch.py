@@ -54,18 +54,22 @@ async def watch(request: Request, namespace: str | None, query: Mapping[str, str
     """Validate before streaming (errors here are plain HTTP errors), then stream."""
     as_table = negotiate(request.headers.get("accept")) == "table"
     state = request.app.state
-    opts = parse_list_options(query, watch=True, fields=state.broadcaster.replica.kind.fields)
+    kind: Kind = state.registry.kind
+    opts = parse_list_options(query, watch=True, fields=kind.fields)
     if opts.resource_version:
         parse_resource_version(opts.resource_version)
-    flt = WatchFilter(namespace, opts.label_selector, opts.field_selector)
+    flt = WatchFilter(kind.qualified_resource, namespace, opts.label_selector, opts.field_selector)
     # watch-list requests get plain JSON even when a Table was asked for (list-watch §8)
     as_table = as_table and opts.send_initial_events is None
-    return WatchResponse(state.broadcaster, flt, opts, as_table, state.settings.bookmark_interval_seconds)
+    return WatchResponse(
+        kind, state.broadcaster, flt, opts, as_table, state.settings.bookmark_interval_seconds
+    )
 
 
 class WatchResponse(Response):
     def __init__(
         self,
+        kind: Kind,
         broadcaster: Broadcaster,
         flt: WatchFilter,
         opts: ListOptions,
@@ -73,6 +77,7 @@ class WatchResponse(Response):
         bookmark_interval: float,
     ) -> None:
         self.bookmark_interval = bookmark_interval
+        self.kind = kind
         self.broadcaster = broadcaster
         self.filter = flt
         self.opts = opts
@@ -119,7 +124,7 @@ class WatchStream:
         self.r = response
         self.send = send
         self.broadcaster = response.broadcaster
-        self.kind = response.broadcaster.replica.kind
+        self.kind = response.kind
         opts = response.opts
         timeout = opts.timeout_seconds or random.uniform(*DEFAULT_TIMEOUT_RANGE_S)
         self.deadline = time.monotonic() + timeout
@@ -165,8 +170,8 @@ class WatchStream:
             return await replica.consistent_rv(3.0)
         wanted = int(rv_param)
         if wanted and not await replica.wait_for(wanted, 3.0):
-            raise errors.resource_version_too_large(wanted, replica.view.rv)
-        return replica.view.rv
+            raise errors.resource_version_too_large(wanted, replica.rv)
+        return replica.rv
 
     async def send_initial(self, entries: list[Entry], rv: int) -> None:
         for start in range(0, len(entries), CATCH_UP_BATCH):  # lines built per batch, not all at once

@@ -41,7 +41,7 @@ class Reaper:
 
     def due(self) -> list[tuple[str, str, str]]:
         """(namespace, name, uid) of terminating pods past their grace period, without finalizers."""
-        view, now = self.registry.replica.view, self.clock()
+        view, now = self.registry.view, self.clock()
         found = []
         for key in list(view.terminating):
             entry = view.get(key)

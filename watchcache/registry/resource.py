@@ -90,6 +90,7 @@ class ResourceRegistry:
         self.resource = kind.qualified_resource  # as errors name it
         self.store = store
         self.replica = replica
+        self.view = replica.views[self.resource]
         self.history = history
         self.clock = clock
         self.read_wait_s = read_wait_s
@@ -106,11 +107,11 @@ class ResourceRegistry:
             try:
                 return await self.replica.consistent_rv(self.read_wait_s)
             except TimeoutError as exc:
-                raise errors.resource_version_too_large(exc.args[0], self.replica.view.rv) from exc
+                raise errors.resource_version_too_large(exc.args[0], self.replica.rv) from exc
         wanted = parse_resource_version(resource_version)
         if wanted and not await self.replica.wait_for(wanted, self.read_wait_s):
-            raise errors.resource_version_too_large(wanted, self.replica.view.rv)
-        return self.replica.view.rv
+            raise errors.resource_version_too_large(wanted, self.replica.rv)
+        return self.replica.rv
 
     async def get(self, namespace: str | None, name: str, resource_version: str | None) -> Entry:
         entry = await self.find(namespace, name, resource_version)
@@ -120,7 +121,7 @@ class ResourceRegistry:
 
     async def find(self, namespace: str | None, name: str, resource_version: str | None) -> Entry | None:
         await self.read_rv(resource_version)
-        return self.replica.view.get(object_key(namespace, name))
+        return self.view.get(object_key(namespace, name))
 
     async def list(self, namespace: str | None, opts: ListOptions) -> ListResult:
         """One page of the pods matching ``opts``, in key order (list-watch.md §3, §4).
@@ -131,10 +132,10 @@ class ResourceRegistry:
         if opts.continue_token:
             token = decode_continue(opts.continue_token, namespace)
             await self.read_rv(None)
-            if self.replica.view.rv == token.rv and not opts.selective and opts.limit:
+            if self.replica.rv == token.rv and not opts.selective and opts.limit:
                 return self._window(token.rv, opts, namespace, token.start_after)  # nothing changed since
             try:
-                entries = await self.history.state_at(token.rv, namespace, token.start_after)
+                entries = await self.history.state_at(self.resource, token.rv, namespace, token.start_after)
             except errors.Expired:
                 raise self._continue_expired(namespace, token.start_after) from None
             return self._page(token.rv, entries, opts, namespace)
@@ -142,12 +143,12 @@ class ResourceRegistry:
             wanted = parse_resource_version(opts.resource_version or "")
             await self.read_rv(opts.resource_version)
             try:
-                entries = await self.history.state_at(wanted, namespace, None)
+                entries = await self.history.state_at(self.resource, wanted, namespace, None)
             except errors.Expired:
                 raise errors.expired("The resourceVersion for the provided list is too old.") from None
             return self._page(wanted, entries, opts, namespace)
         rv = await self.read_rv(opts.resource_version)
-        view = self.replica.view
+        view = self.view
         if not opts.selective and opts.limit and opts.resource_version != "0":
             return self._window(rv, opts, namespace, None)
         index_field = self.kind.index_field
@@ -192,7 +193,7 @@ class ResourceRegistry:
         self, rv: int, opts: ListOptions, namespace: str | None, start_after: str | None
     ) -> ListResult:
         """A page of an unselective list straight from the view's key order (no full scan)."""
-        entries, total = self.replica.view.window(namespace, start_after, opts.limit)
+        entries, total = self.view.window(namespace, start_after, opts.limit)
         rv = max(rv, 1)
         if total <= opts.limit:
             return ListResult(rv, entries)
@@ -201,7 +202,7 @@ class ResourceRegistry:
 
     def _continue_expired(self, namespace: str | None, start_after: str) -> errors.APIError:
         """410 with a fresh token that continues, inconsistently, at the latest state."""
-        fresh = encode_continue(max(self.replica.view.rv, 1), start_after, namespace)
+        fresh = encode_continue(max(self.replica.rv, 1), start_after, namespace)
         return errors.expired(CONTINUE_EXPIRED, list_continue=fresh)
 
     # ---- writes ------------------------------------------------------------------------
@@ -217,6 +218,7 @@ class ResourceRegistry:
         """Commit one version with its summary: the view's entry, stored beside the JSON."""
         summary = Summary.of(pod, self.kind.fields)
         committed = await self.store.write(
+            self.resource,
             key,
             event_type,
             pod,
@@ -256,7 +258,7 @@ class ResourceRegistry:
             key = object_key(namespace, meta["name"])
             try:
                 if opts.dry_run:
-                    if (current := await self.store.get(key)) is not None:
+                    if (current := await self.store.get(self.resource, key)) is not None:
                         raise KeyExists(current)
                     return self._unwritten(pod, warnings)
                 committed, summary = await self._write(key, "ADDED", pod, None)
@@ -270,7 +272,7 @@ class ResourceRegistry:
 
     def _cached(self, key: str) -> Stored | None:
         """This replica's version of ``key``: where an update starts (see :meth:`update`)."""
-        entry = self.replica.view.get(key)
+        entry = self.view.get(key)
         return None if entry is None else Stored(entry.rv, entry.json)
 
     async def update(self, namespace: str | None, name: str, mutate: Mutation, opts: WriteOptions) -> Written:
@@ -289,7 +291,7 @@ class ResourceRegistry:
         stored, latest = self._cached(key), False  # latest: read from Redis, not the view
         for _ in range(WRITE_ATTEMPTS):
             if stored is None and not latest:
-                stored, latest = await self.store.get(key), True
+                stored, latest = await self.store.get(self.resource, key), True
             if stored is None:
                 raise errors.not_found(self.resource, name)
             old = stored.pod()
@@ -298,11 +300,14 @@ class ResourceRegistry:
             except errors.APIError:
                 if latest:
                     raise
-                stored, latest = await self.store.get(key), True  # judged on the view's: ask Redis
+                stored, latest = (
+                    await self.store.get(self.resource, key),
+                    True,
+                )  # judged on the view's: ask Redis
                 continue
             unchanged = same_content(new, old)
             if not latest and (unchanged or opts.dry_run):
-                stored, latest = await self.store.get(key), True
+                stored, latest = await self.store.get(self.resource, key), True
                 continue
             if unchanged:
                 return self._unwritten(old)
@@ -334,7 +339,7 @@ class ResourceRegistry:
         stored, latest = self._cached(key), False  # as in update: the view's version first
         for _ in range(WRITE_ATTEMPTS):
             if stored is None and not latest:
-                stored, latest = await self.store.get(key), True
+                stored, latest = await self.store.get(self.resource, key), True
             if stored is None:
                 raise errors.not_found(self.resource, name)
             pod = stored.pod()
@@ -345,11 +350,11 @@ class ResourceRegistry:
             except errors.APIError:
                 if latest:
                     raise
-                stored, latest = await self.store.get(key), True
+                stored, latest = await self.store.get(self.resource, key), True
                 continue
             if opts.dry_run or plan.changes_nothing:
                 if not latest:
-                    stored, latest = await self.store.get(key), True
+                    stored, latest = await self.store.get(self.resource, key), True
                     continue
                 return self._unwritten(with_resource_version(plan.update or pod, stored.rv))
             try:

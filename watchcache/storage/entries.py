@@ -23,13 +23,16 @@ from watchcache.machinery.objects import Object, with_resource_version
 from watchcache.machinery.selectors import SelectorState
 
 EventType = Literal["ADDED", "MODIFIED", "DELETED"]
+LEGACY_RESOURCE = "pods"  # the resource of entries written before the log held other kinds
 
 
 class Event:
     """One log entry. The pod is parsed from its JSON only when someone asks for it: a replica
     applying its own write already holds the entry the writer built, and never parses it."""
 
-    __slots__ = ("_pod", "json", "key", "previous", "previous_rv", "rv", "summary", "time_ms", "type")
+    __slots__ = (
+        "_pod", "json", "key", "previous", "previous_rv", "resource", "rv", "summary", "time_ms", "type",
+    )  # fmt: skip
 
     def __init__(
         self,
@@ -41,8 +44,10 @@ class Event:
         previous_rv: int = 0,  # the rv of the version this event replaced (0: none)
         time_ms: int = 0,  # when Redis appended it (its clock, ms)
         summary: bytes = b"",  # the writer's packed view summary (``view.Summary``), if any
+        resource: str = LEGACY_RESOURCE,  # the kind's qualified resource: keys are unique within it
     ) -> None:
         self.rv = rv
+        self.resource = resource
         self.type = type
         self.key = key
         self.json = json  # the version (for DELETED: its last state), stamped with this rv
@@ -139,4 +144,5 @@ def decode_entry(entry_id: bytes | str, fields: dict[bytes, bytes]) -> Event:
         int(fields.get(b"r", b"0")),
         int(fields.get(b"ts", b"0")),
         fields.get(b"s", b""),
+        fields[b"g"].decode() if b"g" in fields else LEGACY_RESOURCE,
     )

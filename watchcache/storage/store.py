@@ -3,15 +3,18 @@
 Layout (one hash tag, so every key lives in one Cluster slot):
 
 - ``{wc}:rv``  — the resourceVersion counter (``INCR``);
-- ``{wc}:log`` — the event stream, entry id ``<rv>-0``, fields ``t`` type, ``k`` key,
-  ``o`` the pod's JSON (stamped with its rv), ``p`` msgpack previous selector state, ``r`` the
-  rv of the version replaced, ``ts`` the Redis clock in ms, ``s`` the writer's packed summary
-  of the version (what the view keeps beside the JSON: labels, selectable fields, uid);
+- ``{wc}:log`` — the event stream of every kind, entry id ``<rv>-0``, fields ``g`` the
+  object's resource (``pods``, ``namespaces``; entries written before kinds have none: pods),
+  ``t`` type, ``k`` key within the resource, ``o`` the object's JSON (stamped with its rv),
+  ``p`` msgpack previous selector state, ``r`` the rv of the version replaced, ``ts`` the
+  Redis clock in ms, ``s`` the writer's packed summary of the version (what the view keeps
+  beside the JSON: labels, selectable fields, uid);
 - ``{wc}:compactor`` — the lease of the one replica trimming the stream right now;
 - ``{wc}:logs:<ns>/<pod>/<container>[:previous]`` — a container instance's log lines
   (fields ``ts`` RFC 3339 time, ``l`` the line), ids are Redis ms times;
-- ``{wc}:obj`` — the Redis-side view: key → ``b"<rv> <n> " + summary (n bytes) + JSON`` (the
-  same bytes as in the log).
+- ``{wc}:obj:<resource>`` — the Redis-side view of a resource: key → ``b"<rv> <n> " + summary
+  (n bytes) + JSON`` (the same bytes as in the log); pods' is ``{wc}:obj``, its name from
+  before there were other kinds, so that stores written then stay readable.
 
 Every write goes through :data:`WRITE_SCRIPT`: precondition, ``INCR``, ``XADD`` and the view
 update happen in one atomic Lua call (design.md invariants 1-2). Preconditions are a
@@ -38,7 +41,15 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from watchcache.machinery.objects import Object
 from watchcache.machinery.selectors import SelectorState
-from watchcache.storage.entries import Event, EventType, decode_entry, pack_previous, stored_json, unstamped
+from watchcache.storage.entries import (
+    LEGACY_RESOURCE,
+    Event,
+    EventType,
+    decode_entry,
+    pack_previous,
+    stored_json,
+    unstamped,
+)
 from watchcache.storage.groupcommit import GroupCommit, pack_command
 
 WRITE_SCRIPT = """
@@ -50,6 +61,7 @@ WRITE_SCRIPT = """
 -- ARGV[5] msgpack previous selector state, or ""
 -- ARGV[6] the offset in ARGV[4] where the rv's digits go
 -- ARGV[7] the version's packed summary (opaque here; "" for none)
+-- ARGV[8] the object's resource (the log holds every kind; KEYS[3] is this resource's view)
 -- returns {"ok", rv} | {"exists", current} | {"missing"} | {"conflict", current}
 -- The entry also records "r", the rv of the version it replaces ("0": none), so the state at
 -- any retained rv can be rebuilt, and "ts", the Redis clock in ms, for age-based retention.
@@ -73,8 +85,8 @@ local now = redis.call('TIME')
 local ts = tostring(now[1] * 1000 + math.floor(now[2] / 1000))
 local at = tonumber(ARGV[6])
 local object = string.sub(ARGV[4], 1, at) .. rv .. string.sub(ARGV[4], at + 1)
-redis.call('XADD', KEYS[2], rv .. '-0', 't', ARGV[2], 'k', ARGV[1], 'o', object, 'p', ARGV[5],
-  'r', previous_rv, 'ts', ts, 's', ARGV[7])
+redis.call('XADD', KEYS[2], rv .. '-0', 'g', ARGV[8], 't', ARGV[2], 'k', ARGV[1], 'o', object,
+  'p', ARGV[5], 'r', previous_rv, 'ts', ts, 's', ARGV[7])
 if ARGV[2] == 'DELETED' then
   redis.call('HDEL', KEYS[3], ARGV[1])
 else
@@ -304,12 +316,17 @@ class Store:
     def log_follower(self) -> LogFollower:
         return LogFollower(self.redis, self.log_key)
 
-    async def get(self, key: str) -> Stored | None:
-        raw = await self.commits.call(pack_command("HGET", self.obj_key, key))
+    def objects_key(self, resource: str) -> str:
+        """The Redis-side view of one resource (see the module doc for pods' name)."""
+        return self.obj_key if resource == LEGACY_RESOURCE else f"{self.obj_key}:{resource}"
+
+    async def get(self, resource: str, key: str) -> Stored | None:
+        raw = await self.commits.call(pack_command("HGET", self.objects_key(resource), key))
         return None if raw is None else _decode_stored(raw)
 
     async def write(
         self,
+        resource: str,
         key: str,
         event_type: EventType,
         pod: Object,
@@ -327,8 +344,9 @@ class Store:
         """
         precondition = "" if expected_rv is None else str(expected_rv)
         version = unstamped(pod)
-        args = (self.rv_key, self.log_key, self.obj_key, key, event_type, precondition, version.json)
-        tail = (pack_previous(previous), version.at, summary)
+        keys = (self.rv_key, self.log_key, self.objects_key(resource))
+        args = (*keys, key, event_type, precondition, version.json)
+        tail = (pack_previous(previous), version.at, summary, resource)
         commits = self.commits
         try:
             result = await commits.call(pack_command("EVALSHA", WRITE_SCRIPT_SHA, 3, *args, *tail))
@@ -356,8 +374,8 @@ class Store:
         entries = await self._xrange(self.log_key, min=f"{rv}-0", count=1)
         return int(entries[0][1][b"ts"]) if entries else None
 
-    async def _hscan_step(self, cursor: int) -> tuple[int, dict[bytes, bytes]]:
-        step = await self.redis.hscan(self.obj_key, cursor, count=SNAPSHOT_SCAN_COUNT)
+    async def _hscan_step(self, hash_key: str, cursor: int) -> tuple[int, dict[bytes, bytes]]:
+        step = await self.redis.hscan(hash_key, cursor, count=SNAPSHOT_SCAN_COUNT)
         return cast(tuple[int, dict[bytes, bytes]], step)
 
     async def _xrange(self, key: str, **bounds: Any) -> list[StreamEntry]:
@@ -418,18 +436,19 @@ class Store:
         entries = _xread_entries(reply)
         return [_log_line(i, f) for i, f in entries], entries[-1][0].decode()
 
-    async def snapshot(self) -> AsyncIterator[tuple[str, Stored]]:
-        """Scan the Redis-side view in short HSCAN steps (never one long blocking call).
+    async def snapshot(self, resource: str) -> AsyncIterator[tuple[str, Stored]]:
+        """Scan a resource's Redis-side view in short HSCAN steps (never one long blocking call).
 
         The scan is not atomic: callers read :meth:`head` first and replay the log from there,
         applying an event only when it is newer than what they hold (see ``view.apply``).
         """
-        cursor, batch = await self._hscan_step(0)
+        hash_key = self.objects_key(resource)
+        cursor, batch = await self._hscan_step(hash_key, 0)
         while True:
             # the next step is on its way (sent: one loop turn) while the caller takes this one
             following = None
             if cursor:
-                following = asyncio.ensure_future(self._hscan_step(cursor))
+                following = asyncio.ensure_future(self._hscan_step(hash_key, cursor))
                 await asyncio.sleep(0)
             try:
                 for name, raw in batch.items():
