@@ -3,19 +3,28 @@
 from __future__ import annotations
 
 import copy
+from typing import Any
 
 import orjson
 import pytest
 
 from watchcache.http.responses import warning_header
+from watchcache.kinds.pods.schema import POD_SCHEMA
 from watchcache.machinery.decode import (
     DecodeError,
+    DecodeResult,
     check_fields,
+    decode_object,
     decode_object_json,
-    decode_pod,
     go_syntax_error,
 )
 from watchcache.machinery.errors import BadRequest
+
+
+def decode_pod(body: bytes, **options: Any) -> DecodeResult:
+    """The decoder as the API runs it for pods."""
+    return decode_object(body, POD_SCHEMA, **options)
+
 
 PREFIX = 'Pod in version "v1" cannot be handled as a Pod: '
 UNRECOGNIZED = (
@@ -219,7 +228,7 @@ def expected_golden() -> dict:
 @pytest.mark.parametrize("directive", ["Strict", "Warn", "Ignore", ""])
 def test_golden_pod_decodes_unchanged(directive):
     result = decode_pod(body(GOLDEN), field_validation=directive)
-    assert result.pod == expected_golden()
+    assert result.obj == expected_golden()
     assert result.warnings == []
 
 
@@ -227,7 +236,7 @@ def test_golden_pod_pretty_printed_takes_exact_path_with_same_result():
     import json
 
     pretty = json.dumps(GOLDEN, indent=2, separators=(",", " : ")).encode()
-    assert decode_pod(pretty, field_validation="Strict").pod == expected_golden()
+    assert decode_pod(pretty, field_validation="Strict").obj == expected_golden()
 
 
 def test_golden_pod_as_yaml():
@@ -235,16 +244,16 @@ def test_golden_pod_as_yaml():
 
     text = yaml.safe_dump(GOLDEN).encode()
     result = decode_pod(text, field_validation="Strict", content_type="application/yaml")
-    assert result.pod == expected_golden()
+    assert result.obj == expected_golden()
 
 
 def test_kind_and_api_version_default():
     result = decode_pod(b'{"metadata":{"name":"a"}}', field_validation="Strict")
-    assert result.pod == {"kind": "Pod", "apiVersion": "v1", "metadata": {"name": "a"}}
+    assert result.obj == {"kind": "Pod", "apiVersion": "v1", "metadata": {"name": "a"}}
 
 
 def test_null_body_is_an_empty_pod():
-    assert decode_pod(b"null", field_validation="Strict").pod == {"kind": "Pod", "apiVersion": "v1"}
+    assert decode_pod(b"null", field_validation="Strict").obj == {"kind": "Pod", "apiVersion": "v1"}
 
 
 @pytest.mark.parametrize(("port", "expected"), [(8080, 8080), ("http", "http")])
@@ -253,7 +262,7 @@ def test_int_or_string_ports(action, port, expected):
     probe = {action: {"port": port}}
     pod = decode_pod(
         pod_with(spec={"containers": [{"name": "c", "livenessProbe": probe}]}), field_validation="Strict"
-    ).pod
+    ).obj
     assert pod["spec"]["containers"][0]["livenessProbe"][action]["port"] == expected
 
 
@@ -263,7 +272,7 @@ def test_int_or_string_ports(action, port, expected):
 )
 def test_quantities_accept_strings_and_numbers(raw, expected):
     data = b'{"spec":{"containers":[{"name":"c","resources":{"limits":{"cpu":' + raw + b"}}}]}}"
-    pod = decode_pod(data, field_validation="Strict").pod
+    pod = decode_pod(data, field_validation="Strict").obj
     assert pod["spec"]["containers"][0]["resources"]["limits"]["cpu"] == expected
 
 
@@ -282,7 +291,7 @@ def test_timestamps_normalised_everywhere():
             },
         ),
         field_validation="Strict",
-    ).pod
+    ).obj
     assert pod["metadata"]["creationTimestamp"] == "2024-05-01T10:00:00Z"
     assert pod["metadata"]["managedFields"][0]["time"] == "2024-05-01T10:00:00Z"
     assert pod["status"]["conditions"][0]["lastTransitionTime"] == "2024-05-01T10:00:00Z"
@@ -298,18 +307,18 @@ def test_nulls_drop_struct_fields_and_zero_map_and_list_entries():
             spec={"containers": [None], "nodeSelector": None},
         ),
         field_validation="Strict",
-    ).pod
+    ).obj
     assert pod["metadata"] == {"name": "a", "labels": {"x": ""}}
     assert pod["spec"] == {"containers": [{}]}
 
 
 def test_invalid_utf8_is_replaced_like_go():
-    pod = decode_pod(b'{"metadata":{"name":"a\xff"}}', field_validation="Strict").pod
+    pod = decode_pod(b'{"metadata":{"name":"a\xff"}}', field_validation="Strict").obj
     assert pod["metadata"]["name"] == "a\ufffd"
 
 
 def test_lone_surrogate_escape_becomes_replacement_char():
-    pod = decode_pod(b'{"metadata":{"name":"a\\ud800"}}', field_validation="Strict").pod
+    pod = decode_pod(b'{"metadata":{"name":"a\\ud800"}}', field_validation="Strict").obj
     assert pod["metadata"]["name"] == "a\ufffd"
 
 
@@ -534,7 +543,7 @@ def test_strict_lists_every_problem(data, problems):
 def test_warn_drops_and_warns(data, problems):
     result = decode_pod(data, field_validation="Warn")
     assert result.warnings == problems
-    assert "foo" not in result.pod.get("spec", {})
+    assert "foo" not in result.obj.get("spec", {})
 
 
 @pytest.mark.parametrize(("data", "problems"), STRICT_CASES)
@@ -547,14 +556,14 @@ def test_duplicates_last_wins_and_objects_merge():
         b'{"metadata":{"name":"a","labels":{"x":"1"},"name":"b","labels":{"y":"2"}},'
         b'"spec":{"containers":[],"containers":[{"name":"c"}]}}'
     )
-    pod = decode_pod(data, field_validation="Ignore").pod
+    pod = decode_pod(data, field_validation="Ignore").obj
     assert pod["metadata"] == {"name": "b", "labels": {"x": "1", "y": "2"}}
     assert pod["spec"]["containers"] == [{"name": "c"}]
 
 
 def test_duplicates_inside_opaque_fields_are_not_reported():
     data = b'{"metadata":{"managedFields":[{"fieldsV1":{"f:a":{},"f:a":{}}}]}}'
-    assert decode_pod(data, field_validation="Strict").pod["metadata"]["managedFields"] == [
+    assert decode_pod(data, field_validation="Strict").obj["metadata"]["managedFields"] == [
         {"fieldsV1": {"f:a": {}}}
     ]
 
@@ -562,7 +571,7 @@ def test_duplicates_inside_opaque_fields_are_not_reported():
 def test_escaped_quotes_in_values_do_not_fool_the_key_count():
     value = '{"a":1,"b":{"c":"d"}} "x": y'
     data = body({"metadata": {"name": "a", "annotations": {"k": value}}})
-    assert decode_pod(data, field_validation="Strict").pod["metadata"]["annotations"]["k"] == value
+    assert decode_pod(data, field_validation="Strict").obj["metadata"]["annotations"]["k"] == value
     dup = data[:-2] + b',"name":"z"}}'
     assert error_of(dup) == PREFIX + 'strict decoding error: duplicate field "metadata.name"'
 
@@ -595,7 +604,7 @@ YAML = "application/yaml"
 
 def test_yaml_keeps_timestamps_as_text_and_normalises_them():
     data = b"metadata:\n  name: a\n  creationTimestamp: 2024-05-01T12:00:00+02:00\n"
-    pod = decode_pod(data, field_validation="Strict", content_type=YAML).pod
+    pod = decode_pod(data, field_validation="Strict", content_type=YAML).obj
     assert pod["metadata"] == {"name": "a", "creationTimestamp": "2024-05-01T10:00:00Z"}
 
 
@@ -605,7 +614,7 @@ def test_yaml_duplicate_keys():
         PREFIX + "strict decoding error: error converting YAML to JSON: yaml: unmarshal errors:\n"
         '  line 3: key "name" already set in map, unknown field "spec.foo"'
     )
-    assert decode_pod(data, field_validation="Ignore", content_type=YAML).pod["metadata"] == {"name": "b"}
+    assert decode_pod(data, field_validation="Ignore", content_type=YAML).obj["metadata"] == {"name": "b"}
 
 
 def test_yaml_syntax_error():
@@ -624,14 +633,14 @@ def test_yaml_wrong_type():
 
 def test_check_fields_reports_but_never_raises_for_problems():
     obj = {"metadata": {"name": "a"}, "spec": {"foo": 1, "containers": [{"name": "c", "bar": 2}]}}
-    pod, problems = check_fields(obj, field_validation="Strict")
+    pod, problems = check_fields(obj, POD_SCHEMA, field_validation="Strict")
     assert problems == ['unknown field "spec.foo"', 'unknown field "spec.containers[0].bar"']
     assert pod == {"metadata": {"name": "a"}, "spec": {"containers": [{"name": "c"}]}}
 
 
 def test_check_fields_type_error_carries_bare_detail():
     with pytest.raises(DecodeError) as exc:
-        check_fields({"spec": {"containers": "x"}}, field_validation="Warn")
+        check_fields({"spec": {"containers": "x"}}, POD_SCHEMA, field_validation="Warn")
     assert (
         exc.value.detail
         == "json: cannot unmarshal string into Go struct field PodSpec.spec.containers of type []v1.Container"
@@ -640,7 +649,7 @@ def test_check_fields_type_error_carries_bare_detail():
 
 def test_check_fields_float_quantity():
     obj = {"spec": {"containers": [{"name": "c", "resources": {"limits": {"cpu": 0.5}}}]}}
-    pod, _ = check_fields(obj, field_validation="Strict")
+    pod, _ = check_fields(obj, POD_SCHEMA, field_validation="Strict")
     assert pod["spec"]["containers"][0]["resources"]["limits"]["cpu"] == "0.5"
 
 

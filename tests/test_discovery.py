@@ -10,9 +10,12 @@ import orjson
 import pytest
 
 from watchcache.http import discovery
+from watchcache.http.app import KINDS
 
 POD_GVK = {"group": "", "kind": "Pod", "version": "v1"}
-OPENAPI: dict[str, Any] = orjson.loads(discovery.OPENAPI_V3_API_V1)
+NAMESPACE_GVK = {"group": "", "kind": "Namespace", "version": "v1"}
+DOCS = discovery.documents(KINDS)
+OPENAPI: dict[str, Any] = orjson.loads(DOCS.openapi_v3_api_v1)
 METHODS = ("get", "put", "post", "patch", "delete")
 
 
@@ -59,12 +62,24 @@ def test_apis_is_an_empty_group_list_not_a_404() -> None:
     }
 
 
-def test_api_v1_lists_pods_and_the_served_subresources_exactly() -> None:
-    body = orjson.loads(discovery.API_RESOURCE_LIST)
+def test_api_v1_lists_each_kind_and_the_served_subresources_exactly() -> None:
+    body = orjson.loads(DOCS.api_resource_list)
     assert body["kind"] == "APIResourceList"
     assert body["groupVersion"] == "v1"
     assert "apiVersion" not in body
-    pods, *subresources = body["resources"]
+    names = [r["name"] for r in body["resources"]]
+    assert names == ["namespaces", "namespaces/finalize", "namespaces/status", "pods",
+                     "pods/ephemeralcontainers", "pods/log", "pods/status"]  # fmt: skip
+    namespaces = body["resources"][0]
+    assert namespaces == {
+        "name": "namespaces",
+        "singularName": "namespace",
+        "namespaced": False,
+        "kind": "Namespace",
+        "verbs": ["create", "delete", "get", "list", "patch", "update", "watch"],
+        "shortNames": ["ns"],
+    }
+    pods, *subresources = body["resources"][3:]
     assert pods == {
         "name": "pods",
         "singularName": "pod",
@@ -84,11 +99,10 @@ def test_api_v1_lists_pods_and_the_served_subresources_exactly() -> None:
 
 
 def test_the_openapi_root_points_at_the_v1_document_by_its_hash() -> None:
-    root = orjson.loads(discovery.OPENAPI_V3_ROOT)
+    root = orjson.loads(DOCS.openapi_v3_root)
     url = root["paths"]["api/v1"]["serverRelativeURL"]
-    digest = hashlib.sha512(discovery.OPENAPI_V3_API_V1).hexdigest().upper()
-    assert url == f"/openapi/v3/api/v1?hash={digest}"
-    assert digest == discovery.OPENAPI_V3_API_V1_HASH
+    digest = hashlib.sha512(DOCS.openapi_v3_api_v1).hexdigest().upper()
+    assert url == f"/openapi/v3/api/v1?hash={digest}" == DOCS.openapi_v3_api_v1_url
 
 
 def test_the_v1_document_is_openapi_3_for_kubernetes_1_32() -> None:
@@ -106,12 +120,12 @@ def test_the_pod_patch_operation_advertises_field_validation() -> None:
     ).items()
 
 
-def test_every_pod_patch_operation_has_field_validation() -> None:
-    # kubectl stops at the first Pod patch operation it meets, in map order: all must qualify.
+def test_every_patch_operation_has_field_validation() -> None:
+    # kubectl stops at the first patch operation of a kind it meets, in map order: all must qualify.
     patches = [op for _, method, op in operations() if method == "patch"]
-    assert len(patches) == 3
+    kinds = [op["x-kubernetes-group-version-kind"]["kind"] for op in patches]
+    assert sorted(kinds) == ["Namespace", "Namespace", "Pod", "Pod", "Pod"]
     for op in patches:
-        assert op["x-kubernetes-group-version-kind"] == POD_GVK
         assert {"dryRun", "fieldManager", "fieldValidation", "force"} <= query_names(op)
 
 
@@ -152,22 +166,34 @@ EXPECTED_OPERATIONS = [
      "watchCoreV1NamespacedPodList"),
     ("/api/v1/watch/namespaces/{namespace}/pods/{name}", "get", "watch",
      "watchCoreV1NamespacedPod"),
+    ("/api/v1/namespaces", "get", "list", "listCoreV1Namespace"),
+    ("/api/v1/namespaces", "post", "post", "createCoreV1Namespace"),
+    ("/api/v1/namespaces/{name}", "get", "get", "readCoreV1Namespace"),
+    ("/api/v1/namespaces/{name}", "put", "put", "replaceCoreV1Namespace"),
+    ("/api/v1/namespaces/{name}", "patch", "patch", "patchCoreV1Namespace"),
+    ("/api/v1/namespaces/{name}", "delete", "delete", "deleteCoreV1Namespace"),
+    ("/api/v1/namespaces/{name}/status", "get", "get", "readCoreV1NamespaceStatus"),
+    ("/api/v1/namespaces/{name}/status", "put", "put", "replaceCoreV1NamespaceStatus"),
+    ("/api/v1/namespaces/{name}/status", "patch", "patch", "patchCoreV1NamespaceStatus"),
+    ("/api/v1/namespaces/{name}/finalize", "put", "put", "replaceCoreV1NamespaceFinalize"),
+    ("/api/v1/watch/namespaces", "get", "watchlist", "watchCoreV1NamespaceList"),
+    ("/api/v1/watch/namespaces/{name}", "get", "watch", "watchCoreV1Namespace"),
 ]  # fmt: skip
 
 
-def test_every_pod_endpoint_is_described_and_nothing_else() -> None:
+def test_every_endpoint_is_described_and_nothing_else() -> None:
     found = {(path, method): op for path, method, op in operations()}
     assert set(found) == {(path, method) for path, method, _, _ in EXPECTED_OPERATIONS}
 
 
 @pytest.mark.parametrize(("path", "method", "action", "operation_id"), EXPECTED_OPERATIONS)
-def test_each_operation_carries_its_action_and_the_pod_kind(
+def test_each_operation_carries_its_action_and_its_kind(
     path: str, method: str, action: str, operation_id: str
 ) -> None:
     op = OPENAPI["paths"][path][method]
     assert op["operationId"] == operation_id
     assert op["x-kubernetes-action"] == action
-    assert op["x-kubernetes-group-version-kind"] == POD_GVK
+    assert op["x-kubernetes-group-version-kind"] == (POD_GVK if "/pods" in path else NAMESPACE_GVK)
     assert "200" in op["responses"]
 
 

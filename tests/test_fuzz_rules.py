@@ -19,10 +19,18 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from watchcache.http.resources import _check_applied_fields
+from watchcache.kinds.pods import POD as POD_KIND
+from watchcache.kinds.pods.schema import POD_SCHEMA
 from watchcache.kinds.pods.strategy import prepare_create, prepare_update
 from watchcache.machinery import errors, managed_fields
-from watchcache.machinery.decode import decode_pod
+from watchcache.machinery.decode import DecodeResult, decode_object
 from watchcache.machinery.server_side_apply import apply, parse_apply_body
+
+
+def decode_pod(body: bytes, **options: Any) -> DecodeResult:
+    """The decoder as the API runs it for pods."""
+    return decode_object(body, POD_SCHEMA, **options)
+
 
 NOW = datetime(2026, 12, 6, tzinfo=UTC)
 
@@ -128,7 +136,7 @@ def damaged_pods(draw: st.DrawFn) -> dict[str, Any]:
 
 
 def _stored() -> dict[str, Any]:
-    decoded = decode_pod(orjson.dumps(POD), field_validation="Strict").pod
+    decoded = decode_pod(orjson.dumps(POD), field_validation="Strict").obj
     pod, _ = prepare_create(decoded, "ns", now=NOW)
     managed_fields.record(pod, None, manager="kubectl", operation="Update", subresource=None, time="t")
     pod["metadata"]["resourceVersion"] = "7"
@@ -143,7 +151,7 @@ FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCh
 @given(damaged_pods(), st.sampled_from(["Strict", "Warn", "Ignore"]))
 def test_a_create_of_any_pod_is_an_api_error_or_a_pod(body: dict[str, Any], validation: str) -> None:
     try:
-        pod = decode_pod(orjson.dumps(body), field_validation=validation).pod
+        pod = decode_pod(orjson.dumps(body), field_validation=validation).obj
         pod, _ = prepare_create(pod, "ns", now=NOW)
         managed_fields.record(pod, None, manager="m", operation="Update", subresource=None, time="t")
     except errors.APIError:
@@ -156,7 +164,7 @@ def test_a_create_of_any_pod_is_an_api_error_or_a_pod(body: dict[str, Any], vali
 def test_an_update_to_any_pod_is_an_api_error_or_a_pod(body: dict[str, Any]) -> None:
     old = copy.deepcopy(STORED)
     try:
-        new = decode_pod(orjson.dumps(body), field_validation="Warn").pod
+        new = decode_pod(orjson.dumps(body), field_validation="Warn").obj
         new = prepare_update(new, old, "ns", "web")
         managed_fields.record(new, old, manager="m", operation="Update", subresource=None, time="t")
     except errors.APIError:
@@ -170,7 +178,7 @@ def test_a_server_side_apply_of_any_configuration_is_an_api_error_or_a_pod(body:
     live = copy.deepcopy(STORED)
     try:
         config = parse_apply_body(orjson.dumps(body))
-        _check_applied_fields(config, "ns", "web")  # as the API does before merging
+        _check_applied_fields(POD_KIND, config, "ns", "web")  # as the API does before merging
         merged = apply(live, config, manager="m", force=False, now="2026-12-06T00:00:00Z")
     except errors.APIError:
         return

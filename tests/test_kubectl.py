@@ -125,6 +125,11 @@ def test_delete_and_delete_all(cluster: Cluster, tmp_path: Path, ns: str) -> Non
 
 
 def test_errors_are_printed_from_the_server_status(cluster: Cluster, tmp_path: Path, ns: str) -> None:
+    # kubectl follows a pod's 404 with a GET of its namespace, and names what is missing
+    result = kubectl(cluster, tmp_path, "get", "pod", "nope", "-n", ns, check=False)
+    assert result.returncode == 1
+    assert result.stderr.strip() == f'Error from server (NotFound): namespaces "{ns}" not found'
+    kubectl(cluster, tmp_path, "create", "-n", ns, "-f", manifest_file(tmp_path, pod_manifest("web")))
     result = kubectl(cluster, tmp_path, "get", "pod", "nope", "-n", ns, check=False)
     assert result.returncode == 1
     assert result.stderr.strip() == 'Error from server (NotFound): pods "nope" not found'

@@ -1,4 +1,4 @@
-"""The committed Pod schema matches the installed client, and carries the Go quirks we rely on."""
+"""The committed kind schemas match the installed client, and carry the Go quirks we rely on."""
 
 from __future__ import annotations
 
@@ -8,26 +8,33 @@ from pathlib import Path
 
 import pytest
 
+from watchcache.kinds.pods.schema import POD_SCHEMA
 from watchcache.machinery import schema
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def _generator():
-    spec = importlib.util.spec_from_file_location("gen_pod_schema", ROOT / "scripts/gen_pod_schema.py")
+    spec = importlib.util.spec_from_file_location("gen_schemas", ROOT / "scripts/gen_schemas.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
 
 
-def test_committed_schema_is_in_sync_with_installed_client():
+POD_SCHEMA_FILE = ROOT / "watchcache/kinds/pods/pod_schema.json"
+
+
+def test_committed_schemas_are_in_sync_with_installed_client():
     pytest.importorskip("kubernetes")
     gen = _generator()
-    assert gen.render(gen.build_schema()) == schema.SCHEMA_FILE.read_text(encoding="utf-8")
+    schemas = gen.build_schemas()
+    assert POD_SCHEMA_FILE in schemas
+    for path, built in schemas.items():
+        assert gen.render(built) == path.read_text(encoding="utf-8"), path
 
 
 def test_schema_file_is_plain_json_with_a_root():
-    raw = json.loads(schema.SCHEMA_FILE.read_text(encoding="utf-8"))
+    raw = json.loads(POD_SCHEMA_FILE.read_text(encoding="utf-8"))
     assert raw["root"] == "V1Pod"
     assert raw["types"]["V1Pod"]["fields"]["spec"] == "V1PodSpec"
 
@@ -50,13 +57,13 @@ def test_schema_file_is_plain_json_with_a_root():
     ],
 )
 def test_compiled_field_kinds_and_go_types(struct, field, kind, go):
-    f = schema.STRUCTS[struct].fields[field]
+    f = POD_SCHEMA.structs[struct].fields[field]
     assert (f.kind, f.go) == (kind, go)
 
 
 def test_go_struct_names_drop_the_client_prefix():
-    assert schema.STRUCTS["V1HTTPGetAction"].go == "HTTPGetAction"
-    assert schema.POD.go == "Pod"
+    assert POD_SCHEMA.structs["V1HTTPGetAction"].go == "HTTPGetAction"
+    assert POD_SCHEMA.root.go == "Pod"
 
 
 def test_translate_client_types():

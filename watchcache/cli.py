@@ -106,6 +106,10 @@ runtime_options = options(
            default=DEFAULTS.catch_up_mib_per_s,
            help="Replica-wide pace (MiB/s) of watchers replaying history (resumed after a "
                 "stall, or started from an old resourceVersion), so live watchers come first."),
+    option("--strict-namespaces", is_flag=True, default=DEFAULTS.strict_namespaces,
+           help="Creating an object in a namespace that does not exist is a 404, as "
+                "kube-apiserver's NamespaceLifecycle admission answers; without it the namespace "
+                "is created on the fly."),
 )  # fmt: skip
 
 
@@ -119,8 +123,8 @@ runtime_options = options(
 )
 @click.version_option(package_name="watchcache")
 def cli() -> None:
-    """watchcache serves the Kubernetes core/v1 Pod API from an event log in Redis streams, so
-    kubectl and the official clients work against it unchanged. Any number of replicas can
+    """watchcache serves the Kubernetes core/v1 Pod and Namespace APIs from an event log in Redis
+    streams, so kubectl and the official clients work against it unchanged. Any number of replicas can
     share one Redis; each answers reads and watches from its own in-memory view.
     """
 
@@ -129,7 +133,7 @@ def cli() -> None:
 @server_options
 @runtime_options
 def serve(**flags: Any) -> None:
-    """Serve the Pod API until SIGINT or SIGTERM, which stop it gracefully."""
+    """Serve the API (pods, namespaces) until SIGINT or SIGTERM, which stop it gracefully."""
     settings = build_settings(flags)
     load_tokens(settings)  # a bad token file fails now, not on the first request
     cert, key = serving_cert(settings)

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import AsyncIterator
-from typing import Any
+from collections.abc import AsyncIterator, Sequence
 
 import orjson
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -21,18 +20,20 @@ from watchcache.cache.dispatcher import Broadcaster
 from watchcache.cache.history import History
 from watchcache.cache.pacing import MIB, Pacer
 from watchcache.cache.replica import Replica
-from watchcache.http import discovery
+from watchcache.http import discovery, resources
 from watchcache.http import logs as logs_api
-from watchcache.http import resources as pods_api
 from watchcache.http import watch as watch_api
 from watchcache.http.metrics import registry_for
 from watchcache.http.responses import JSON, negotiate
-from watchcache.http.router import Route, Router
+from watchcache.http.router import Endpoint, Route, Router
+from watchcache.kinds.namespaces import NAMESPACE
 from watchcache.kinds.pods import POD
 from watchcache.machinery import errors
+from watchcache.machinery.kinds import Kind
 from watchcache.process import tasks
 from watchcache.process.settings import Settings
 from watchcache.process.tokens import TokenFile
+from watchcache.registry.namespaces import NamespaceLifecycle
 from watchcache.registry.reaper import Reaper
 from watchcache.registry.resource import ResourceRegistry
 from watchcache.storage.compactor import Compactor
@@ -40,7 +41,7 @@ from watchcache.storage.store import Store, connect
 
 log = logging.getLogger("watchcache.app")
 
-KINDS = (POD,)  # the kinds this server serves: one view each, one log for all
+KINDS = (POD, NAMESPACE)  # the kinds this server serves: one view each, one log for all
 
 HEALTH_PATHS = frozenset({"/livez", "/readyz", "/healthz"})  # open to load balancers
 
@@ -48,62 +49,52 @@ HEALTH_PATHS = frozenset({"/livez", "/readyz", "/healthz"})  # open to load bala
 # ---- endpoints -----------------------------------------------------------------------------
 
 
-async def namespaced_pods(request: Request) -> Response:
+async def collection(request: Request) -> Response:
+    """A kind's collection: list or watch (GET), create (POST), deletecollection (DELETE)."""
     if request.method == "POST":
-        return await pods_api.create_pod(request)
+        return await resources.create(request)
     if request.method == "DELETE":
-        return await pods_api.delete_collection(request)
-    return await list_or_watch(request, request.path_params["namespace"])
+        return await resources.delete_collection(request)
+    return await list_or_watch(request, request.path_params.get("namespace"))
 
 
-async def all_pods(request: Request) -> Response:
+async def all_namespaces(request: Request) -> Response:
     return await list_or_watch(request, None)
 
 
 async def list_or_watch(request: Request, namespace: str | None) -> Response:
     if watch_api.wants_watch(request.query_params):
         return await watch_api.watch(request, namespace, request.query_params)
-    return await pods_api.list_pods(request, namespace)
+    return await resources.list_objects(request, namespace)
 
 
-async def watch_all(request: Request) -> Response:
-    return await watch_api.watch(request, None, request.query_params)
-
-
-async def watch_namespaced(request: Request) -> Response:
-    return await watch_api.watch(request, request.path_params["namespace"], request.query_params)
+async def watch_collection(request: Request) -> Response:
+    return await watch_api.watch(request, request.path_params.get("namespace"), request.query_params)
 
 
 async def watch_named(request: Request) -> Response:
-    name = pods_api.path_name(request)
-    query = pods_api.check_watch_name(request.query_params, name, pods_api.registry(request).kind.fields)
-    return await watch_api.watch(request, request.path_params["namespace"], query)
+    name = resources.path_name(request)
+    query = resources.check_watch_name(request.query_params, name, resources.registry(request).kind.fields)
+    return await watch_api.watch(request, request.path_params.get("namespace"), query)
 
 
-async def pod(request: Request) -> Response:
-    return await _item(request, None)
+def item(subresource: str | None) -> Endpoint:
+    """One object (``subresource`` None) or a subresource of it: GET, PUT, PATCH, DELETE."""
+
+    async def endpoint(request: Request) -> Response:
+        method = request.method
+        if method in ("GET", "HEAD"):
+            return await resources.get(request)
+        if method == "PUT":
+            return await resources.replace(request, subresource)
+        if method == "PATCH":
+            return await resources.patch(request, subresource)
+        return await resources.delete(request)
+
+    return endpoint
 
 
-async def pod_status(request: Request) -> Response:
-    return await _item(request, "status")
-
-
-async def pod_ephemeral_containers(request: Request) -> Response:
-    return await _item(request, "ephemeralcontainers")
-
-
-async def _item(request: Request, subresource: str | None) -> Response:
-    method = request.method
-    if method in ("GET", "HEAD"):
-        return await pods_api.get_pod(request)
-    if method == "PUT":
-        return await pods_api.replace_pod(request, subresource)
-    if method == "PATCH":
-        return await pods_api.patch_pod(request, subresource)
-    return await pods_api.delete_pod(request)
-
-
-def static(body: bytes, media_type: str = JSON) -> Any:
+def static(body: bytes, media_type: str = JSON) -> Endpoint:
     async def endpoint(request: Request) -> Response:
         negotiate(request.headers.get("accept"))
         return Response(body, media_type=media_type)
@@ -114,24 +105,6 @@ def static(body: bytes, media_type: str = JSON) -> Any:
 async def api_versions(request: Request) -> Response:
     host = request.headers.get("host") or f"{request.url.hostname}:{request.url.port}"
     return Response(discovery.api_versions(host), media_type=JSON)
-
-
-async def namespace(request: Request) -> Response:
-    """Every namespace exists here (pods are accepted in any); kubectl reads one after a 404.
-
-    kubectl 1.32 follows a pod 404 with ``GET /api/v1/namespaces/<ns>`` to tell a missing pod
-    from a missing namespace; answering with an Active namespace keeps its pod error message.
-    """
-    negotiate(request.headers.get("accept"))
-    name = request.path_params["namespace"]
-    body = {
-        "kind": "Namespace",
-        "apiVersion": "v1",
-        "metadata": {"name": name, "labels": {"kubernetes.io/metadata.name": name}},
-        "spec": {"finalizers": ["kubernetes"]},
-        "status": {"phase": "Active"},
-    }
-    return Response(orjson.dumps(body), media_type=JSON)
 
 
 async def metrics(request: Request) -> Response:
@@ -148,31 +121,52 @@ async def readyz(request: Request) -> Response:
     return PlainTextResponse("view not synced yet", status_code=503)
 
 
-POD_PATH = "/api/v1/namespaces/{namespace}/pods/{name}"
 GET = ("GET",)
 ITEM = ("GET", "PUT", "PATCH")
-ROUTES = [
-    Route("/api/v1/pods", all_pods, GET),
-    Route("/api/v1/namespaces/{namespace}/pods", namespaced_pods, ("GET", "POST", "DELETE")),
-    Route(POD_PATH, pod, (*ITEM, "DELETE"), raw=pods_api.get_pod_raw),
-    Route(POD_PATH + "/status", pod_status, ITEM),
-    Route(POD_PATH + "/ephemeralcontainers", pod_ephemeral_containers, ITEM),
-    Route(POD_PATH + "/log", logs_api.pod_log, GET),
-    Route("/api/v1/namespaces/{namespace}", namespace, GET),
-    Route("/api/v1/watch/pods", watch_all, GET),
-    Route("/api/v1/watch/namespaces/{namespace}/pods", watch_namespaced, GET),
-    Route("/api/v1/watch/namespaces/{namespace}/pods/{name}", watch_named, GET),
-    Route("/version", static(discovery.VERSION), GET),
-    Route("/api", api_versions, GET),
-    Route("/api/v1", static(discovery.API_RESOURCE_LIST), GET),
-    Route("/apis", static(discovery.API_GROUP_LIST), GET),
-    Route("/openapi/v3", static(discovery.OPENAPI_V3_ROOT), GET),
-    Route("/openapi/v3/api/v1", static(discovery.OPENAPI_V3_API_V1), GET),
-    Route("/metrics", metrics, GET),
-    Route("/livez", livez, GET),
-    Route("/healthz", livez, GET),
-    Route("/readyz", readyz, GET),
-]
+
+
+def kind_routes(kind: Kind) -> list[Route]:
+    """Every path of one kind, as kube-apiserver's APIInstaller lays them out (core group)."""
+    r, res = kind.qualified_resource, kind.resource
+    if kind.namespaced:
+        collection_path = f"/api/v1/namespaces/{{namespace}}/{res}"
+        watch_path = f"/api/v1/watch/namespaces/{{namespace}}/{res}"
+    else:
+        collection_path, watch_path = f"/api/v1/{res}", f"/api/v1/watch/{res}"
+    item_path = collection_path + "/{name}"
+    methods = ("GET", "POST", "DELETE") if kind.collection_delete else ("GET", "POST")
+    routes = [
+        Route(collection_path, collection, methods, resource=r),
+        Route(item_path, item(None), (*ITEM, "DELETE"), raw=resources.get_raw, resource=r),
+        Route(watch_path, watch_collection, GET, resource=r),
+        Route(watch_path + "/{name}", watch_named, GET, resource=r),
+    ]
+    for sub in sorted(s for s in kind.updates if s):
+        sub_methods = ("PUT",) if sub in kind.put_only else ITEM
+        routes.append(Route(f"{item_path}/{sub}", item(sub), sub_methods, resource=r))
+    if kind.namespaced:
+        routes.append(Route(f"/api/v1/{res}", all_namespaces, GET, resource=r))
+        routes.append(Route(f"/api/v1/watch/{res}", watch_collection, GET, resource=r))
+    return routes
+
+
+def routes(kinds: Sequence[Kind]) -> list[Route]:
+    docs = discovery.documents(kinds)
+    found = [route for kind in kinds for route in kind_routes(kind)]
+    return [
+        *found,
+        Route("/api/v1/namespaces/{namespace}/pods/{name}/log", logs_api.pod_log, GET, resource="pods"),
+        Route("/version", static(discovery.VERSION), GET),
+        Route("/api", api_versions, GET),
+        Route("/api/v1", static(docs.api_resource_list), GET),
+        Route("/apis", static(discovery.API_GROUP_LIST), GET),
+        Route("/openapi/v3", static(docs.openapi_v3_root), GET),
+        Route("/openapi/v3/api/v1", static(docs.openapi_v3_api_v1), GET),
+        Route("/metrics", metrics, GET),
+        Route("/livez", livez, GET),
+        Route("/healthz", livez, GET),
+        Route("/readyz", readyz, GET),
+    ]
 
 
 # ---- authentication ------------------------------------------------------------------------
@@ -220,23 +214,37 @@ def create_app(settings: Settings) -> ASGIApp:
         )
         app.state.settings = settings
         app.state.replica = replica
-        registry = app.state.registry = ResourceRegistry(POD, store, replica, history)
+        registries = app.state.registries = {
+            kind.qualified_resource: ResourceRegistry(kind, store, replica, history) for kind in KINDS
+        }
+        namespaces = NamespaceLifecycle(
+            registries[NAMESPACE.qualified_resource],
+            [reg for reg in registries.values() if reg.kind.namespaced],
+            strict=settings.strict_namespaces,
+        )
+        for reg in registries.values():
+            if reg.kind.namespaced:
+                reg.admit = namespaces.admit
         app.state.broadcaster = broadcaster
         app.state.metrics = registry_for(broadcaster)
         await replica.start()
-        compacting = tasks.spawn("compactor", compactor.run_forever())
-        reaping = tasks.spawn("reaper", Reaper(registry).run_forever())
-        ticking = tasks.spawn("watch-ticker", broadcaster.tick_forever())
+        await namespaces.ensure_defaults()
+        background = [
+            tasks.spawn("compactor", compactor.run_forever()),
+            tasks.spawn("reaper", Reaper(registries[POD.qualified_resource]).run_forever()),
+            tasks.spawn("namespace-controller", namespaces.run_forever()),
+            tasks.spawn("watch-ticker", broadcaster.tick_forever()),
+        ]
         try:
             yield
         finally:
-            await tasks.cancel(compacting, reaping, ticking)
+            await tasks.cancel(*background)
             await broadcaster.close()
             await replica.stop()
             await store.close()
             await redis.aclose()
 
-    app: ASGIApp = Router(ROUTES, lifespan)
+    app: ASGIApp = Router(routes(KINDS), lifespan)
     if settings.token_file is not None:
         app = TokenAuthentication(app, TokenFile.load(settings.token_file))
     return app

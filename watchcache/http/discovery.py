@@ -1,21 +1,25 @@
-"""Static discovery and OpenAPI documents, encoded once at import (spec README "Discovery").
+"""Discovery and OpenAPI documents of the kinds served, encoded once (spec README "Discovery").
 
 kubectl 1.32 resolves ``pods``/``po`` through *legacy* discovery (``/api``, ``/apis``,
 ``/api/v1``) and, before ``create``/``apply``/``replace``/``edit``, reads ``/openapi/v3`` to learn
 whether the server validates fields itself: it looks for a ``patch`` operation tagged with the
-Pod group-version-kind that lists a ``fieldValidation`` query parameter. Every document here is
-served as pre-encoded bytes because none of them ever changes while the process runs.
+kind's group-version-kind that lists a ``fieldValidation`` query parameter. Every document here
+is built from the registered kinds when the app is made and served as pre-encoded bytes: none
+of them changes while the process runs.
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Literal
 
 import orjson
 
-_POD_GVK = {"group": "", "kind": "Pod", "version": "v1"}
+from watchcache.machinery.kinds import Kind
+
 _OPENAPI_INFO = {"title": "Kubernetes", "version": "v1.32.0"}
 
 VERSION: bytes = orjson.dumps(
@@ -53,41 +57,59 @@ API_VERSIONS: bytes = api_versions()
 API_GROUP_LIST: bytes = orjson.dumps({"kind": "APIGroupList", "apiVersion": "v1", "groups": []})
 
 
-def _subresource(name: str, verbs: list[str]) -> dict[str, Any]:
-    return {"name": name, "singularName": "", "namespaced": True, "kind": "Pod", "verbs": verbs}
+ITEM_VERBS = ["get", "patch", "update"]  # of a subresource that is an object view (status)
+# subresources served by a route of their own beside the kind's update rules
+EXTRA_SUBRESOURCES = {"pods": {"log": ["get"]}}
 
 
-# Only the subresources watchcache serves; verbs sorted, as the apiserver lists them.
-API_RESOURCE_LIST: bytes = orjson.dumps(
-    {
-        "kind": "APIResourceList",
-        "groupVersion": "v1",
-        "resources": [
-            {
-                "name": "pods",
-                "singularName": "pod",
-                "namespaced": True,
-                "kind": "Pod",
-                "verbs": [
-                    "create",
-                    "delete",
-                    "deletecollection",
-                    "get",
-                    "list",
-                    "patch",
-                    "update",
-                    "watch",
-                ],
-                "shortNames": ["po"],
-                "categories": ["all"],
-                "storageVersionHash": "xPOwRZ+Yhw8=",
-            },
-            _subresource("pods/ephemeralcontainers", ["get", "patch", "update"]),
-            _subresource("pods/log", ["get"]),
-            _subresource("pods/status", ["get", "patch", "update"]),
-        ],
+def _verbs(kind: Kind) -> list[str]:
+    verbs = ["create", "delete", "get", "list", "patch", "update", "watch"]
+    if kind.collection_delete:
+        verbs.append("deletecollection")
+    return sorted(verbs)
+
+
+def subresource_verbs(kind: Kind) -> dict[str, list[str]]:
+    """Each subresource of the kind and its verbs (``finalize`` is PUT only)."""
+    found = {sub: (["update"] if sub in kind.put_only else ITEM_VERBS) for sub in kind.updates if sub}
+    found.update(EXTRA_SUBRESOURCES.get(kind.qualified_resource, {}))
+    return dict(sorted(found.items()))
+
+
+def _resource_entry(kind: Kind) -> dict[str, Any]:
+    entry: dict[str, Any] = {
+        "name": kind.resource,
+        "singularName": kind.singular,
+        "namespaced": kind.namespaced,
+        "kind": kind.kind,
+        "verbs": _verbs(kind),
     }
-)
+    if kind.short_names:
+        entry["shortNames"] = list(kind.short_names)
+    if kind.categories:
+        entry["categories"] = list(kind.categories)
+    if kind.storage_version_hash:
+        entry["storageVersionHash"] = kind.storage_version_hash
+    return entry
+
+
+def api_resource_list(kinds: Sequence[Kind]) -> bytes:
+    """``/api/v1``: every kind, then its subresources (verbs sorted, as the apiserver lists them)."""
+    resources: list[dict[str, Any]] = []
+    for kind in sorted(kinds, key=lambda k: k.resource):
+        resources.append(_resource_entry(kind))
+        for sub, verbs in subresource_verbs(kind).items():
+            resources.append(
+                {
+                    "name": f"{kind.resource}/{sub}",
+                    "singularName": "",
+                    "namespaced": kind.namespaced,
+                    "kind": kind.kind,
+                    "verbs": verbs,
+                }
+            )
+    return orjson.dumps({"kind": "APIResourceList", "groupVersion": "v1", "resources": resources})
+
 
 # --------------------------------------------------------------------------- OpenAPI v3
 
@@ -116,7 +138,6 @@ def _path_param(name: str, description: str) -> dict[str, Any]:
 _P = _query
 _PRETTY = _P("pretty", "string", "If 'true', the output is indented.")
 _NAMESPACE = _path_param("namespace", "object name and auth scope, such as for teams and projects")
-_NAME = _path_param("name", "name of the Pod")
 
 _LIST_PARAMS = [
     _P("allowWatchBookmarks", "boolean", "Ask for BOOKMARK watch events (servers may not send)."),
@@ -184,11 +205,11 @@ _RESPONSES = {
 
 
 def _operation(
-    operation_id: str, action: str, description: str, params: list[dict[str, Any]] | None = None
+    kind: Kind, operation_id: str, action: str, description: str, params: list[dict[str, Any]] | None = None
 ) -> dict[str, Any]:
     """One operation, deliberately without ``requestBody``.
 
-    kubectl computes ``apply`` patches from the v3 schema only when a Pod patch operation
+    kubectl computes ``apply`` patches from the v3 schema only when a patch operation
     advertises a strategic-merge request body; without one it falls back to its compiled-in
     types, which are complete. A partial schema would make it merge lists wrongly.
     """
@@ -201,7 +222,7 @@ def _operation(
         op["parameters"] = params
     op["responses"] = {**_RESPONSES[action], "401": {"description": "Unauthorized"}}
     op["x-kubernetes-action"] = action
-    op["x-kubernetes-group-version-kind"] = _POD_GVK
+    op["x-kubernetes-group-version-kind"] = {"group": kind.group, "kind": kind.kind, "version": kind.version}
     return op
 
 
@@ -209,106 +230,109 @@ def _path(params: list[dict[str, Any]], **operations: dict[str, Any]) -> dict[st
     return {**operations, "parameters": [*params, _PRETTY]}
 
 
-def _item_subresource(suffix: str, noun: str) -> dict[str, Any]:
-    """GET/PUT/PATCH of ``pods/{name}/status`` or ``/ephemeralcontainers``."""
-    return _path(
-        [_NAME, _NAMESPACE],
-        get=_operation(f"readCoreV1NamespacedPod{suffix}", "get", f"read {noun} of the Pod"),
-        put=_operation(
-            f"replaceCoreV1NamespacedPod{suffix}",
-            "put",
-            f"replace {noun} of the Pod",
-            _WRITE_PARAMS,
+def _kind_paths(kind: Kind) -> dict[str, Any]:
+    """Every path of one kind, with kube-apiserver's operation ids (``listCoreV1NamespacedPod``)."""
+    k, res = kind.kind, kind.resource
+    scope = "Namespaced" if kind.namespaced else ""
+    name = _path_param("name", f"name of the {k}")
+    item_params = [name, _NAMESPACE] if kind.namespaced else [name]
+    collection_params = [_NAMESPACE] if kind.namespaced else []
+    collection = f"/api/v1/namespaces/{{namespace}}/{res}" if kind.namespaced else f"/api/v1/{res}"
+    watch = f"/api/v1/watch/namespaces/{{namespace}}/{res}" if kind.namespaced else f"/api/v1/watch/{res}"
+
+    def op(
+        verb: str, action: str, text: str, params: list[dict[str, Any]] | None = None, tail: str = ""
+    ) -> Any:
+        return _operation(kind, f"{verb}CoreV1{scope}{k}{tail}", action, text, params)
+
+    collection_ops = {
+        "get": op("list", "list", f"list or watch objects of kind {k}", _LIST_PARAMS),
+        "post": op("create", "post", f"create a {k}", _WRITE_PARAMS),
+    }
+    if kind.collection_delete:
+        collection_ops["delete"] = _operation(
+            kind, f"deleteCoreV1Collection{scope}{k}", "deletecollection", f"delete collection of {k}",
+            _DELETE_COLLECTION_PARAMS,
+        )  # fmt: skip
+    paths: dict[str, Any] = {
+        collection: _path(collection_params, **collection_ops),
+        f"{collection}/{{name}}": _path(
+            item_params,
+            get=op("read", "get", f"read the specified {k}"),
+            put=op("replace", "put", f"replace the specified {k}", _WRITE_PARAMS),
+            patch=op("patch", "patch", f"partially update the specified {k}", _PATCH_PARAMS),
+            delete=op("delete", "delete", f"delete a {k}", _DELETE_PARAMS),
         ),
-        patch=_operation(
-            f"patchCoreV1NamespacedPod{suffix}",
-            "patch",
-            f"partially update {noun} of the Pod",
-            _PATCH_PARAMS,
+        watch: _path(
+            collection_params,
+            get=op("watch", "watchlist", f"watch changes to a list of {k}; deprecated: use watch on the list",
+                   _LIST_PARAMS, "List"),
         ),
+        f"{watch}/{{name}}": _path(
+            item_params,
+            get=op("watch", "watch",
+                   f"watch changes to a {k}; deprecated: use watch on the list with a field selector",
+                   _LIST_PARAMS),
+        ),
+    }  # fmt: skip
+    if kind.namespaced:
+        paths[f"/api/v1/{res}"] = _path(
+            [],
+            get=_operation(
+                kind, f"listCoreV1{k}ForAllNamespaces", "list", f"list or watch {k}s", _LIST_PARAMS
+            ),
+        )
+        paths[f"/api/v1/watch/{res}"] = _path(
+            [],
+            get=_operation(
+                kind, f"watchCoreV1{k}ListForAllNamespaces", "watchlist",
+                f"watch changes to a list of {k}; deprecated: use watch on the list", _LIST_PARAMS,
+            ),
+        )  # fmt: skip
+    for sub, verbs in subresource_verbs(kind).items():
+        tail, ops = sub.capitalize(), {}
+        if sub == "log":
+            ops["get"] = op("read", "get", f"read log of the {k}", _LOG_PARAMS, tail)
+        else:
+            if "get" in verbs:
+                ops["get"] = op("read", "get", f"read {sub} of the specified {k}", None, tail)
+            ops["put"] = op("replace", "put", f"replace {sub} of the specified {k}", _WRITE_PARAMS, tail)
+            if "patch" in verbs:
+                ops["patch"] = op(
+                    "patch", "patch", f"partially update {sub} of the specified {k}", _PATCH_PARAMS, tail
+                )
+        paths[f"{collection}/{{name}}/{sub}"] = _path(item_params, **ops)
+    return paths
+
+
+@dataclass(frozen=True, slots=True)
+class Documents:
+    """The discovery and OpenAPI bodies of one server's kinds, encoded once."""
+
+    api_resource_list: bytes
+    openapi_v3_api_v1: bytes
+    openapi_v3_root: bytes
+
+    @property
+    def openapi_v3_api_v1_url(self) -> str:
+        return orjson.loads(self.openapi_v3_root)["paths"]["api/v1"]["serverRelativeURL"]
+
+
+def documents(kinds: Sequence[Kind]) -> Documents:
+    paths: dict[str, Any] = {}
+    for kind in kinds:
+        paths.update(_kind_paths(kind))
+    # No component schemas: a partial schema carrying a kind's GVK would mislead kubectl.
+    v1 = orjson.dumps(
+        {
+            "openapi": "3.0.0",
+            "info": _OPENAPI_INFO,
+            "paths": dict(sorted(paths.items())),
+            "components": {"schemas": {}},
+        }
     )
-
-
-def _openapi_v1() -> dict[str, Any]:
-    ns_pods = "/api/v1/namespaces/{namespace}/pods"
-    paths = {
-        "/api/v1/pods": _path(
-            [],
-            get=_operation("listCoreV1PodForAllNamespaces", "list", "list or watch Pods", _LIST_PARAMS),
-        ),
-        ns_pods: _path(
-            [_NAMESPACE],
-            get=_operation("listCoreV1NamespacedPod", "list", "list or watch Pods", _LIST_PARAMS),
-            post=_operation("createCoreV1NamespacedPod", "post", "create a Pod", _WRITE_PARAMS),
-            delete=_operation(
-                "deleteCoreV1CollectionNamespacedPod",
-                "deletecollection",
-                "delete collection of Pod",
-                _DELETE_COLLECTION_PARAMS,
-            ),
-        ),
-        ns_pods + "/{name}": _path(
-            [_NAME, _NAMESPACE],
-            get=_operation("readCoreV1NamespacedPod", "get", "read the specified Pod"),
-            put=_operation("replaceCoreV1NamespacedPod", "put", "replace the specified Pod", _WRITE_PARAMS),
-            patch=_operation(
-                "patchCoreV1NamespacedPod",
-                "patch",
-                "partially update the specified Pod",
-                _PATCH_PARAMS,
-            ),
-            delete=_operation("deleteCoreV1NamespacedPod", "delete", "delete a Pod", _DELETE_PARAMS),
-        ),
-        ns_pods + "/{name}/ephemeralcontainers": _item_subresource(
-            "Ephemeralcontainers", "ephemeralcontainers"
-        ),
-        ns_pods + "/{name}/log": _path(
-            [_NAME, _NAMESPACE],
-            get=_operation("readCoreV1NamespacedPodLog", "get", "read log of the Pod", _LOG_PARAMS),
-        ),
-        ns_pods + "/{name}/status": _item_subresource("Status", "status"),
-        "/api/v1/watch/namespaces/{namespace}/pods": _path(
-            [_NAMESPACE],
-            get=_operation(
-                "watchCoreV1NamespacedPodList",
-                "watchlist",
-                "watch changes to a list of Pod; deprecated: use watch on the list",
-                _LIST_PARAMS,
-            ),
-        ),
-        "/api/v1/watch/namespaces/{namespace}/pods/{name}": _path(
-            [_NAME, _NAMESPACE],
-            get=_operation(
-                "watchCoreV1NamespacedPod",
-                "watch",
-                "watch changes to a Pod; deprecated: use watch on the list with a field selector",
-                _LIST_PARAMS,
-            ),
-        ),
-        "/api/v1/watch/pods": _path(
-            [],
-            get=_operation(
-                "watchCoreV1PodListForAllNamespaces",
-                "watchlist",
-                "watch changes to a list of Pod; deprecated: use watch on the list",
-                _LIST_PARAMS,
-            ),
-        ),
-    }
-    # No component schemas: a partial Pod schema carrying the Pod GVK would mislead kubectl.
-    return {
-        "openapi": "3.0.0",
-        "info": _OPENAPI_INFO,
-        "paths": paths,
-        "components": {"schemas": {}},
-    }
-
-
-OPENAPI_V3_API_V1: bytes = orjson.dumps(_openapi_v1())
-
-# The URL carries the document's hash so clients may cache it forever (kube-openapi uses the
-# upper-case hex SHA-512); serve it with this ETag.
-OPENAPI_V3_API_V1_HASH: str = hashlib.sha512(OPENAPI_V3_API_V1).hexdigest().upper()
-
-OPENAPI_V3_API_V1_URL = f"/openapi/v3/api/v1?hash={OPENAPI_V3_API_V1_HASH}"
-OPENAPI_V3_ROOT: bytes = orjson.dumps({"paths": {"api/v1": {"serverRelativeURL": OPENAPI_V3_API_V1_URL}}})
+    # The URL carries the document's hash so clients may cache it forever (kube-openapi uses the
+    # upper-case hex SHA-512).
+    url = f"/openapi/v3/api/v1?hash={hashlib.sha512(v1).hexdigest().upper()}"
+    root = orjson.dumps({"paths": {"api/v1": {"serverRelativeURL": url}}})
+    return Documents(api_resource_list(kinds), v1, root)

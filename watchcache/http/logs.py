@@ -44,7 +44,7 @@ async def pod_log(request: Request) -> Response:
 
 
 def _pod_running(request: Request, namespace: str, name: str) -> bool:
-    entry = request.app.state.registry.view.get(object_key(namespace, name))
+    entry = registry(request).view.get(object_key(namespace, name))
     if entry is None:
         return False
     return (orjson.loads(entry.json).get("status") or {}).get("phase") not in TERMINAL_PHASES

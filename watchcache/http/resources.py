@@ -1,4 +1,4 @@
-"""HTTP endpoints of the pod resource: translate requests, delegate to the registry.
+"""HTTP endpoints of every resource: translate requests, delegate to the kind's registry.
 
 Checks run in kube-apiserver's order (objects-and-errors.md §5): route → Accept (406) →
 Content-Type (415) → body size (413) → options (400/422) → body decode (400) → the registry.
@@ -6,10 +6,10 @@ Content-Type (415) → body size (413) → options (400/422) → body decode (40
 
 from __future__ import annotations
 
+import dataclasses
 from array import array
 from bisect import bisect_left
 from collections.abc import Iterator, Mapping
-from dataclasses import replace
 from datetime import UTC, datetime
 from itertools import accumulate
 from operator import attrgetter
@@ -22,7 +22,7 @@ from starlette.types import Receive, Scope, Send
 
 from watchcache.http.responses import JSON, is_pretty, json_response, negotiate, plain_json
 from watchcache.machinery import errors, params
-from watchcache.machinery.decode import DecodeError, check_fields, decode_object_json, decode_pod
+from watchcache.machinery.decode import DecodeError, check_fields, decode_object, decode_object_json
 from watchcache.machinery.jsonshape import copied
 from watchcache.machinery.kinds import Kind, Prepare
 from watchcache.machinery.names import path_segment_name_errors
@@ -47,7 +47,8 @@ _JSON_OF = attrgetter("json")
 
 
 def registry(request: Request) -> ResourceRegistry:
-    return request.app.state.registry
+    """The registry of the route's resource (``Route.resource``, put in the scope by the router)."""
+    return request.app.state.registries[request.scope["resource"]]
 
 
 def media_type(request: Request) -> str:
@@ -95,12 +96,13 @@ def write_options(request: Request, kind: str, subresource: str | None = None) -
 
 
 async def decode_body(request: Request, field_validation: str) -> tuple[Object, list[str]]:
-    kind = media_type(request)
-    if kind not in BODY_TYPES:
+    content_type = media_type(request)
+    if content_type not in BODY_TYPES:
         raise errors.unsupported_media_type(BODY_TYPES_TEXT)
     body = await read_body(request)
-    result = decode_pod(body, field_validation=field_validation, content_type=kind)
-    return result.pod, result.warnings
+    schema = registry(request).kind.schema
+    result = decode_object(body, schema, field_validation=field_validation, content_type=content_type)
+    return result.obj, result.warnings
 
 
 # ---- representation ------------------------------------------------------------------------
@@ -203,7 +205,7 @@ def list_response(request: Request, kind: Kind, result: ListResult) -> Response:
 # ---- collection ----------------------------------------------------------------------------
 
 
-async def list_pods(
+async def list_objects(
     request: Request, namespace: str | None, query: Mapping[str, str] | None = None
 ) -> Response:
     representation = negotiate(request.headers.get("accept"))
@@ -216,9 +218,9 @@ async def list_pods(
     return list_response(request, reg.kind, result)
 
 
-async def create_pod(request: Request) -> Response:
+async def create(request: Request) -> Response:
     negotiate(request.headers.get("accept"))
-    namespace = request.path_params["namespace"]
+    namespace = request.path_params.get("namespace")
     if media_type(request) not in BODY_TYPES:
         raise errors.unsupported_media_type(BODY_TYPES_TEXT)
     opts, validation = write_options(request, "CreateOptions")
@@ -229,7 +231,7 @@ async def create_pod(request: Request) -> Response:
 
 async def delete_collection(request: Request) -> Response:
     negotiate(request.headers.get("accept"))
-    namespace = request.path_params["namespace"]
+    namespace = request.path_params.get("namespace")
     reg = registry(request)
     list_opts = parse_list_options(request.query_params, watch=False, fields=reg.kind.fields)
     delete_opts = await delete_options(request)
@@ -245,28 +247,28 @@ async def delete_collection(request: Request) -> Response:
 # ---- item ----------------------------------------------------------------------------------
 
 
-async def get_pod(request: Request) -> Response:
+async def get(request: Request) -> Response:
     negotiate(request.headers.get("accept"))
     name = path_name(request)
     entry = await registry(request).get(
-        request.path_params["namespace"], name, request.query_params.get("resourceVersion")
+        request.path_params.get("namespace"), name, request.query_params.get("resourceVersion")
     )
     return object_response(request, entry.json)
 
 
-async def get_pod_raw(scope: Scope, path_params: dict[str, str], send: Send) -> bool:
+async def get_raw(scope: Scope, path_params: dict[str, str], send: Send) -> bool:
     """The GET informers and controllers send (no query, plain JSON), answered on the raw scope.
 
-    Anything else declines: :func:`get_pod` then applies every rule (``resourceVersion``,
+    Anything else declines: :func:`get` then applies every rule (``resourceVersion``,
     Table, pretty). Starlette's ``Request`` and ``Response`` cost more than the rest of this
-    GET together. A pod that is not there gets :func:`get_pod`'s 400 or 404 from here, so that
+    GET together. A pod that is not there gets :func:`get`'s 400 or 404 from here, so that
     a miss does not pay for a second consistent read.
     """
     if scope["query_string"] or not plain_json(scope["headers"]):
         return False
-    reg: ResourceRegistry = scope["app"].state.registry
+    reg: ResourceRegistry = scope["app"].state.registries[scope["resource"]]
     name = path_params["name"]
-    entry = await reg.find(path_params["namespace"], name, None)
+    entry = await reg.find(path_params.get("namespace"), name, None)
     if entry is None:
         raise errors.not_found(reg.resource, checked_name(name))
     body = entry.json
@@ -276,9 +278,9 @@ async def get_pod_raw(scope: Scope, path_params: dict[str, str], send: Send) -> 
     return True
 
 
-async def replace_pod(request: Request, subresource: str | None = None) -> Response:
+async def replace(request: Request, subresource: str | None = None) -> Response:
     negotiate(request.headers.get("accept"))
-    namespace, name = request.path_params["namespace"], path_name(request)
+    namespace, name = request.path_params.get("namespace"), path_name(request)
     if media_type(request) not in BODY_TYPES:
         raise errors.unsupported_media_type(BODY_TYPES_TEXT)
     opts, validation = write_options(request, "UpdateOptions", subresource)
@@ -292,9 +294,9 @@ async def replace_pod(request: Request, subresource: str | None = None) -> Respo
     return object_response(request, written.json, 200, warnings)
 
 
-async def patch_pod(request: Request, subresource: str | None = None) -> Response:
+async def patch(request: Request, subresource: str | None = None) -> Response:
     negotiate(request.headers.get("accept"))
-    namespace, name = request.path_params["namespace"], path_name(request)
+    namespace, name = request.path_params.get("namespace"), path_name(request)
     patch_type = media_type(request)
     body = await read_body(request)
     if patch_type not in PATCH_TYPES:
@@ -304,7 +306,7 @@ async def patch_pod(request: Request, subresource: str | None = None) -> Respons
     opts, validation = write_options(request, "PatchOptions", subresource)
     _check_force(request.query_params, patch_type)
     if patch_type == APPLY_PATCH:
-        return await apply_pod(request, namespace, name, body, replace(opts, applied=True))
+        return await apply_object(request, namespace, name, body, dataclasses.replace(opts, applied=True))
     document = parse_patch(patch_type, body)
     prepare = _preparer(request, subresource)
     kind = registry(request).kind
@@ -313,7 +315,7 @@ async def patch_pod(request: Request, subresource: str | None = None) -> Respons
     def mutate(current: Object) -> Object:
         stored_uid = current["metadata"]["uid"]
         patched = apply_patch(patch_type, current, document)
-        patched = checked_patch_result(patched, validation, warnings)
+        patched = checked_patch_result(kind, patched, validation, warnings)
         uid = (patched.get("metadata") or {}).get("uid")
         if uid and uid != stored_uid:
             raise errors.invalid(
@@ -325,10 +327,12 @@ async def patch_pod(request: Request, subresource: str | None = None) -> Respons
     return object_response(request, written.json, 200, warnings)
 
 
-async def apply_pod(request: Request, namespace: str, name: str, body: bytes, opts: WriteOptions) -> Response:
+async def apply_object(
+    request: Request, namespace: str | None, name: str, body: bytes, opts: WriteOptions
+) -> Response:
     """Server-side apply (patch.md §5): merge the applied configuration, own its fields, create if absent."""
     applied = parse_apply_body(body)
-    _check_applied_fields(applied, namespace, name)
+    _check_applied_fields(registry(request).kind, applied, namespace, name)
     force = params.flag(request.query_params, "force")
     prepare = _preparer(request, opts.subresource)
     reg = registry(request)
@@ -364,27 +368,30 @@ async def apply_pod(request: Request, namespace: str, name: str, body: bytes, op
     raise errors.conflict(reg.resource, name)
 
 
-def _check_applied_fields(applied: Object, namespace: str, name: str) -> None:
-    """Fields outside the Pod schema cannot be owned: 400, with structured-merge-diff's text."""
-    _, problems = check_fields(copied(applied), field_validation="Strict")
+def _check_applied_fields(kind: Kind, applied: Object, namespace: str | None, name: str) -> None:
+    """Fields outside the kind's schema cannot be owned: 400, with structured-merge-diff's text."""
+    _, problems = check_fields(copied(applied), kind.schema, field_validation="Strict")
     unknown = [p.split('"')[1] for p in problems if p.startswith("unknown field")]
     if unknown:
+        where = f"{namespace}/{name}" if namespace else name
         raise errors.BadRequest(
-            f"failed to create typed patch object (/v1, Kind=Pod) {namespace}/{name}: "
+            f"failed to create typed patch object ({kind.group}/{kind.version}, Kind={kind.kind}) {where}: "
             f".{unknown[0]}: field not declared in schema"
         )
 
 
-def checked_patch_result(patched: Any, validation: str, warnings: list[str]) -> Object:
-    """A patched document must still decode as a Pod; else 422 ``patch: Invalid value`` (patch.md §3, §6)."""
+def checked_patch_result(kind: Kind, patched: Any, validation: str, warnings: list[str]) -> Object:
+    """A patched document must still decode as the kind; else 422 ``patch: Invalid value``
+    (patch.md §3, §6)."""
     if not isinstance(patched, dict):
         text = orjson.dumps(patched).decode()
+        found = errors.go_json_type(patched)
         raise errors.invalid_patch_result(
-            text, f"json: cannot unmarshal {errors.go_json_type(patched)} into Go value of type v1.Pod"
+            text, f"json: cannot unmarshal {found} into Go value of type {kind.version}.{kind.kind}"
         )
     text = orjson.dumps(patched).decode()
     try:
-        result, problems = check_fields(patched, field_validation=validation)
+        result, problems = check_fields(patched, kind.schema, field_validation=validation)
     except DecodeError as exc:
         raise errors.invalid_patch_result(text, exc.detail) from None
     if problems and validation == "Strict":
@@ -408,9 +415,9 @@ def _preparer(request: Request, subresource: str | None) -> Prepare:
     return registry(request).kind.updates[subresource]
 
 
-async def delete_pod(request: Request) -> Response:
+async def delete(request: Request) -> Response:
     negotiate(request.headers.get("accept"))
-    namespace, name = request.path_params["namespace"], path_name(request)
+    namespace, name = request.path_params.get("namespace"), path_name(request)
     opts = await delete_options(request)
     written = await registry(request).delete(namespace, name, opts)
     status_code = (

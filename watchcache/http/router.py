@@ -41,6 +41,7 @@ class Route:
     endpoint: Endpoint
     methods: tuple[str, ...]
     raw: RawEndpoint | None = None  # tried first for GET; handles only the commonest form
+    resource: str | None = None  # the resource served: its registry is the handlers' (scope["resource"])
 
     @property
     def segments(self) -> tuple[str, ...]:
@@ -82,6 +83,7 @@ class Router:
         found = self.match(scope["path"])
         try:
             route, params = found if found is not None else (None, {})
+            scope["resource"] = route.resource if route is not None else None
             raw = route.raw if route is not None and scope["method"] == "GET" else None
             if raw is not None and await raw(scope, params, send):
                 return

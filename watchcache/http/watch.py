@@ -54,7 +54,7 @@ async def watch(request: Request, namespace: str | None, query: Mapping[str, str
     """Validate before streaming (errors here are plain HTTP errors), then stream."""
     as_table = negotiate(request.headers.get("accept")) == "table"
     state = request.app.state
-    kind: Kind = state.registry.kind
+    kind: Kind = state.registries[request.scope["resource"]].kind
     opts = parse_list_options(query, watch=True, fields=kind.fields)
     if opts.resource_version:
         parse_resource_version(opts.resource_version)

@@ -1,4 +1,4 @@
-"""Request bodies to Pod dicts, judged the way kube-apiserver's decoder judges them.
+"""Request bodies to objects of a kind, judged the way kube-apiserver's decoder judges them.
 
 Order (objects-and-errors.md §4/§5): parse → read ``kind``/``apiVersion`` → typed decode (wrong
 JSON types, bad times and quantities are 400s) → strict field problems (unknown or duplicate
@@ -24,11 +24,11 @@ from mypy_extensions import mypyc_attr
 
 from watchcache.machinery.errors import BadRequest, go_json_type
 from watchcache.machinery.schema import (
-    POD,
     Checker,
     DupDict,
     GoFloat,
     NeedsExactPass,
+    ObjectSchema,
     SchemaError,
     go_quote,
     plain,
@@ -36,8 +36,6 @@ from watchcache.machinery.schema import (
 from watchcache.machinery.yaml_loaders import StrictLoader, first_document
 
 FieldValidation = Literal["Ignore", "Warn", "Strict"]
-PREFIX = 'Pod in version "v1" cannot be handled as a Pod: '
-UNRECOGNIZED = "the object provided is unrecognized (must be of type Pod): "
 SCHEME = "pkg/api/legacyscheme/scheme.go:30"
 MAX_STRICT_ERRORS = 100  # sigs.k8s.io/json stops collecting there
 # encoding/json's name for the anonymous struct apimachinery reads kind/apiVersion into.
@@ -100,7 +98,7 @@ KNOWN_KINDS: dict[str, frozenset[str]] = {
 
 @dataclass(frozen=True, slots=True)
 class DecodeResult:
-    pod: dict[str, Any]
+    obj: dict[str, Any]
     warnings: list[str] = field(default_factory=list)
 
 
@@ -114,15 +112,26 @@ class DecodeError(BadRequest):
         self.detail = detail or message
 
 
-def decode_pod(body: bytes, *, field_validation: str, content_type: str = "application/json") -> DecodeResult:
-    """Decode a POST/PUT body into a v1 Pod dict (unknown fields dropped, values normalised).
+def _prefix(schema: ObjectSchema) -> str:
+    return f"{schema.kind} in version {go_quote(schema.version)} cannot be handled as a {schema.kind}: "
+
+
+def _unrecognized_prefix(schema: ObjectSchema) -> str:
+    return f"the object provided is unrecognized (must be of type {schema.kind}): "
+
+
+def decode_object(
+    body: bytes, schema: ObjectSchema, *, field_validation: str, content_type: str = "application/json"
+) -> DecodeResult:
+    """Decode a POST/PUT body into an object of ``schema``'s kind (unknown fields dropped,
+    values normalised).
 
     Raises :class:`DecodeError` (a ``BadRequest``) with kube-apiserver's texts.
     """
     directive = _directive(field_validation)
     if "yaml" in content_type:
-        tree, problems = _load_yaml(body)
-        return _finish(_check(body, tree, exact=True, yaml_problems=problems), directive)
+        tree, problems = _load_yaml(body, schema)
+        return _finish(_check(body, tree, schema, exact=True, yaml_problems=problems), directive, schema)
     raw_keys = _raw_key_count(body)
     if raw_keys >= 0:
         try:
@@ -131,16 +140,18 @@ def decode_pod(body: bytes, *, field_validation: str, content_type: str = "appli
             pass
         else:
             try:
-                checker, pod = _check(body, tree, exact=False)
+                checker, obj = _check(body, tree, schema, exact=False)
             except (SchemaError, NeedsExactPass):
                 pass  # let the exact pass produce the faithful error text
             else:
                 if checker.keys == raw_keys:
-                    return _finish((checker, pod), directive)
-    return _finish(_check(body, _load_exact(body), exact=True), directive)
+                    return _finish((checker, obj), directive, schema)
+    return _finish(_check(body, _load_exact(body, schema), schema, exact=True), directive, schema)
 
 
-def check_fields(obj: dict[str, Any], *, field_validation: str) -> tuple[dict[str, Any], list[str]]:
+def check_fields(
+    obj: dict[str, Any], schema: ObjectSchema, *, field_validation: str
+) -> tuple[dict[str, Any], list[str]]:
     """The same schema check on an already-parsed object (the result of applying a patch).
 
     Returns the cleaned object (``obj`` itself, modified in place) and the strict problems
@@ -152,13 +163,13 @@ def check_fields(obj: dict[str, Any], *, field_validation: str) -> tuple[dict[st
     checker = Checker(counting=False)
     try:
         try:
-            pod = checker.struct(obj, POD, None)
+            checked = checker.struct(obj, schema.root, None)
         except NeedsExactPass:  # a float quantity: its repr is the best literal a dict offers
             checker = Checker(exact=True, counting=False)
-            pod = checker.struct(_floats_as_literals(obj), POD, None)
+            checked = checker.struct(_floats_as_literals(obj), schema.root, None)
     except SchemaError as exc:
-        raise DecodeError(PREFIX + exc.detail, exc.detail) from None
-    return pod, _dedupe(checker.problems)
+        raise DecodeError(_prefix(schema) + exc.detail, exc.detail) from None
+    return checked, _dedupe(checker.problems)
 
 
 def decode_object_json(body: bytes) -> Any:
@@ -169,7 +180,7 @@ def decode_object_json(body: bytes) -> Any:
     try:
         return orjson.loads(body)
     except orjson.JSONDecodeError:
-        return plain(_load_exact(body, wrap=False))
+        return plain(_load_exact(body, None))
 
 
 # --- pipeline ---------------------------------------------------------------------------------
@@ -184,32 +195,35 @@ def _directive(value: str) -> FieldValidation:
 
 
 def _check(
-    body: bytes, tree: Any, *, exact: bool, yaml_problems: list[str] | None = None
+    body: bytes, tree: Any, schema: ObjectSchema, *, exact: bool, yaml_problems: list[str] | None = None
 ) -> tuple[Checker, dict[str, Any]]:
     """Interpret kind/apiVersion, then walk the schema. Schema errors escape when not exact."""
     tree = {} if tree is None else tree
-    _interpret(body, tree)
+    _interpret(body, tree, schema)
     checker = Checker(exact=exact)
     checker.problems.extend(yaml_problems or ())
     try:
-        pod = checker.struct(tree, POD, None)
+        obj = checker.struct(tree, schema.root, None)
     except SchemaError as exc:
         if not exact:
             raise
-        raise DecodeError(PREFIX + exc.detail, exc.detail) from None
-    return checker, pod
+        raise DecodeError(_prefix(schema) + exc.detail, exc.detail) from None
+    return checker, obj
 
 
-def _finish(checked: tuple[Checker, dict[str, Any]], directive: FieldValidation) -> DecodeResult:
-    checker, pod = checked
+def _finish(
+    checked: tuple[Checker, dict[str, Any]], directive: FieldValidation, schema: ObjectSchema
+) -> DecodeResult:
+    checker, obj = checked
     problems = _dedupe(checker.problems)
     if problems and directive == "Strict":
         detail = "strict decoding error: " + ", ".join(problems)
-        raise DecodeError(PREFIX + detail, detail)
-    if "kind" not in pod or "apiVersion" not in pod:
-        pod = {"kind": "Pod", "apiVersion": "v1", **pod}
-    pod["kind"], pod["apiVersion"] = "Pod", "v1"
-    return DecodeResult(pod, problems if directive == "Warn" else [])
+        raise DecodeError(_prefix(schema) + detail, detail)
+    kind, api_version = schema.kind, schema.api_version
+    if "kind" not in obj or "apiVersion" not in obj:
+        obj = {"kind": kind, "apiVersion": api_version, **obj}
+    obj["kind"], obj["apiVersion"] = kind, api_version
+    return DecodeResult(obj, problems if directive == "Warn" else [])
 
 
 def _dedupe(problems: list[str]) -> list[str]:
@@ -227,11 +241,11 @@ def _floats_as_literals(value: Any) -> Any:
 # --- kind and apiVersion -------------------------------------------------------------------------
 
 
-def _interpret(body: bytes, tree: Any) -> None:
+def _interpret(body: bytes, tree: Any, schema: ObjectSchema) -> None:
     """apimachinery reads kind/apiVersion first (case-insensitively), then defaults them."""
     if not isinstance(tree, dict):
         found = go_json_type(tree)
-        _unrecognized(body, f"json: cannot unmarshal {found} into Go value of type {_FIND_KIND_TYPE}")
+        _unrecognized(body, f"json: cannot unmarshal {found} into Go value of type {_FIND_KIND_TYPE}", schema)
     kind, api_version = "", ""
     for key, value in tree.pairs if type(tree) is DupDict else tree.items():
         name = key.lower()
@@ -241,41 +255,44 @@ def _interpret(body: bytes, tree: Any) -> None:
             field_name = "kind" if name == "kind" else "apiVersion"
             found = go_json_type(value)
             _unrecognized(
-                body, f"json: cannot unmarshal {found} into Go struct field .{field_name} of type string"
+                body,
+                f"json: cannot unmarshal {found} into Go struct field .{field_name} of type string",
+                schema,
             )
         if name == "kind":
             kind = value or ""
         else:
             api_version = value or ""
-    _check_kind(body, kind or "Pod", api_version)
+    _check_kind(body, kind or schema.kind, api_version, schema)
 
 
-def _check_kind(body: bytes, kind: str, api_version: str) -> None:
+def _check_kind(body: bytes, kind: str, api_version: str, schema: ObjectSchema) -> None:
     parts = api_version.split("/")
     if len(parts) > 2:
-        raise DecodeError(f"{UNRECOGNIZED}unexpected GroupVersion string: {api_version} ({_summary(body)})")
+        unrecognized = _unrecognized_prefix(schema)
+        raise DecodeError(f"{unrecognized}unexpected GroupVersion string: {api_version} ({_summary(body)})")
     group, version = ("", parts[0]) if len(parts) == 1 else (parts[0], parts[1])
     if not version and not group:
-        version = "v1"
-    head = f"{kind} in version {go_quote(version)} cannot be handled as a Pod: "
+        version = schema.version
+        group = schema.group
+    head = f"{kind} in version {go_quote(version)} cannot be handled as a {schema.kind}: "
     if not version:
         text = body.decode("utf-8", "replace")
         raise DecodeError(head + f"Object 'apiVersion' is missing in '{text}'")
     gv = f"{group}/{version}" if group else version
-    if gv == "v1" and kind == "Pod":
+    if gv == schema.api_version and kind == schema.kind:
         return
     if kind in KNOWN_KINDS.get(gv, ()):
-        raise DecodeError(head + f"converting ({version}.{kind}) to (core.Pod): unknown conversion")
+        raise DecodeError(head + f"converting ({version}.{kind}) to (core.{schema.kind}): unknown conversion")
     raise DecodeError(
         head + f"no kind {go_quote(kind)} is registered for version {go_quote(gv)} in scheme "
         f"{go_quote(SCHEME)}"
     )
 
 
-def _unrecognized(body: bytes, error: str) -> None:
-    raise DecodeError(
-        f"{UNRECOGNIZED}couldn't get version/kind; json parse error: {error} ({_summary(body)})"
-    )
+def _unrecognized(body: bytes, error: str, schema: ObjectSchema) -> None:
+    head = _unrecognized_prefix(schema)
+    raise DecodeError(f"{head}couldn't get version/kind; json parse error: {error} ({_summary(body)})")
 
 
 def _summary(body: bytes) -> str:
@@ -314,12 +331,13 @@ def _raw_key_count(body: bytes) -> int:
     return count
 
 
-def _load_exact(body: bytes, *, wrap: bool = True) -> Any:
-    """The slow parse: Go's syntax errors, repeated keys kept, number literals kept."""
+def _load_exact(body: bytes, schema: ObjectSchema | None) -> Any:
+    """The slow parse: Go's syntax errors, repeated keys kept, number literals kept. A syntax
+    error names the kind expected when there is one (a body), else is bare (options, patches)."""
     error = go_syntax_error(body)
     if error is not None:
-        if wrap:
-            _unrecognized(body, error)
+        if schema is not None:
+            _unrecognized(body, error, schema)
         raise BadRequest(error)
     text = body.decode("utf-8", "replace")
     try:
@@ -356,7 +374,7 @@ def _replace_surrogates(value: Any) -> Any:
 # --- YAML ----------------------------------------------------------------------------------------
 
 
-def _load_yaml(body: bytes) -> tuple[Any, list[str]]:
+def _load_yaml(body: bytes, schema: ObjectSchema) -> tuple[Any, list[str]]:
     """YAML → JSON-like tree as sigs.k8s.io/yaml does; duplicate keys as one strict problem."""
     try:
         loader = StrictLoader(body)
@@ -365,10 +383,10 @@ def _load_yaml(body: bytes) -> tuple[Any, list[str]]:
     except yaml.MarkedYAMLError as exc:
         line = f"line {exc.problem_mark.line + 1}: " if exc.problem_mark else ""
         detail = f"error converting YAML to JSON: yaml: {line}{exc.problem}"
-        raise DecodeError(f"{UNRECOGNIZED}{detail} ({_summary(body)})", detail) from None
+        raise DecodeError(f"{_unrecognized_prefix(schema)}{detail} ({_summary(body)})", detail) from None
     except yaml.YAMLError as exc:
         detail = f"error converting YAML to JSON: yaml: {exc}"
-        raise DecodeError(f"{UNRECOGNIZED}{detail} ({_summary(body)})", detail) from None
+        raise DecodeError(f"{_unrecognized_prefix(schema)}{detail} ({_summary(body)})", detail) from None
     problems = []
     if duplicates:
         lines = "\n  ".join(duplicates)

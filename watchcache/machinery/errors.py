@@ -240,6 +240,26 @@ def uid_conflict(resource: str, namespace: str | None, name: str, given: str, st
     )
 
 
+def namespace_terminating(resource: str, name: str, namespace: str) -> APIError:
+    """NamespaceLifecycle admission: no new content in a namespace being deleted."""
+    return APIError(
+        403,
+        "Forbidden",
+        f'{resource} "{name}" is forbidden: unable to create new content in namespace {namespace} '
+        "because it is being terminated",
+        {
+            **_details(resource, name),
+            "causes": [
+                {
+                    "reason": "NamespaceTerminating",
+                    "message": f"namespace {namespace} is being terminated",
+                    "field": "metadata.namespace",
+                }
+            ],
+        },
+    )
+
+
 def delete_precondition_conflict(kind: str, name: str, what: str, given: str, actual: str) -> Conflict:
     """``what`` is ``UID`` or ``ResourceVersion`` (DELETE preconditions use the Kind, not the resource)."""
     tail = (

@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from watchcache.machinery.objects import Object
+from watchcache.machinery.schema import ObjectSchema
 from watchcache.machinery.selectors import FieldSet
 from watchcache.machinery.table import Printer
 
@@ -29,6 +30,7 @@ class Kind:
     resource: str  # "pods"
     singular: str  # "pod"
     namespaced: bool
+    schema: ObjectSchema  # what request bodies are decoded against
     create: PrepareCreate
     # PUT/PATCH rules by subresource: None is the object itself, else "status", ...
     updates: Mapping[str | None, Prepare]
@@ -41,8 +43,18 @@ class Kind:
     short_names: tuple[str, ...] = ()
     categories: tuple[str, ...] = ()
     index_field: str | None = None  # a selectable field the view indexes (pods: spec.nodeName)
+    collection_delete: bool = True  # serves deletecollection (namespaces do not)
+    put_only: tuple[str, ...] = ()  # subresources updated by PUT alone (namespaces/finalize)
+    storage_version_hash: str = ""  # as discovery lists it (only pods are listed with one here)
     # the top-level fields of the kind's zero value as Go serializes it (a BOOKMARK's object)
     empty: Mapping[str, Any] = field(default_factory=dict)
+    # Deletion beyond the generic rules: what keeps a deleted object besides
+    # metadata.finalizers (namespaces: their spec finalizers), what marking it for deletion
+    # also changes (their phase), and the conflict a DELETE of an object already held gets
+    # ("": the object again, 200, as for any kind)
+    deletion_held: Callable[[Object], bool] = lambda obj: False
+    mark_deleted: Callable[[Object], None] = lambda obj: None
+    held_conflict: str = ""
 
     @property
     def api_version(self) -> str:

@@ -7,6 +7,7 @@ in kube-apiserver's order.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -34,8 +35,14 @@ TOTAL_ANNOTATION_SIZE_B = 256 * 1024  # all annotation keys + values of one obje
 # --- create ------------------------------------------------------------------------------------
 
 
-def validate_object_meta(meta: dict[str, Any]) -> list[FieldError]:
-    """apimachinery ``ValidateObjectMetaAccessor`` with pod names as DNS-1123 subdomains."""
+def validate_object_meta(
+    meta: dict[str, Any],
+    *,
+    namespaced: bool = True,
+    name_errors: Callable[[str], list[str]] = dns1123_subdomain_errors,
+) -> list[FieldError]:
+    """apimachinery ``ValidateObjectMetaAccessor``; names are DNS-1123 subdomains unless the
+    kind says otherwise (namespaces: labels)."""
     errors: list[FieldError] = []
     generate_name = _text(meta.get("generateName"))
     if generate_name:
@@ -43,14 +50,17 @@ def validate_object_meta(meta: dict[str, Any]) -> list[FieldError]:
         masked = generate_name
         if len(masked) > 1 and masked.endswith("-"):
             masked = masked[:-1] + "a"
-        errors += invalid_each("metadata.generateName", generate_name, dns1123_subdomain_errors(masked))
+        errors += invalid_each("metadata.generateName", generate_name, name_errors(masked))
     name = _text(meta.get("name"))
     if not name:
         errors.append(required("metadata.name", "name or generateName is required"))
     else:
-        errors += invalid_each("metadata.name", name, dns1123_subdomain_errors(name))
+        errors += invalid_each("metadata.name", name, name_errors(name))
     namespace = _text(meta.get("namespace"))
-    if not namespace:
+    if not namespaced:
+        if namespace:
+            errors.append(forbidden("metadata.namespace", "not allowed on this type"))
+    elif not namespace:
         errors.append(required("metadata.namespace"))
     else:
         errors += invalid_each("metadata.namespace", namespace, dns1123_label_errors(namespace))

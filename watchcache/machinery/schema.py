@@ -1,8 +1,10 @@
-"""The v1 Pod schema the request decoder checks against: every field, its JSON type, its Go type.
+"""A kind's schema, which the request decoder checks bodies against: every field, its JSON
+type, its Go type.
 
-The data is ``pod_schema.json``, generated from the official Python client's models by
-``scripts/gen_pod_schema.py`` and loaded once at import. Here it is compiled into tuples that the
-decoder's hot loop can dispatch on without string parsing.
+Each kind ships its data (``kinds/<kind>/<kind>_schema.json``), generated from the official
+Python client's models by ``scripts/gen_schemas.py`` and loaded once at import by the kind.
+Here it is compiled into linked structs that the decoder's hot loop can dispatch on without
+string parsing.
 """
 
 from __future__ import annotations
@@ -16,8 +18,6 @@ from pathlib import Path
 from typing import Any
 
 from mypy_extensions import mypyc_attr
-
-SCHEMA_FILE = Path(__file__).parents[1] / "kinds" / "pods" / "pod_schema.json"
 
 # Field kinds; the decoder branches on these small ints (cheaper than isinstance chains on types).
 STRING, BOOL, INT32, INT64, TIME, QUANTITY, INT_OR_STRING, ANY, STRUCT, LIST, MAP = range(11)
@@ -86,13 +86,29 @@ def _field(token: str, structs: dict[str, Struct]) -> Field:
     return Field(STRUCT, "v1." + target.go, target)
 
 
-def load_schema(path: Path = SCHEMA_FILE) -> dict[str, Any]:
+def load_schema(path: Path) -> dict[str, Any]:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
-RAW_SCHEMA = load_schema()
-STRUCTS = compile_schema(RAW_SCHEMA)
-POD = STRUCTS[RAW_SCHEMA["root"]]
+@dataclass(frozen=True, slots=True)
+class ObjectSchema:
+    """What decoding a kind's bodies needs: its root struct and the names its errors use."""
+
+    root: Struct
+    structs: dict[str, Struct]
+    kind: str  # "Pod"
+    group: str = ""  # "" is the core group
+    version: str = "v1"
+
+    @property
+    def api_version(self) -> str:
+        return f"{self.group}/{self.version}" if self.group else self.version
+
+
+def load_object_schema(path: Path, kind: str, group: str = "", version: str = "v1") -> ObjectSchema:
+    raw = load_schema(path)
+    structs = compile_schema(raw)
+    return ObjectSchema(structs[raw["root"]], structs, kind, group, version)
 
 
 # --- checking a parsed tree against the schema --------------------------------------------------

@@ -55,6 +55,7 @@ class Settings:
     event_retention_seconds: float = 6 * 3600.0  # and none older than this (kube-apiserver: ~75 s)
     bookmark_interval_seconds: float = 60.0  # kube-apiserver's per-watcher bookmark period
     catch_up_mib_per_s: float = 32.0  # replica-wide pace of watchers replaying history
+    strict_namespaces: bool = False  # creating in a namespace that does not exist: 404, not made
 
     def __post_init__(self) -> None:
         self.validate()

@@ -69,10 +69,13 @@ def check_preconditions(kind: str, obj: Object, opts: DeleteOptions) -> None:
         raise errors.delete_precondition_conflict(kind, name, "ResourceVersion", opts.precondition_rv, rv)
 
 
-def plan_delete(pod: Object, opts: DeleteOptions, grace: int, now: datetime) -> DeletePlan:
-    """``grace``: the seconds the kind grants this deletion (its ``grace_period``)."""
+def plan_delete(
+    pod: Object, opts: DeleteOptions, grace: int, now: datetime, *, held: bool = False
+) -> DeletePlan:
+    """``grace``: the seconds the kind grants this deletion (its ``grace_period``); ``held``:
+    the kind keeps the object for now whatever its metadata says (``Kind.deletion_held``)."""
     meta = pod["metadata"]
-    finalizers = bool(meta.get("finalizers"))
+    finalizers = bool(meta.get("finalizers")) or held
     if "deletionTimestamp" not in meta:
         return DeletePlan(
             _mark(pod, now + timedelta(seconds=grace), grace), remove=grace == 0 and not finalizers

@@ -8,7 +8,7 @@ served from this replica's view (design.md invariant 4).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -23,7 +23,13 @@ from watchcache.machinery.objects import Object, object_key, with_resource_versi
 from watchcache.machinery.options import ListOptions, decode_continue, encode_continue
 from watchcache.machinery.rest import GENERATE_NAME_ATTEMPTS, generate_name, same_content, timestamp
 from watchcache.machinery.selectors import SelectorState
-from watchcache.registry.deletion import DeleteOptions, check_preconditions, plan_delete, removes_after_update
+from watchcache.registry.deletion import (
+    DeleteOptions,
+    DeletePlan,
+    check_preconditions,
+    plan_delete,
+    removes_after_update,
+)
 from watchcache.storage.entries import EventType
 from watchcache.storage.store import Committed, KeyExists, KeyMissing, Store, Stored, VersionMismatch
 
@@ -31,6 +37,8 @@ WRITE_ATTEMPTS = 16  # CAS retries under contention before answering 409 (apiser
 READ_WAIT_S = 3.0  # kube-apiserver waits this long for a resourceVersion "not older than" N
 
 Mutation = Callable[[Object], Object]
+# (resource, name, namespace, dry run): raises unless the create may go ahead
+Admission = Callable[[str, str, str, bool], Awaitable[None]]
 # Module aliases: inside ResourceRegistry the name ``list`` is its method.
 Warnings = list[str] | tuple[str, ...]
 Entries = list[Entry]
@@ -91,6 +99,8 @@ class ResourceRegistry:
         self.store = store
         self.replica = replica
         self.view = replica.views[self.resource]
+        # admission of creates in a namespace (``NamespaceLifecycle.admit``), set by the app
+        self.admit: Admission | None = None
         self.history = history
         self.clock = clock
         self.read_wait_s = read_wait_s
@@ -244,7 +254,10 @@ class ResourceRegistry:
 
     async def create(self, namespace: str | None, pod: Object, opts: WriteOptions) -> Written:
         now = self.clock()
-        generated = not (pod.get("metadata") or {}).get("name")
+        given = (pod.get("metadata") or {}).get("name")
+        generated = not given
+        if self.admit is not None and namespace is not None:
+            await self.admit(self.resource, given if isinstance(given, str) else "", namespace, opts.dry_run)
         pod, warnings = self.kind.create(pod, namespace, now)
         if not opts.applied:
             managed_fields.record(
@@ -322,7 +335,7 @@ class ResourceRegistry:
                 committed, summary = await self._write(
                     key, "MODIFIED", new, stored.rv, Summary.of(old, self.kind.fields).selector_state
                 )
-                if removes_after_update(new):
+                if removes_after_update(new) and not self.kind.deletion_held(new):
                     committed, summary = await self._write(
                         key, "DELETED", new, committed.rv, summary.selector_state
                     )
@@ -333,6 +346,17 @@ class ResourceRegistry:
                 raise errors.not_found(self.resource, name) from exc
             return self._written(new, committed, summary)
         raise errors.conflict(self.resource, name)
+
+    def _plan_delete(self, obj: Object, opts: DeleteOptions) -> DeletePlan:
+        kind = self.kind
+        held = kind.deletion_held(obj)
+        if held and kind.held_conflict and "deletionTimestamp" in obj["metadata"]:
+            raise errors.conflict(self.resource, obj["metadata"]["name"], kind.held_conflict)
+        grace = kind.grace_period(obj, opts.grace_period_seconds)
+        plan = plan_delete(obj, opts, grace, self.clock(), held=held)
+        if plan.update is not None:
+            kind.mark_deleted(plan.update)
+        return plan
 
     async def delete(self, namespace: str | None, name: str, opts: DeleteOptions) -> Written:
         key = object_key(namespace, name)
@@ -345,8 +369,7 @@ class ResourceRegistry:
             pod = stored.pod()
             try:
                 check_preconditions(self.kind.kind, pod, opts)
-                grace = self.kind.grace_period(pod, opts.grace_period_seconds)
-                plan = plan_delete(pod, opts, grace, self.clock())
+                plan = self._plan_delete(pod, opts)
             except errors.APIError:
                 if latest:
                     raise

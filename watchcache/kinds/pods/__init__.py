@@ -3,6 +3,7 @@
 
 from watchcache.kinds.pods.fields import POD_FIELDS
 from watchcache.kinds.pods.printer import POD_PRINTER
+from watchcache.kinds.pods.schema import POD_SCHEMA
 from watchcache.kinds.pods.strategy import (
     grace_period,
     prepare_create,
@@ -17,6 +18,7 @@ POD = Kind(
     resource="pods",
     singular="pod",
     namespaced=True,
+    schema=POD_SCHEMA,
     create=prepare_create,
     updates={
         None: prepare_update,
@@ -30,4 +32,5 @@ POD = Kind(
     categories=("all",),
     index_field="spec.nodeName",
     empty={"spec": {"containers": None}, "status": {}},
+    storage_version_hash="xPOwRZ+Yhw8=",
 )

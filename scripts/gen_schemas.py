@@ -1,9 +1,10 @@
-"""Generate ``watchcache/pod_schema.json`` from the ``kubernetes`` Python client's models.
+"""Generate each kind's ``<kind>_schema.json`` from the ``kubernetes`` Python client's models.
 
-The request decoder must know every field of a v1 Pod (to report unknown ones) and each field's
+The request decoder must know every field of a kind (to report unknown ones) and each field's
 JSON type (to reject wrong ones as kube-apiserver's Go decoder does). The official client's
 generated models carry exactly that (``openapi_types`` + ``attribute_map``), so we walk them from
-``V1Pod`` once and commit the result; the server never imports the client at runtime.
+the kind's root model (``V1Pod``, ``V1Namespace``) once and commit the result; the server never
+imports the client at runtime.
 
 The client flattens a few Go types, which we restore by name (``OVERRIDES``):
 
@@ -12,7 +13,7 @@ The client flattens a few Go types, which we restore by name (``OVERRIDES``):
 * the OpenAPI ``format`` (int32 vs int64) is dropped, so the int64 fields are listed here
   (it only shows in overflow errors and in the Go type printed by a decode error).
 
-Run: ``python scripts/gen_pod_schema.py`` (needs ``kubernetes``; rewrites the JSON file).
+Run: ``python scripts/gen_schemas.py`` (needs ``kubernetes``; rewrites the JSON files).
 """
 
 from __future__ import annotations
@@ -23,8 +24,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
-ROOT_MODEL = "V1Pod"
-OUT = Path(__file__).resolve().parent.parent / "watchcache" / "pod_schema.json"
+KINDS_DIR = Path(__file__).resolve().parent.parent / "watchcache" / "kinds"
+# the file each kind's schema goes to, and the client model it is walked from
+SCHEMAS = {
+    KINDS_DIR / "pods" / "pod_schema.json": "V1Pod",
+    KINDS_DIR / "namespaces" / "namespace_schema.json": "V1Namespace",
+}
 
 # (model, JSON field) → our type token, where the client's type loses Go information.
 QUANTITY_MAP = "map[string]quantity"
@@ -80,12 +85,12 @@ def referenced_models(token: str) -> list[str]:
     return re.findall(r"V1\w+", token)
 
 
-def build_schema(models: Any = None) -> dict[str, Any]:
-    """Walk every model reachable from ``V1Pod``; pure, so the sync test can re-run it."""
+def build_schema(root: str, models: Any = None) -> dict[str, Any]:
+    """Walk every model reachable from ``root``; pure, so the sync test can re-run it."""
     if models is None:
         from kubernetes.client import models  # only needed when (re)generating
     types: dict[str, Any] = {}
-    todo = [ROOT_MODEL]
+    todo = [root]
     while todo:
         name = todo.pop()
         if name in types:
@@ -98,10 +103,17 @@ def build_schema(models: Any = None) -> dict[str, Any]:
             fields[json_name] = token
             todo.extend(referenced_models(token))
         types[name] = {"go": name.removeprefix("V1"), "fields": fields}
-    unused = [key for key in OVERRIDES if key[0] not in types or key[1] not in types[key[0]]["fields"]]
+    return {"root": root, "types": dict(sorted(types.items()))}
+
+
+def build_schemas(models: Any = None) -> dict[Path, dict[str, Any]]:
+    """Every kind's schema; every override must still match a field of one of them."""
+    schemas = {path: build_schema(root, models) for path, root in SCHEMAS.items()}
+    known = {(name, f) for s in schemas.values() for name, body in s["types"].items() for f in body["fields"]}
+    unused = [key for key in OVERRIDES if key not in known]
     if unused:
         raise ValueError(f"overrides no longer match the client: {unused}")
-    return {"root": ROOT_MODEL, "types": dict(sorted(types.items()))}
+    return schemas
 
 
 def render(schema: dict[str, Any]) -> str:
@@ -116,8 +128,9 @@ def render(schema: dict[str, Any]) -> str:
 
 
 def main() -> int:
-    OUT.write_text(render(build_schema()), encoding="utf-8")
-    print(f"wrote {OUT}")
+    for path, schema in build_schemas().items():
+        path.write_text(render(schema), encoding="utf-8")
+        print(f"wrote {path}")
     return 0
 
 
