@@ -29,6 +29,8 @@ KINDS_DIR = Path(__file__).resolve().parent.parent / "watchcache" / "kinds"
 SCHEMAS = {
     KINDS_DIR / "pods" / "pod_schema.json": "V1Pod",
     KINDS_DIR / "namespaces" / "namespace_schema.json": "V1Namespace",
+    KINDS_DIR / "events" / "event_schema.json": "CoreV1Event",
+    KINDS_DIR / "nodes" / "node_schema.json": "V1Node",
 }
 
 # (model, JSON field) → our type token, where the client's type loses Go information.
@@ -61,6 +63,11 @@ OVERRIDES: dict[tuple[str, str], str] = {
     ("V1Toleration", "tolerationSeconds"): "int64",
     ("V1ServiceAccountTokenProjection", "expirationSeconds"): "int64",
     ("V1SleepAction", "seconds"): "int64",
+    ("V1NodeStatus", "capacity"): QUANTITY_MAP,
+    ("V1NodeStatus", "allocatable"): QUANTITY_MAP,
+    ("V1ContainerImage", "sizeBytes"): "int64",
+    ("CoreV1Event", "eventTime"): "microtime",
+    ("CoreV1EventSeries", "lastObservedTime"): "microtime",
 }
 
 _SCALARS = {"str": "string", "bool": "bool", "int": "int32", "datetime": "time", "object": "any"}
@@ -76,13 +83,13 @@ def translate(client_type: str) -> str:
         return "map[string]" + translate(m.group(1))
     if client_type in _SCALARS:
         return _SCALARS[client_type]
-    if client_type.startswith("V1"):
+    if client_type.startswith(("V1", "CoreV1")):
         return client_type
     raise ValueError(f"unhandled client type {client_type!r}")
 
 
 def referenced_models(token: str) -> list[str]:
-    return re.findall(r"V1\w+", token)
+    return re.findall(r"(?:CoreV1|V1)\w+", token)
 
 
 def build_schema(root: str, models: Any = None) -> dict[str, Any]:
@@ -102,7 +109,7 @@ def build_schema(root: str, models: Any = None) -> dict[str, Any]:
             token = OVERRIDES.get((name, json_name)) or translate(client_type)
             fields[json_name] = token
             todo.extend(referenced_models(token))
-        types[name] = {"go": name.removeprefix("V1"), "fields": fields}
+        types[name] = {"go": name.removeprefix("V1").removeprefix("CoreV1"), "fields": fields}
     return {"root": root, "types": dict(sorted(types.items()))}
 
 

@@ -68,9 +68,19 @@ def test_api_v1_lists_each_kind_and_the_served_subresources_exactly() -> None:
     assert body["groupVersion"] == "v1"
     assert "apiVersion" not in body
     names = [r["name"] for r in body["resources"]]
-    assert names == ["namespaces", "namespaces/finalize", "namespaces/status", "pods",
-                     "pods/ephemeralcontainers", "pods/log", "pods/status"]  # fmt: skip
-    namespaces = body["resources"][0]
+    assert names == ["bindings", "events", "namespaces", "namespaces/finalize", "namespaces/status", "nodes",
+                     "nodes/status", "pods", "pods/binding", "pods/ephemeralcontainers", "pods/log",
+                     "pods/status"]  # fmt: skip
+    assert body["resources"][0]["verbs"] == ["create"]
+    assert body["resources"][1] == {
+        "name": "events",
+        "singularName": "event",
+        "namespaced": True,
+        "kind": "Event",
+        "verbs": ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"],
+        "shortNames": ["ev"],
+    }
+    namespaces = body["resources"][2]
     assert namespaces == {
         "name": "namespaces",
         "singularName": "namespace",
@@ -79,7 +89,7 @@ def test_api_v1_lists_each_kind_and_the_served_subresources_exactly() -> None:
         "verbs": ["create", "delete", "get", "list", "patch", "update", "watch"],
         "shortNames": ["ns"],
     }
-    pods, *subresources = body["resources"][3:]
+    pods, *subresources = body["resources"][7:]
     assert pods == {
         "name": "pods",
         "singularName": "pod",
@@ -91,6 +101,7 @@ def test_api_v1_lists_each_kind_and_the_served_subresources_exactly() -> None:
         "storageVersionHash": "xPOwRZ+Yhw8=",
     }
     assert [(r["name"], r["verbs"], r["singularName"]) for r in subresources] == [
+        ("pods/binding", ["create"], ""),
         ("pods/ephemeralcontainers", ["get", "patch", "update"], ""),
         ("pods/log", ["get"], ""),
         ("pods/status", ["get", "patch", "update"], ""),
@@ -124,7 +135,7 @@ def test_every_patch_operation_has_field_validation() -> None:
     # kubectl stops at the first patch operation of a kind it meets, in map order: all must qualify.
     patches = [op for _, method, op in operations() if method == "patch"]
     kinds = [op["x-kubernetes-group-version-kind"]["kind"] for op in patches]
-    assert sorted(kinds) == ["Namespace", "Namespace", "Pod", "Pod", "Pod"]
+    assert sorted(kinds) == ["Event", "Namespace", "Namespace", "Node", "Node", "Pod", "Pod", "Pod"]
     for op in patches:
         assert {"dryRun", "fieldManager", "fieldValidation", "force"} <= query_names(op)
 
@@ -178,7 +189,35 @@ EXPECTED_OPERATIONS = [
     ("/api/v1/namespaces/{name}/finalize", "put", "put", "replaceCoreV1NamespaceFinalize"),
     ("/api/v1/watch/namespaces", "get", "watchlist", "watchCoreV1NamespaceList"),
     ("/api/v1/watch/namespaces/{name}", "get", "watch", "watchCoreV1Namespace"),
+    ("/api/v1/events", "get", "list", "listCoreV1EventForAllNamespaces"),
+    ("/api/v1/namespaces/{namespace}/events", "get", "list", "listCoreV1NamespacedEvent"),
+    ("/api/v1/namespaces/{namespace}/events", "post", "post", "createCoreV1NamespacedEvent"),
+    ("/api/v1/namespaces/{namespace}/events", "delete", "deletecollection",
+     "deleteCoreV1CollectionNamespacedEvent"),
+    ("/api/v1/namespaces/{namespace}/events/{name}", "get", "get", "readCoreV1NamespacedEvent"),
+    ("/api/v1/namespaces/{namespace}/events/{name}", "put", "put", "replaceCoreV1NamespacedEvent"),
+    ("/api/v1/namespaces/{namespace}/events/{name}", "patch", "patch", "patchCoreV1NamespacedEvent"),
+    ("/api/v1/namespaces/{namespace}/events/{name}", "delete", "delete", "deleteCoreV1NamespacedEvent"),
+    ("/api/v1/watch/events", "get", "watchlist", "watchCoreV1EventListForAllNamespaces"),
+    ("/api/v1/watch/namespaces/{namespace}/events", "get", "watchlist", "watchCoreV1NamespacedEventList"),
+    ("/api/v1/watch/namespaces/{namespace}/events/{name}", "get", "watch", "watchCoreV1NamespacedEvent"),
+    ("/api/v1/nodes", "get", "list", "listCoreV1Node"),
+    ("/api/v1/nodes", "post", "post", "createCoreV1Node"),
+    ("/api/v1/nodes", "delete", "deletecollection", "deleteCoreV1CollectionNode"),
+    ("/api/v1/nodes/{name}", "get", "get", "readCoreV1Node"),
+    ("/api/v1/nodes/{name}", "put", "put", "replaceCoreV1Node"),
+    ("/api/v1/nodes/{name}", "patch", "patch", "patchCoreV1Node"),
+    ("/api/v1/nodes/{name}", "delete", "delete", "deleteCoreV1Node"),
+    ("/api/v1/nodes/{name}/status", "get", "get", "readCoreV1NodeStatus"),
+    ("/api/v1/nodes/{name}/status", "put", "put", "replaceCoreV1NodeStatus"),
+    ("/api/v1/nodes/{name}/status", "patch", "patch", "patchCoreV1NodeStatus"),
+    ("/api/v1/watch/nodes", "get", "watchlist", "watchCoreV1NodeList"),
+    ("/api/v1/watch/nodes/{name}", "get", "watch", "watchCoreV1Node"),
+    ("/api/v1/namespaces/{namespace}/pods/{name}/binding", "post", "post", "createCoreV1NamespacedPodBinding"),
+    ("/api/v1/namespaces/{namespace}/bindings", "post", "post", "createCoreV1NamespacedBinding"),
 ]  # fmt: skip
+
+GVK_BY_SEGMENT = {"binding": "Binding", "pods": "Pod", "events": "Event", "nodes": "Node"}
 
 
 def test_every_endpoint_is_described_and_nothing_else() -> None:
@@ -193,7 +232,8 @@ def test_each_operation_carries_its_action_and_its_kind(
     op = OPENAPI["paths"][path][method]
     assert op["operationId"] == operation_id
     assert op["x-kubernetes-action"] == action
-    assert op["x-kubernetes-group-version-kind"] == (POD_GVK if "/pods" in path else NAMESPACE_GVK)
+    kind = next((k for seg, k in GVK_BY_SEGMENT.items() if f"/{seg}" in path), "Namespace")
+    assert op["x-kubernetes-group-version-kind"] == {"group": "", "kind": kind, "version": "v1"}
     assert "200" in op["responses"]
 
 

@@ -24,7 +24,7 @@ import click
 
 from watchcache.process.embedded_redis import EmbeddedRedis, EmbeddedRedisError
 from watchcache.process.kubeconfig import render_kubeconfig
-from watchcache.process.settings import LOG_LEVELS, Settings
+from watchcache.process.settings import LOG_LEVELS, Settings, parse_duration
 from watchcache.process.tls import ensure_self_signed, serving_hosts
 from watchcache.process.tokens import TokenFile
 
@@ -63,6 +63,23 @@ def options(*decorators: Callable[[F], F]) -> Callable[[F], F]:
 
 
 _existing_file = click.Path(exists=True, dir_okay=False, path_type=Path)
+
+
+class GoDuration(click.ParamType):
+    """A Go duration on the command line (``1h``, ``90s``), as seconds."""
+
+    name = "duration"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> float:
+        if isinstance(value, int | float):
+            return float(value)
+        try:
+            return parse_duration(value)
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+GO_DURATION = GoDuration()
 
 # Flags that say where the server is and how it is reached: `serve` and `kubeconfig` share them.
 server_options = options(
@@ -106,6 +123,9 @@ runtime_options = options(
            default=DEFAULTS.catch_up_mib_per_s,
            help="Replica-wide pace (MiB/s) of watchers replaying history (resumed after a "
                 "stall, or started from an old resourceVersion), so live watchers come first."),
+    option("--event-ttl", type=GO_DURATION, default="1h",
+           help="How long an event is kept after its last update, as kube-apiserver's "
+                "--event-ttl (a Go duration: 1h, 90s, 1h30m)."),
     option("--strict-namespaces", is_flag=True, default=DEFAULTS.strict_namespaces,
            help="Creating an object in a namespace that does not exist is a 404, as "
                 "kube-apiserver's NamespaceLifecycle admission answers; without it the namespace "

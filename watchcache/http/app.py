@@ -20,19 +20,22 @@ from watchcache.cache.dispatcher import Broadcaster
 from watchcache.cache.history import History
 from watchcache.cache.pacing import MIB, Pacer
 from watchcache.cache.replica import Replica
-from watchcache.http import discovery, resources
+from watchcache.http import binding, discovery, resources
 from watchcache.http import logs as logs_api
 from watchcache.http import watch as watch_api
 from watchcache.http.metrics import registry_for
 from watchcache.http.responses import JSON, negotiate
 from watchcache.http.router import Endpoint, Route, Router
+from watchcache.kinds.events import EVENT
 from watchcache.kinds.namespaces import NAMESPACE
+from watchcache.kinds.nodes import NODE
 from watchcache.kinds.pods import POD
 from watchcache.machinery import errors
 from watchcache.machinery.kinds import Kind
 from watchcache.process import tasks
 from watchcache.process.settings import Settings
 from watchcache.process.tokens import TokenFile
+from watchcache.registry.expiry import Expiry
 from watchcache.registry.namespaces import NamespaceLifecycle
 from watchcache.registry.reaper import Reaper
 from watchcache.registry.resource import ResourceRegistry
@@ -41,7 +44,7 @@ from watchcache.storage.store import Store, connect
 
 log = logging.getLogger("watchcache.app")
 
-KINDS = (POD, NAMESPACE)  # the kinds this server serves: one view each, one log for all
+KINDS = (POD, NAMESPACE, EVENT, NODE)  # the kinds served: one view each, one log for all
 
 HEALTH_PATHS = frozenset({"/livez", "/readyz", "/healthz"})  # open to load balancers
 
@@ -122,6 +125,7 @@ async def readyz(request: Request) -> Response:
 
 
 GET = ("GET",)
+POST = ("POST",)
 ITEM = ("GET", "PUT", "PATCH")
 
 
@@ -156,6 +160,10 @@ def routes(kinds: Sequence[Kind]) -> list[Route]:
     return [
         *found,
         Route("/api/v1/namespaces/{namespace}/pods/{name}/log", logs_api.pod_log, GET, resource="pods"),
+        Route(
+            "/api/v1/namespaces/{namespace}/pods/{name}/binding", binding.pod_binding, POST, resource="pods"
+        ),
+        Route("/api/v1/namespaces/{namespace}/bindings", binding.namespace_bindings, POST, resource="pods"),
         Route("/version", static(discovery.VERSION), GET),
         Route("/api", api_versions, GET),
         Route("/api/v1", static(docs.api_resource_list), GET),
@@ -225,6 +233,7 @@ def create_app(settings: Settings) -> ASGIApp:
         for reg in registries.values():
             if reg.kind.namespaced:
                 reg.admit = namespaces.admit
+        expiry = Expiry(registries[EVENT.qualified_resource], settings.event_ttl)
         app.state.broadcaster = broadcaster
         app.state.metrics = registry_for(broadcaster)
         await replica.start()
@@ -233,6 +242,7 @@ def create_app(settings: Settings) -> ASGIApp:
             tasks.spawn("compactor", compactor.run_forever()),
             tasks.spawn("reaper", Reaper(registries[POD.qualified_resource]).run_forever()),
             tasks.spawn("namespace-controller", namespaces.run_forever()),
+            tasks.spawn("event-expiry", expiry.run_forever()),
             tasks.spawn("watch-ticker", broadcaster.tick_forever()),
         ]
         try:

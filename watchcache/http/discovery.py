@@ -59,7 +59,15 @@ API_GROUP_LIST: bytes = orjson.dumps({"kind": "APIGroupList", "apiVersion": "v1"
 
 ITEM_VERBS = ["get", "patch", "update"]  # of a subresource that is an object view (status)
 # subresources served by a route of their own beside the kind's update rules
-EXTRA_SUBRESOURCES = {"pods": {"log": ["get"]}}
+EXTRA_SUBRESOURCES = {"pods": {"binding": ["create"], "log": ["get"]}}
+# served beside the kinds: a scheduler's deprecated way to bind (POST only)
+BINDINGS = {
+    "name": "bindings",
+    "singularName": "binding",
+    "namespaced": True,
+    "kind": "Binding",
+    "verbs": ["create"],
+}
 
 
 def _verbs(kind: Kind) -> list[str]:
@@ -95,7 +103,7 @@ def _resource_entry(kind: Kind) -> dict[str, Any]:
 
 def api_resource_list(kinds: Sequence[Kind]) -> bytes:
     """``/api/v1``: every kind, then its subresources (verbs sorted, as the apiserver lists them)."""
-    resources: list[dict[str, Any]] = []
+    resources: list[dict[str, Any]] = [BINDINGS] if any(k.resource == "pods" for k in kinds) else []
     for kind in sorted(kinds, key=lambda k: k.resource):
         resources.append(_resource_entry(kind))
         for sub, verbs in subresource_verbs(kind).items():
@@ -204,8 +212,19 @@ _RESPONSES = {
 }
 
 
+def _gvk(kind: Kind) -> dict[str, str]:
+    return {"group": kind.group, "kind": kind.kind, "version": kind.version}
+
+
+BINDING_GVK = {"group": "", "kind": "Binding", "version": "v1"}
+
+
 def _operation(
-    kind: Kind, operation_id: str, action: str, description: str, params: list[dict[str, Any]] | None = None
+    gvk: dict[str, str],
+    operation_id: str,
+    action: str,
+    description: str,
+    params: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """One operation, deliberately without ``requestBody``.
 
@@ -222,7 +241,7 @@ def _operation(
         op["parameters"] = params
     op["responses"] = {**_RESPONSES[action], "401": {"description": "Unauthorized"}}
     op["x-kubernetes-action"] = action
-    op["x-kubernetes-group-version-kind"] = {"group": kind.group, "kind": kind.kind, "version": kind.version}
+    op["x-kubernetes-group-version-kind"] = gvk
     return op
 
 
@@ -243,7 +262,7 @@ def _kind_paths(kind: Kind) -> dict[str, Any]:
     def op(
         verb: str, action: str, text: str, params: list[dict[str, Any]] | None = None, tail: str = ""
     ) -> Any:
-        return _operation(kind, f"{verb}CoreV1{scope}{k}{tail}", action, text, params)
+        return _operation(_gvk(kind), f"{verb}CoreV1{scope}{k}{tail}", action, text, params)
 
     collection_ops = {
         "get": op("list", "list", f"list or watch objects of kind {k}", _LIST_PARAMS),
@@ -251,7 +270,7 @@ def _kind_paths(kind: Kind) -> dict[str, Any]:
     }
     if kind.collection_delete:
         collection_ops["delete"] = _operation(
-            kind, f"deleteCoreV1Collection{scope}{k}", "deletecollection", f"delete collection of {k}",
+            _gvk(kind), f"deleteCoreV1Collection{scope}{k}", "deletecollection", f"delete collection of {k}",
             _DELETE_COLLECTION_PARAMS,
         )  # fmt: skip
     paths: dict[str, Any] = {
@@ -279,13 +298,13 @@ def _kind_paths(kind: Kind) -> dict[str, Any]:
         paths[f"/api/v1/{res}"] = _path(
             [],
             get=_operation(
-                kind, f"listCoreV1{k}ForAllNamespaces", "list", f"list or watch {k}s", _LIST_PARAMS
+                _gvk(kind), f"listCoreV1{k}ForAllNamespaces", "list", f"list or watch {k}s", _LIST_PARAMS
             ),
         )
         paths[f"/api/v1/watch/{res}"] = _path(
             [],
             get=_operation(
-                kind, f"watchCoreV1{k}ListForAllNamespaces", "watchlist",
+                _gvk(kind), f"watchCoreV1{k}ListForAllNamespaces", "watchlist",
                 f"watch changes to a list of {k}; deprecated: use watch on the list", _LIST_PARAMS,
             ),
         )  # fmt: skip
@@ -293,6 +312,11 @@ def _kind_paths(kind: Kind) -> dict[str, Any]:
         tail, ops = sub.capitalize(), {}
         if sub == "log":
             ops["get"] = op("read", "get", f"read log of the {k}", _LOG_PARAMS, tail)
+        elif sub == "binding":
+            text = f"create binding of a {k}"
+            ops["post"] = _operation(
+                BINDING_GVK, f"createCoreV1Namespaced{k}Binding", "post", text, _WRITE_PARAMS
+            )
         else:
             if "get" in verbs:
                 ops["get"] = op("read", "get", f"read {sub} of the specified {k}", None, tail)
@@ -322,6 +346,13 @@ def documents(kinds: Sequence[Kind]) -> Documents:
     paths: dict[str, Any] = {}
     for kind in kinds:
         paths.update(_kind_paths(kind))
+    if any(k.resource == "pods" for k in kinds):
+        paths["/api/v1/namespaces/{namespace}/bindings"] = _path(
+            [_NAMESPACE],
+            post=_operation(
+                BINDING_GVK, "createCoreV1NamespacedBinding", "post", "create a Binding", _WRITE_PARAMS
+            ),
+        )
     # No component schemas: a partial schema carrying a kind's GVK would mislead kubectl.
     v1 = orjson.dumps(
         {

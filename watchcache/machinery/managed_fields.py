@@ -100,6 +100,9 @@ def all_fields(value: Any, field: str = "") -> FieldSet:
     return {}
 
 
+_NOT_OWNED_TOP = ("kind", "apiVersion", "metadata", "status")
+
+
 def _element_key(element: Any, keys: tuple[str, ...]) -> str:
     if not isinstance(element, dict):
         return "v:" + orjson.dumps(element).decode()
@@ -107,11 +110,16 @@ def _element_key(element: Any, keys: tuple[str, ...]) -> str:
     return "k:" + orjson.dumps(present).decode()
 
 
-def _owned(pod: Object, subresource: str | None) -> Object:
-    meta = {k: v for k, v in pod.get("metadata", {}).items() if k not in UNOWNED_METADATA}
+def _owned(obj: Object, subresource: str | None) -> Object:
+    """What a write can own: the status through ``/status``, else everything but the status."""
+    meta = {k: v for k, v in obj.get("metadata", {}).items() if k not in UNOWNED_METADATA}
     if subresource == "status":
-        return {"metadata": meta, "status": pod.get("status") or {}}
-    return {"metadata": meta, "spec": pod.get("spec") or {}}
+        return {"metadata": meta, "status": obj.get("status") or {}}
+    owned: Object = {"metadata": meta}
+    for key, value in obj.items():
+        if key not in _NOT_OWNED_TOP:
+            owned[key] = value
+    return owned
 
 
 def record(

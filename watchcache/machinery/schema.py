@@ -20,7 +20,7 @@ from typing import Any
 from mypy_extensions import mypyc_attr
 
 # Field kinds; the decoder branches on these small ints (cheaper than isinstance chains on types).
-STRING, BOOL, INT32, INT64, TIME, QUANTITY, INT_OR_STRING, ANY, STRUCT, LIST, MAP = range(11)
+STRING, BOOL, INT32, INT64, TIME, QUANTITY, INT_OR_STRING, ANY, STRUCT, LIST, MAP, MICROTIME = range(12)
 
 _SCALAR_KINDS = {
     "string": STRING,
@@ -28,6 +28,7 @@ _SCALAR_KINDS = {
     "int32": INT32,
     "int64": INT64,
     "time": TIME,
+    "microtime": MICROTIME,
     "quantity": QUANTITY,
     "intorstring": INT_OR_STRING,
     "any": ANY,
@@ -39,6 +40,7 @@ _SCALAR_GO = {
     INT32: "int32",
     INT64: "int64",
     TIME: "v1.Time",
+    MICROTIME: "v1.MicroTime",
     QUANTITY: "resource.Quantity",
     INT_OR_STRING: "intstr.IntOrString",
     ANY: "interface {}",
@@ -312,6 +314,10 @@ class Checker:
             if type(value) is not str:
                 raise self._type_error(value, f, t, path, key, go="string")
             return normalize_time(value)
+        if kind == MICROTIME:
+            if type(value) is not str:
+                raise self._type_error(value, f, t, path, key, go="string")
+            return GoTimeParser(value, micro=True).parse()
         if kind == QUANTITY:
             return normalize_quantity(value)
         if kind == INT_OR_STRING:
@@ -445,9 +451,11 @@ def normalize_time(text: str) -> str | None:
 class GoTimeParser:
     """``time.Parse(time.RFC3339, text)`` with Go's error texts, element by element."""
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, *, micro: bool = False) -> None:
         self.text = text
         self.rest = text
+        self.micro = micro  # metav1.MicroTime: microseconds kept, always six digits
+        self.microseconds = 0
 
     def parse(self) -> str | None:
         year = self._fixed_digits(4, "2006")
@@ -467,6 +475,8 @@ class GoTimeParser:
             self._fail(f": extra text: {go_time_quote(self.rest)}")
         if not 1 <= day <= _days_in(month, year):
             self._fail(": day out of range")
+        if self.micro:
+            return _utc_micro_text(year, month, day, hour, minute, second, self.microseconds, offset)
         return _utc_text(year, month, day, hour, minute, second, offset)
 
     def _fail(self, message: str) -> None:
@@ -510,6 +520,7 @@ class GoTimeParser:
             n = 2
             while n < len(rest) and _ascii_digits(rest[n]):
                 n += 1
+            self.microseconds = int(rest[1:n][:6].ljust(6, "0"))  # Go truncates past its unit
             self.rest = rest[n:]
 
     def _zone(self) -> int:
@@ -550,6 +561,16 @@ def _utc_text(year: int, month: int, day: int, hour: int, minute: int, sec: int,
         pass
     text = f"{year:04d}-{month:02d}-{day:02d}T{hour:02d}:{minute:02d}:{sec:02d}Z"
     return None if text == ZERO_TIME else text
+
+
+def _utc_micro_text(
+    year: int, month: int, day: int, hour: int, minute: int, sec: int, micro: int, off: int
+) -> str | None:
+    """MicroTime's form: UTC with six fractional digits; the zero time is ``None``."""
+    whole = _utc_text(year, month, day, hour, minute, sec, off)
+    if whole is None and not micro:
+        return None
+    return (whole or ZERO_TIME)[:-1] + f".{micro:06d}Z"
 
 
 def go_time_quote(s: str) -> str:

@@ -38,7 +38,7 @@ class RowCondition(TypedDict):
 
 
 class TableRow(TypedDict):
-    cells: list[str]
+    cells: list[str | int]  # kube's printers put counts in as numbers
     conditions: NotRequired[list[RowCondition]]
     object: NotRequired[dict[str, Any]]
 

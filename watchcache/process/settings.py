@@ -8,6 +8,7 @@ below are checked once, in one place, whoever builds the object.
 from __future__ import annotations
 
 import ipaddress
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
@@ -15,6 +16,38 @@ from typing import Final
 # uvicorn's level names; "trace" is uvicorn's own level below DEBUG.
 LOG_LEVELS: Final = ("critical", "error", "warning", "info", "debug", "trace")
 MAX_PORT: Final = 65535
+_DURATION_UNITS: Final = {
+    "ns": 1e-9,
+    "us": 1e-6,
+    "µs": 1e-6,
+    "μs": 1e-6,
+    "ms": 1e-3,
+    "s": 1.0,
+    "m": 60.0,
+    "h": 3600.0,
+}
+_DURATION_PART: Final = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)")
+
+
+def parse_duration(text: str) -> float:
+    """Seconds in a Go duration (``time.ParseDuration``: ``1h``, ``90s``, ``1h30m``, ``500ms``)."""
+    body = text.strip()
+    sign = -1.0 if body.startswith("-") else 1.0
+    body = body.lstrip("+-")
+    if body == "0":
+        return 0.0
+    total, pos = 0.0, 0
+    while pos < len(body):
+        match = _DURATION_PART.match(body, pos)
+        if match is None:
+            raise ValueError(f"time: invalid duration {text!r}")
+        total += float(match.group(1)) * _DURATION_UNITS[match.group(2)]
+        pos = match.end()
+    if not body:
+        raise ValueError(f"time: invalid duration {text!r}")
+    return sign * total
+
+
 # Bind addresses that mean "every interface": a URL to reach them must name another host.
 WILDCARD_HOSTS: Final = frozenset({"0.0.0.0", "::", ""})
 
@@ -56,6 +89,7 @@ class Settings:
     bookmark_interval_seconds: float = 60.0  # kube-apiserver's per-watcher bookmark period
     catch_up_mib_per_s: float = 32.0  # replica-wide pace of watchers replaying history
     strict_namespaces: bool = False  # creating in a namespace that does not exist: 404, not made
+    event_ttl: float = 3600.0  # seconds an event is kept after its last write (kube-apiserver: 1h)
 
     def __post_init__(self) -> None:
         self.validate()
@@ -68,6 +102,8 @@ class Settings:
             raise ValueError("event retention must keep at least one event for a positive time")
         if self.bookmark_interval_seconds <= 0:
             raise ValueError("the bookmark interval must be positive")
+        if self.event_ttl <= 0:
+            raise ValueError("the event TTL must be positive")
         if self.catch_up_mib_per_s <= 0:
             raise ValueError("the catch-up rate must be positive")
         if self.log_level not in LOG_LEVELS:
