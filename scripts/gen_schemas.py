@@ -134,10 +134,116 @@ def render(schema: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+# --- OpenAPI v3 component schemas (what ``kubectl explain`` reads) ---------------------------
+
+OPENAPI_OUT = KINDS_DIR.parent / "http" / "openapi_components.json"
+META_MODELS = {"V1ObjectMeta", "V1ManagedFieldsEntry", "V1OwnerReference"}
+CORE, META = "io.k8s.api.core.v1", "io.k8s.apimachinery.pkg.apis.meta.v1"
+# the kinds' own descriptions (the client carries field descriptions only)
+KIND_DESCRIPTIONS = {
+    "V1Pod": "Pod is a collection of containers that can run on a host. This resource is created by "
+    "clients and scheduled onto hosts.",
+    "V1Namespace": "Namespace provides a scope for Names. Use of multiple namespaces is optional.",
+    "V1Node": "Node is a worker node in Kubernetes. Each node will have a unique identifier in the "
+    "cache (i.e. in etcd).",
+    "CoreV1Event": "Event is a report of an event somewhere in the cluster.  Events have a limited "
+    "retention time and triggers and messages may evolve with time.",
+}
+_REF = "#/components/schemas/"
+SCALAR_COMPONENTS = {
+    f"{META}.Time": {"type": "string", "format": "date-time",
+                     "description": "Time is a wrapper around time.Time, serialized as RFC 3339."},
+    f"{META}.MicroTime": {"type": "string", "format": "date-time",
+                          "description": "MicroTime is version of Time with microsecond level precision."},
+    "io.k8s.apimachinery.pkg.api.resource.Quantity": {"type": "string",
+        "description": "Quantity is a fixed-point representation of a number (e.g. 100m, 1Gi)."},
+    "io.k8s.apimachinery.pkg.util.intstr.IntOrString": {"type": "string", "format": "int-or-string",
+        "x-kubernetes-int-or-string": True,
+        "description": "IntOrString is a type that can hold an int32 or a string."},
+}  # fmt: skip
+_SCALAR_SCHEMAS: dict[str, dict[str, Any]] = {
+    "string": {"type": "string"},
+    "bool": {"type": "boolean"},
+    "int32": {"type": "integer", "format": "int32"},
+    "int64": {"type": "integer", "format": "int64"},
+    "any": {"type": "object"},
+    "time": {"$ref": f"{_REF}{META}.Time"},
+    "microtime": {"$ref": f"{_REF}{META}.MicroTime"},
+    "quantity": {"$ref": f"{_REF}io.k8s.apimachinery.pkg.api.resource.Quantity"},
+    "intorstring": {"$ref": f"{_REF}io.k8s.apimachinery.pkg.util.intstr.IntOrString"},
+}
+
+
+def definition_name(model: str) -> str:
+    """kube's name of a model's definition (``io.k8s.api.core.v1.PodSpec``)."""
+    base = model.removeprefix("CoreV1").removeprefix("V1")
+    return f"{META if model in META_MODELS else CORE}.{base}"
+
+
+def _field_schema(token: str) -> dict[str, Any]:
+    if token.startswith("[]"):
+        return {"type": "array", "items": _field_schema(token[2:])}
+    if token.startswith("map[string]"):
+        return {"type": "object", "additionalProperties": _field_schema(token[len("map[string]") :])}
+    if token in _SCALAR_SCHEMAS:
+        return dict(_SCALAR_SCHEMAS[token])
+    return {"allOf": [{"$ref": _REF + definition_name(token)}]}
+
+
+def description_of(cls: Any, attr: str) -> str:
+    """The field's description from the client's generated property docstring."""
+    doc = getattr(cls, attr).__doc__ or ""
+    lines = [line.replace("# noqa: E501", "").strip() for line in doc.splitlines()[1:]]
+    text = []
+    for line in lines:
+        if line.startswith(":return:"):
+            break
+        text.append(line)
+    return " ".join(part for part in text if part).strip()
+
+
+def build_openapi(models: Any = None) -> dict[str, Any]:
+    """Component schemas of every kind's types, each root tagged with its group-version-kind."""
+    if models is None:
+        from kubernetes.client import models  # only needed when (re)generating
+    components: dict[str, Any] = dict(SCALAR_COMPONENTS)
+    for root_model, schema in ((root, build_schema(root, models)) for root in SCHEMAS.values()):
+        for model, body in schema["types"].items():
+            cls = getattr(models, model)
+            python_names = {json_name: attr for attr, json_name in cls.attribute_map.items()}
+            properties = {}
+            for field, token in body["fields"].items():
+                prop = _field_schema(token)
+                if text := description_of(cls, python_names[field]):
+                    prop["description"] = text
+                properties[field] = prop
+            definition: dict[str, Any] = {"type": "object", "properties": dict(sorted(properties.items()))}
+            if model == root_model:
+                definition["description"] = KIND_DESCRIPTIONS[model]
+                kind = body["go"]
+                definition["x-kubernetes-group-version-kind"] = [{"group": "", "kind": kind, "version": "v1"}]
+            components[definition_name(model)] = definition
+    return dict(sorted(components.items()))
+
+
+def render_openapi(components: dict[str, Any]) -> str:
+    lines = ["{"]
+    items = list(components.items())
+    for i, (name, body) in enumerate(items):
+        sep = "," if i < len(items) - 1 else ""
+        lines.append(
+            f"{json.dumps(name)}: {json.dumps(body, separators=(',', ':'), ensure_ascii=False)}{sep}"
+        )
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
 def main() -> int:
     for path, schema in build_schemas().items():
         path.write_text(render(schema), encoding="utf-8")
         print(f"wrote {path}")
+    OPENAPI_OUT.write_text(render_openapi(build_openapi()), encoding="utf-8")
+    print(f"wrote {OPENAPI_OUT}")
     return 0
 
 

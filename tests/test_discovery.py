@@ -140,11 +140,38 @@ def test_every_patch_operation_has_field_validation() -> None:
         assert {"dryRun", "fieldManager", "fieldValidation", "force"} <= query_names(op)
 
 
-def test_no_operation_has_a_request_body_and_no_schema_claims_the_pod_kind() -> None:
-    # A partial Pod schema would make kubectl apply compute wrong strategic merges.
+def test_no_operation_has_a_request_body() -> None:
+    # With a strategic-merge request body kubectl apply would compute patches from these schemas;
+    # without one it uses its compiled-in types, which carry every patch strategy.
     assert all("requestBody" not in op for _, _, op in operations())
-    schemas = OPENAPI.get("components", {}).get("schemas", {})
-    assert not any("x-kubernetes-group-version-kind" in s for s in schemas.values())
+
+
+def test_each_kind_has_a_component_schema_tagged_with_its_kind_for_kubectl_explain() -> None:
+    schemas = OPENAPI["components"]["schemas"]
+    tagged = {
+        name: s["x-kubernetes-group-version-kind"]
+        for name, s in schemas.items()
+        if "x-kubernetes-group-version-kind" in s
+    }
+    assert tagged == {
+        f"io.k8s.api.core.v1.{kind}": [{"group": "", "kind": kind, "version": "v1"}]
+        for kind in ("Event", "Namespace", "Node", "Pod")
+    }
+    node_name = schemas["io.k8s.api.core.v1.PodSpec"]["properties"]["nodeName"]
+    assert node_name["type"] == "string" and node_name["description"].startswith("NodeName indicates")
+    spec = schemas["io.k8s.api.core.v1.Pod"]["properties"]["spec"]
+    assert spec["allOf"] == [{"$ref": "#/components/schemas/io.k8s.api.core.v1.PodSpec"}]
+    refs = {r["$ref"].rsplit("/", 1)[1] for r in _refs(schemas)}
+    assert refs <= set(schemas), refs - set(schemas)  # every reference resolves
+
+
+def _refs(value: Any) -> list[dict[str, str]]:
+    if isinstance(value, dict):
+        own = [value] if "$ref" in value else []
+        return own + [r for v in value.values() for r in _refs(v)]
+    if isinstance(value, list):
+        return [r for v in value for r in _refs(v)]
+    return []
 
 
 EXPECTED_OPERATIONS = [

@@ -247,3 +247,11 @@ def test_get_with_labels_columns_and_sort_by(cluster: Cluster, tmp_path: Path, n
         cluster, tmp_path, "get", "pods", "-n", ns, "--sort-by=.metadata.labels.tier", "-o", "name"
     )
     assert by_tier.stdout.split() == ["pod/b", "pod/a", "pod/c"]
+
+
+def test_explain_reads_the_openapi_schemas(cluster: Cluster, tmp_path: Path) -> None:
+    out = kubectl(cluster, tmp_path, "explain", "pod.spec.nodeName").stdout
+    assert "KIND:       Pod" in out and "FIELD: nodeName <string>" in out
+    assert "NodeName indicates in which node this pod is scheduled" in out
+    for resource, kind in (("node", "Node"), ("events", "Event"), ("ns", "Namespace")):
+        assert f"KIND:       {kind}" in kubectl(cluster, tmp_path, "explain", resource).stdout

@@ -31,6 +31,7 @@ def test_committed_schemas_are_in_sync_with_installed_client():
     assert POD_SCHEMA_FILE in schemas
     for path, built in schemas.items():
         assert gen.render(built) == path.read_text(encoding="utf-8"), path
+    assert gen.render_openapi(gen.build_openapi()) == gen.OPENAPI_OUT.read_text(encoding="utf-8")
 
 
 def test_schema_file_is_plain_json_with_a_root():

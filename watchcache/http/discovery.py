@@ -14,11 +14,15 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 from typing import Any, Literal
 
 import orjson
 
 from watchcache.machinery.kinds import Kind
+
+# component schemas of every kind's types, generated from the official client's models
+COMPONENTS: dict[str, Any] = orjson.loads(Path(__file__).with_name("openapi_components.json").read_bytes())
 
 _OPENAPI_INFO = {"title": "Kubernetes", "version": "v1.32.0"}
 
@@ -353,15 +357,11 @@ def documents(kinds: Sequence[Kind]) -> Documents:
                 BINDING_GVK, "createCoreV1NamespacedBinding", "post", "create a Binding", _WRITE_PARAMS
             ),
         )
-    # No component schemas: a partial schema carrying a kind's GVK would mislead kubectl.
-    v1 = orjson.dumps(
-        {
-            "openapi": "3.0.0",
-            "info": _OPENAPI_INFO,
-            "paths": dict(sorted(paths.items())),
-            "components": {"schemas": {}},
-        }
-    )
+    # The kinds' component schemas (scripts/gen_schemas.py), for ``kubectl explain``. No operation
+    # has a requestBody: kubectl then computes apply patches from its compiled-in types.
+    document = {"openapi": "3.0.0", "info": _OPENAPI_INFO, "paths": dict(sorted(paths.items()))}
+    document["components"] = {"schemas": COMPONENTS}
+    v1 = orjson.dumps(document)
     # The URL carries the document's hash so clients may cache it forever (kube-openapi uses the
     # upper-case hex SHA-512).
     url = f"/openapi/v3/api/v1?hash={hashlib.sha512(v1).hexdigest().upper()}"
