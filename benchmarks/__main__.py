@@ -15,7 +15,7 @@ from .procs import PROFILE_ENV
 
 
 def _scenarios() -> dict[str, Callable[[bool], dict[str, Any]]]:
-    from watchcache import fanout, footprint, reads, writes
+    from . import fanout, footprint, reads, writes
 
     return {"writes": writes.run, "reads": reads.run, "footprint": footprint.run, "fanout": fanout.run}
 
@@ -50,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     for name in names:
         progress(f"=== {name}{' (quick)' if args.quick else ''} ===")
         if args.sizes:
-            from watchcache import reads
+            from . import reads
 
             results = reads.run(args.quick, tuple(int(x) for x in args.sizes.split(",")))
         else:

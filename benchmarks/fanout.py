@@ -31,8 +31,7 @@ from typing import Any
 
 import orjson
 
-from watchcache import httpclient, plots, procs
-
+from . import httpclient, plots, procs
 from .common import Sampler, cpu_seconds, latency_ms, progress, ratio, rss_mb, write_results
 from .watchers import DRAIN_MAX_S, Stall, WriterPlan, watch, write
 

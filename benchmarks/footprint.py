@@ -28,11 +28,11 @@ from typing import Any
 import redis as sync_redis
 import uvloop
 
-from watchcache import plots, procs
 from watchcache.cache.view import Summary
 from watchcache.kinds.pods.fields import POD_FIELDS
 from watchcache.storage.store import Store, connect
 
+from . import plots, procs
 from .common import latency_ms, progress, rss_mb, write_results
 from .pods import preload_pods
 from .reads import preload

@@ -20,11 +20,11 @@ import redis as sync_redis
 import uvloop
 from redis.asyncio import Redis
 
-from watchcache import httpclient, plots, procs
 from watchcache.cache.view import Summary
 from watchcache.kinds.pods.fields import POD_FIELDS
 from watchcache.storage.store import Store
 
+from . import httpclient, plots, procs
 from .common import Sampler, progress, ratio, rss_mb, write_results
 from .httpclient import Plan
 from .pods import preload_pods

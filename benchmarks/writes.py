@@ -24,12 +24,12 @@ from typing import Any
 import uvloop
 from redis.asyncio import Redis
 
-from watchcache import httpclient, plots, procs
 from watchcache.cache.view import Summary
 from watchcache.kinds.pods.fields import POD_FIELDS
 from watchcache.storage.entries import pack_previous, unstamped
 from watchcache.storage.store import WRITE_SCRIPT
 
+from . import httpclient, plots, procs
 from .common import cpu_split, latency_ms, progress, ratio, write_results
 from .httpclient import Plan
 from .pods import renamed, stored_pod

@@ -235,12 +235,7 @@ async def delete_collection(request: Request) -> Response:
     reg = registry(request)
     list_opts = parse_list_options(request.query_params, watch=False, fields=reg.kind.fields)
     delete_opts = await delete_options(request)
-    result = await reg.list(namespace, list_opts)
-    for entry in result.entries:
-        try:
-            await reg.delete(namespace, entry.name, delete_opts)
-        except errors.NotFound:
-            continue  # deleted meanwhile: deletecollection ignores such races
+    result = await reg.delete_collection(namespace, list_opts, delete_opts)
     return list_response(request, reg.kind, result)
 
 
@@ -351,21 +346,15 @@ async def apply_object(
         result["metadata"]["managedFields"] = owners
         return result
 
-    for _ in range(2):  # absent → create; lost a create race → update
-        try:
-            written = await reg.update(namespace, name, mutate, opts)
-            return object_response(request, written.json, 200)
-        except errors.NotFound:
-            if opts.subresource is not None:
-                raise
+    def configuration() -> Object:
         created = apply(None, applied, manager=opts.manager, force=force, now=timestamp(reg.clock()))
         check_identity(created, namespace, name)
-        try:
-            written = await reg.create(namespace, created, opts)
-            return object_response(request, written.json, 201, written.warnings)
-        except errors.AlreadyExists:
-            continue
-    raise errors.conflict(reg.resource, name)
+        return created
+
+    written, created = await reg.create_or_update(namespace, name, mutate, configuration, opts)
+    if created:
+        return object_response(request, written.json, 201, written.warnings)
+    return object_response(request, written.json, 200)
 
 
 def _check_applied_fields(kind: Kind, applied: Object, namespace: str | None, name: str) -> None:

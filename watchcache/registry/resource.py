@@ -347,6 +347,41 @@ class ResourceRegistry:
             return self._written(new, committed, summary)
         raise errors.conflict(self.resource, name)
 
+    async def create_or_update(
+        self,
+        namespace: str | None,
+        name: str,
+        mutate: Mutation,
+        build: Callable[[], Object],
+        opts: WriteOptions,
+    ) -> tuple[Written, bool]:
+        """Server-side apply's contract: update the object, or create ``build()`` when it is
+        absent; a create that loses the race to another updates instead. True: created."""
+        for _ in range(2):
+            try:
+                return await self.update(namespace, name, mutate, opts), False
+            except errors.NotFound:
+                if opts.subresource is not None:
+                    raise
+            try:
+                return await self.create(namespace, build(), opts), True
+            except errors.AlreadyExists:
+                continue
+        raise errors.conflict(self.resource, name)
+
+    async def delete_collection(
+        self, namespace: str | None, list_opts: ListOptions, delete_opts: DeleteOptions
+    ) -> ListResult:
+        """Delete what the list selects, one by one (as kube's DeleteCollection); returns the
+        list. An object deleted meanwhile is skipped, as the apiserver ignores such races."""
+        result = await self.list(namespace, list_opts)
+        for entry in result.entries:
+            try:
+                await self.delete(entry.namespace or None, entry.name, delete_opts)
+            except errors.NotFound:
+                continue
+        return result
+
     def _plan_delete(self, obj: Object, opts: DeleteOptions) -> DeletePlan:
         kind = self.kind
         held = kind.deletion_held(obj)
