@@ -66,7 +66,7 @@ class LuaWrites:
         precondition = "" if expected_rv is None else str(expected_rv)
         version = unstamped(pod)
         summary = Summary.of(pod, POD_FIELDS).packed(POD_FIELDS)
-        args = [key, event_type, precondition, version.json, pack_previous(None), version.at, summary]
+        args = [key, event_type, precondition, version.json, pack_previous(None), version.at, summary, "pods"]
         result = await self.script(keys=self.keys, args=args)
         assert result[0] == b"ok", result
 
@@ -82,14 +82,14 @@ async def _store_writer(
         key = f"ns-0/{name}"
         meta["name"] = name
         if mode == "create":
-            await store.write("pods", key, "ADDED", pod, expected_rv=None)
+            await store.write(key, "ADDED", pod, expected_rv=None)
         else:
             current = await store.get_rv(key)
             if current is None:
-                await store.write("pods", key, "ADDED", pod, expected_rv=None)
+                await store.write(key, "ADDED", pod, expected_rv=None)
             else:
                 meta.setdefault("annotations", {})["bench/rev"] = str(seq)
-                await store.write("pods", key, "MODIFIED", pod, expected_rv=current)
+                await store.write(key, "MODIFIED", pod, expected_rv=current)
         if now >= window[0]:
             lat.append(time.monotonic() - now)
         seq += 1

@@ -15,13 +15,22 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
+from datetime import datetime
+
+import orjson
 
 from watchcache.cache.replica import Applied
+from watchcache.cache.view import Entry
 from watchcache.machinery import errors
 from watchcache.registry.deletion import DeleteOptions
 from watchcache.registry.resource import ResourceRegistry
 
 log = logging.getLogger("watchcache.expiry")
+
+
+def _epoch(rfc3339: str) -> float:
+    return datetime.fromisoformat(rfc3339.replace("Z", "+00:00")).timestamp()
+
 
 MAX_SWEEP_INTERVAL_S = 10.0
 
@@ -49,6 +58,22 @@ class Expiry:
             else:
                 written[event.key] = (event.rv, event.time_ms / 1000 if event.time_ms else self.clock())
 
+    async def _written_at(self, entry: Entry, now: float) -> float:
+        """When a version a bootstrap loaded was written. Only a version that looks old (its
+        newest recorded time is past the TTL) costs a log lookup; the others count as written
+        now, which can only keep them longer, and only until a replica that saw the write
+        expires them."""
+        meta = orjson.loads(entry.json)["metadata"]
+        times = [
+            meta.get("creationTimestamp") or "",
+            *((m.get("time") or "") for m in meta.get("managedFields") or []),
+        ]
+        newest = max(times)
+        if newest and now - _epoch(newest) < self.ttl_s:
+            return now
+        ms = await self.registry.store.event_time_ms(entry.rv)
+        return ms / 1000 if ms is not None else now
+
     async def run_forever(self) -> None:
         while True:
             await asyncio.sleep(self.interval_s)
@@ -59,9 +84,8 @@ class Expiry:
         now, expired = self.clock(), 0
         for entry in self.registry.view.entries():
             held = self._written.get(entry.key)
-            if held is None or held[0] != entry.rv:  # loaded by a bootstrap: ask the log
-                ms = await self.registry.store.event_time_ms(entry.rv)
-                held = self._written[entry.key] = (entry.rv, ms / 1000 if ms is not None else now)
+            if held is None or held[0] != entry.rv:  # loaded by a bootstrap
+                held = self._written[entry.key] = (entry.rv, await self._written_at(entry, now))
             if now - held[1] < self.ttl_s:
                 continue
             try:

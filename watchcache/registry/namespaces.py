@@ -51,16 +51,18 @@ class NamespaceLifecycle:
     async def admit(self, resource: str, name: str, namespace: str, dry_run: bool) -> None:
         """Raise unless an object may be created in ``namespace`` (creating it if allowed; a
         dry run creates nothing)."""
+        entry = self.namespaces.view.get(namespace)  # every create asks: no parse on this path
+        if entry is not None:
+            if entry.terminating or entry.selector_state.fields.get("status.phase") == "Terminating":
+                raise errors.namespace_terminating(resource, name, namespace)
+            return
         current = await self._namespace(namespace)
         if current is None:
             if self.strict:
                 raise errors.not_found(self.namespaces.resource, namespace)
             if not dry_run:
                 await self._create(namespace)
-            return
-        if (current.get("status") or {}).get("phase") == "Terminating" or "deletionTimestamp" in current[
-            "metadata"
-        ]:
+        elif "deletionTimestamp" in current["metadata"]:
             raise errors.namespace_terminating(resource, name, namespace)
 
     async def _namespace(self, name: str) -> Object | None:
