@@ -18,7 +18,7 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from watchcache.http.resources import path_name, registry
-from watchcache.http.responses import negotiate
+from watchcache.http.responses import negotiate, until_disconnect
 from watchcache.kinds.pods.logs import LogOptions, parse_log_options, render, resolve_container
 from watchcache.machinery import errors
 from watchcache.machinery.objects import object_key
@@ -68,7 +68,7 @@ class LogResponse(Response):
         await send({"type": "http.response.body", "body": body, "more_body": more})
         if not more:
             return
-        gone = asyncio.ensure_future(_until_disconnect(receive))
+        gone = asyncio.ensure_future(until_disconnect(receive))
         try:
             while budget != 0 and not gone.done() and self.running():  # type: ignore[operator]
                 lines, position = await self.store.follow_log(self.key, position, FOLLOW_BLOCK_MS)
@@ -79,8 +79,3 @@ class LogResponse(Response):
             gone.cancel()
             with contextlib.suppress(Exception):
                 await send({"type": "http.response.body", "body": b"", "more_body": False})
-
-
-async def _until_disconnect(receive: Receive) -> None:
-    while (await receive())["type"] != "http.disconnect":
-        pass

@@ -14,6 +14,7 @@ from typing import Literal
 import orjson
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import Receive
 
 from watchcache.machinery import errors
 
@@ -116,3 +117,9 @@ def add_warnings(response: Response, warnings: Iterable[str]) -> None:
         if text not in seen:
             seen.add(text)
             response.headers.append("Warning", warning_header(text))
+
+
+async def until_disconnect(receive: Receive) -> None:
+    """Return when the client goes away: a streaming response runs this beside its sends."""
+    while (await receive())["type"] != "http.disconnect":
+        pass

@@ -32,7 +32,7 @@ from watchcache.cache.changes import (
 )
 from watchcache.cache.dispatcher import Broadcaster, Watcher
 from watchcache.cache.view import Entry
-from watchcache.http.responses import JSON, negotiate
+from watchcache.http.responses import JSON, negotiate, until_disconnect
 from watchcache.machinery import errors, params
 from watchcache.machinery.kinds import Kind
 from watchcache.machinery.options import ListOptions, parse_list_options
@@ -103,18 +103,13 @@ class WatchResponse(Response):
         if isinstance(start, errors.APIError):
             await send({"type": "http.response.body", "body": error_line(start), "more_body": False})
             return
-        listener = asyncio.ensure_future(_until_disconnect(receive))
+        listener = asyncio.ensure_future(until_disconnect(receive))
         try:
             await stream.run(listener, *start)
         finally:
             listener.cancel()
             with contextlib.suppress(Exception):
                 await send({"type": "http.response.body", "body": b"", "more_body": False})
-
-
-async def _until_disconnect(receive: Receive) -> None:
-    while (await receive())["type"] != "http.disconnect":
-        pass
 
 
 class WatchStream:
