@@ -46,15 +46,15 @@ def test_the_default_namespaces_exist_from_the_start(api: httpx.Client) -> None:
 
 
 def test_create_get_and_list_a_namespace(api: httpx.Client, ns: str) -> None:
-    created = make_namespace(api, ns, labels={"team": "a"}, namespace="ignored")
+    created = make_namespace(api, ns, labels={"team": ns}, namespace="ignored")
     assert created["kind"] == "Namespace" and created["apiVersion"] == "v1"
     meta = created["metadata"]
     assert "namespace" not in meta  # cluster-scoped: the body's namespace is dropped
-    assert meta["labels"] == {"team": "a", "kubernetes.io/metadata.name": ns}
+    assert meta["labels"] == {"team": ns, "kubernetes.io/metadata.name": ns}
     assert created["spec"] == {"finalizers": ["kubernetes"]}
     assert created["status"] == {"phase": "Active"}
     assert api.get(f"{NS}/{ns}").json() == created
-    listed = api.get(NS, params={"labelSelector": "team=a"}).json()
+    listed = api.get(NS, params={"labelSelector": f"team={ns}"}).json()
     assert listed["kind"] == "NamespaceList"
     assert [n["metadata"]["name"] for n in listed["items"]] == [ns]
 
@@ -236,6 +236,7 @@ def test_kubectl_get_and_delete_namespaces(server: Server, tmp_path: Path, ns: s
         cmd = ["kubectl", "--server", server.url, "--cache-dir", str(tmp_path / "cache"), *args]
         return subprocess.run(cmd, check=True, capture_output=True, text=True, timeout=60).stdout
 
+    assert kubectl("create", "namespace", ns).strip() == f"namespace/{ns} created"  # a protobuf body
     with server.client() as api:
         create(api, ns, pod_manifest("web"))
     table = kubectl("get", "ns", ns).splitlines()

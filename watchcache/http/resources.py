@@ -21,7 +21,7 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from watchcache.http.responses import JSON, is_pretty, json_response, negotiate, plain_json
-from watchcache.machinery import errors, params
+from watchcache.machinery import errors, params, protobuf
 from watchcache.machinery.decode import DecodeError, check_fields, decode_object, decode_object_json
 from watchcache.machinery.jsonshape import copied
 from watchcache.machinery.kinds import Kind, Prepare
@@ -95,13 +95,29 @@ def write_options(request: Request, kind: str, subresource: str | None = None) -
     return WriteOptions(manager=manager, dry_run=dry_run, subresource=subresource), validation
 
 
-async def decode_body(request: Request, field_validation: str) -> tuple[Object, list[str]]:
+def check_body_type(request: Request) -> str:
+    """The body's media type: JSON, YAML, or protobuf for kinds with a field table; else 415."""
     content_type = media_type(request)
-    if content_type not in BODY_TYPES:
-        raise errors.unsupported_media_type(BODY_TYPES_TEXT)
+    if content_type in BODY_TYPES:
+        return content_type
+    if content_type == protobuf.MEDIA_TYPE and registry(request).kind.protobuf is not None:
+        return content_type
+    raise errors.unsupported_media_type(BODY_TYPES_TEXT)
+
+
+async def decode_body(request: Request, field_validation: str) -> tuple[Object, list[str]]:
+    content_type = check_body_type(request)
     body = await read_body(request)
-    schema = registry(request).kind.schema
-    result = decode_object(body, schema, field_validation=field_validation, content_type=content_type)
+    kind = registry(request).kind
+    if content_type == protobuf.MEDIA_TYPE and kind.protobuf is not None:
+        try:
+            decoded = protobuf.decode_body(body, kind.protobuf)
+        except protobuf.ProtobufError as exc:
+            raise errors.BadRequest(
+                f"the object provided is unrecognized (must be of type {kind.kind}): {exc}"
+            ) from None
+        body, content_type = orjson.dumps(decoded), "application/json"  # then every JSON rule
+    result = decode_object(body, kind.schema, field_validation=field_validation, content_type=content_type)
     return result.obj, result.warnings
 
 
@@ -221,8 +237,7 @@ async def list_objects(
 async def create(request: Request) -> Response:
     negotiate(request.headers.get("accept"))
     namespace = request.path_params.get("namespace")
-    if media_type(request) not in BODY_TYPES:
-        raise errors.unsupported_media_type(BODY_TYPES_TEXT)
+    check_body_type(request)
     opts, validation = write_options(request, "CreateOptions")
     pod, warnings = await decode_body(request, validation)
     written = await registry(request).create(namespace, pod, opts)
@@ -276,8 +291,7 @@ async def get_raw(scope: Scope, path_params: dict[str, str], send: Send) -> bool
 async def replace(request: Request, subresource: str | None = None) -> Response:
     negotiate(request.headers.get("accept"))
     namespace, name = request.path_params.get("namespace"), path_name(request)
-    if media_type(request) not in BODY_TYPES:
-        raise errors.unsupported_media_type(BODY_TYPES_TEXT)
+    check_body_type(request)
     opts, validation = write_options(request, "UpdateOptions", subresource)
     body, warnings = await decode_body(request, validation)
     prepare = _preparer(request, subresource)

@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from watchcache.machinery.objects import Object
+from watchcache.machinery.protobuf import Message
 from watchcache.machinery.schema import ObjectSchema
 from watchcache.machinery.selectors import FieldSet
 from watchcache.machinery.table import Printer
@@ -46,6 +47,7 @@ class Kind:
     collection_delete: bool = True  # serves deletecollection (namespaces do not)
     put_only: tuple[str, ...] = ()  # subresources updated by PUT alone (namespaces/finalize)
     storage_version_hash: str = ""  # as discovery lists it (only pods are listed with one here)
+    protobuf: Message | None = None  # the field table of bodies sent as protobuf (None: refused)
     # the top-level fields of the kind's zero value as Go serializes it (a BOOKMARK's object)
     empty: Mapping[str, Any] = field(default_factory=dict)
     # Deletion beyond the generic rules: what keeps a deleted object besides

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from watchcache.kinds.namespaces.fields import NAMESPACE_FIELDS
 from watchcache.kinds.namespaces.printer import NAMESPACE_PRINTER
+from watchcache.kinds.namespaces.protobuf import NAMESPACE_MESSAGE
 from watchcache.kinds.namespaces.strategy import (
     deletion_held,
     mark_terminating,
@@ -30,6 +31,7 @@ NAMESPACE = Kind(
     printer=NAMESPACE_PRINTER,
     short_names=("ns",),
     collection_delete=False,
+    protobuf=NAMESPACE_MESSAGE,
     put_only=("finalize",),
     empty={"spec": {}, "status": {}},
     deletion_held=deletion_held,
