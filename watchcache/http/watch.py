@@ -36,7 +36,7 @@ from watchcache.http.responses import JSON, negotiate, until_disconnect
 from watchcache.machinery import errors, params
 from watchcache.machinery.kinds import Kind
 from watchcache.machinery.options import ListOptions, parse_list_options
-from watchcache.registry.resource import parse_resource_version
+from watchcache.registry.resource import ResourceRegistry, parse_resource_version
 
 BOOKMARK_BEFORE_DEADLINE_S = 2.0  # the watch cache sends a last bookmark ~2 s before the deadline
 DEFAULT_TIMEOUT_RANGE_S = (1800.0, 3600.0)  # server default watch duration: random in [30, 60) min
@@ -54,7 +54,8 @@ async def watch(request: Request, namespace: str | None, query: Mapping[str, str
     """Validate before streaming (errors here are plain HTTP errors), then stream."""
     as_table = negotiate(request.headers.get("accept")) == "table"
     state = request.app.state
-    kind: Kind = state.registries[request.scope["resource"]].kind
+    registry: ResourceRegistry = state.registries[request.scope["resource"]]
+    kind = registry.kind
     opts = parse_list_options(query, watch=True, fields=kind.fields)
     if opts.resource_version:
         parse_resource_version(opts.resource_version)
@@ -62,14 +63,14 @@ async def watch(request: Request, namespace: str | None, query: Mapping[str, str
     # watch-list requests get plain JSON even when a Table was asked for (list-watch §8)
     as_table = as_table and opts.send_initial_events is None
     return WatchResponse(
-        kind, state.broadcaster, flt, opts, as_table, state.settings.bookmark_interval_seconds
+        registry, state.broadcaster, flt, opts, as_table, state.settings.bookmark_interval_seconds
     )
 
 
 class WatchResponse(Response):
     def __init__(
         self,
-        kind: Kind,
+        registry: ResourceRegistry,
         broadcaster: Broadcaster,
         flt: WatchFilter,
         opts: ListOptions,
@@ -77,7 +78,8 @@ class WatchResponse(Response):
         bookmark_interval: float,
     ) -> None:
         self.bookmark_interval = bookmark_interval
-        self.kind = kind
+        self.registry = registry  # its kind's, for the start rv's read rules
+        self.kind = registry.kind
         self.broadcaster = broadcaster
         self.filter = flt
         self.opts = opts
@@ -154,19 +156,10 @@ class WatchStream:
         )
         if rv_param and rv_param != "0" and not initial:
             return int(rv_param), None
-        reached = await self._initial_rv(rv_param)
+        reached = await self.r.registry.read_rv(rv_param)  # a list's rules: unset, "0" or N
         if initial:
             return b.rv, b.initial_entries(self.r.filter)  # one synchronous step: no gap, no overlap
         return (reached if not rv_param else b.rv), None
-
-    async def _initial_rv(self, rv_param: str | None) -> int:
-        replica = self.broadcaster.replica
-        if not rv_param:
-            return await replica.consistent_rv(3.0)
-        wanted = int(rv_param)
-        if wanted and not await replica.wait_for(wanted, 3.0):
-            raise errors.resource_version_too_large(wanted, replica.rv)
-        return replica.rv
 
     async def send_initial(self, entries: list[Entry], rv: int) -> None:
         for start in range(0, len(entries), CATCH_UP_BATCH):  # lines built per batch, not all at once
