@@ -121,3 +121,30 @@ async def test_a_pod_deleted_elsewhere_is_not_found_from_a_stale_view(store: Sto
         await b.update("ns", "p", labelled(b="2"), OPTS)
     with pytest.raises(errors.NotFound):
         await b.delete("ns", "p", DeleteOptions())
+
+
+class FinishedElsewhere(ResourceRegistry):
+    """A replica whose deletion's removal another replica's reaper gets to first: right after
+    this one writes the terminating version (grace 0: due at once), the other removes it."""
+
+    other: ResourceRegistry
+
+    async def _write(self, key, event_type, pod, expected_rv, previous=None):  # type: ignore[no-untyped-def]
+        written = await super()._write(key, event_type, pod, expected_rv, previous)
+        if event_type == "MODIFIED" and "deletionTimestamp" in pod["metadata"]:
+            namespace, _, name = key.partition("/")
+            await self.other.delete(namespace, name, DeleteOptions(grace_period_seconds=0))
+        return written
+
+
+async def test_a_deletion_finished_by_another_replica_meanwhile_is_not_a_404(store: Store) -> None:
+    other = registry(store)
+    racing = FinishedElsewhere(POD, store, other.replica, other.history)
+    racing.other = other
+    manifest = {"metadata": {"name": "p"}, "spec": {"containers": [{"name": "c", "image": "i"}]}}
+    await racing.create("ns", manifest, OPTS)
+    written = await racing.delete("ns", "p", DeleteOptions())
+    assert "deletionTimestamp" in written.pod["metadata"]  # the version it wrote
+    assert await store.get("pods", "ns/p") is None
+    with pytest.raises(errors.NotFound):  # and a second delete is a 404 again
+        await racing.delete("ns", "p", DeleteOptions())

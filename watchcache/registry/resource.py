@@ -336,9 +336,7 @@ class ResourceRegistry:
                     key, "MODIFIED", new, stored.rv, Summary.of(old, self.kind.fields).selector_state
                 )
                 if removes_after_update(new) and not self.kind.deletion_held(new):
-                    committed, summary = await self._write(
-                        key, "DELETED", new, committed.rv, summary.selector_state
-                    )
+                    committed, summary = await self._remove(key, new, committed, summary)
             except VersionMismatch as exc:
                 stored, latest = exc.current, True
                 continue
@@ -382,6 +380,20 @@ class ResourceRegistry:
                 continue
         return result
 
+    async def _remove(
+        self, key: str, obj: Object, committed: Committed, summary: Summary
+    ) -> tuple[Committed, Summary]:
+        """The removal that follows the version just written with a deletionTimestamp.
+
+        That version is terminating and due at once, so a reaper (of any replica) may remove it
+        first: a missing key here means the deletion is done, not that the object was never
+        there. The caller answers with the version it wrote.
+        """
+        try:
+            return await self._write(key, "DELETED", obj, committed.rv, summary.selector_state)
+        except KeyMissing:
+            return committed, summary
+
     def _plan_delete(self, obj: Object, opts: DeleteOptions) -> DeletePlan:
         kind = self.kind
         held = kind.deletion_held(obj)
@@ -423,9 +435,7 @@ class ResourceRegistry:
                     )
                     pod = plan.update
                 if plan.remove:
-                    committed, summary = await self._write(
-                        key, "DELETED", pod, committed.rv, summary.selector_state
-                    )
+                    committed, summary = await self._remove(key, pod, committed, summary)
             except VersionMismatch as exc:
                 stored, latest = exc.current, True
                 continue
