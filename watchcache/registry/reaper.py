@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import orjson
 from redis.exceptions import RedisError
@@ -24,6 +24,10 @@ from watchcache.registry.resource import ResourceRegistry
 log = logging.getLogger("watchcache.reaper")
 
 REAP_INTERVAL_S = 1.0  # how often due deletions are looked for; grace periods are whole seconds
+# A deletion with no grace is finished by the request that started it (its second write); the
+# reaper takes one over only when it is still there this long after, i.e. when that request's
+# replica died between its two writes. Sooner, both would race to remove it.
+IMMEDIATE_SETTLE_S = 5.0
 
 
 class Reaper:
@@ -48,7 +52,10 @@ class Reaper:
             if entry is None:
                 continue
             meta = orjson.loads(entry.json)["metadata"]
-            if meta.get("finalizers") or parse_timestamp(meta["deletionTimestamp"]) > now:
+            due_at = parse_timestamp(meta["deletionTimestamp"])
+            if not meta.get("deletionGracePeriodSeconds"):
+                due_at += timedelta(seconds=IMMEDIATE_SETTLE_S)
+            if meta.get("finalizers") or due_at > now:
                 continue
             found.append((entry.namespace, entry.name, entry.uid))
         return found
