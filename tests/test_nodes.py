@@ -188,3 +188,12 @@ def test_kubectl_get_cordon_label_and_taint_nodes(server: Server, tmp_path: Path
     assert node["metadata"]["labels"]["zone"] == "a"
     assert node["spec"]["taints"] == [{"key": "dedicated", "value": "gpu", "effect": "NoSchedule"}]
     assert "unschedulable" not in node["spec"]
+    ns = f"t-{uuid.uuid4().hex[:10]}"
+    with server.client() as api:
+        create(api, ns, pod_manifest("web"))
+        binding = {"metadata": {"name": "web"}, "target": {"name": node_name}}
+        assert api.post(f"/api/v1/namespaces/{ns}/pods/web/binding", json=binding).status_code == 201
+    described = kubectl("describe", "node", node_name)
+    assert "Kubelet Version:            v1.32.0" in described
+    assert "Non-terminated Pods:          (1 in total)" in described
+    assert f"  {ns}" in described and "web" in described
