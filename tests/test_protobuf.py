@@ -99,3 +99,16 @@ def test_kinds_without_a_field_table_refuse_protobuf(api: httpx.Client, ns: str)
     assert response.status_code == 415
     assert response.json()["reason"] == "UnsupportedMediaType"
     assert api.post(f"/api/v1/namespaces/{ns}/pods", json=pod_manifest("web")).status_code == 201
+
+
+def test_a_protobuf_binding_binds_the_pod(api: httpx.Client, ns: str) -> None:
+    """client-go's typed clients (schedulers) post bindings as protobuf."""
+    api.post(f"/api/v1/namespaces/{ns}/pods", json=pod_manifest("web")).raise_for_status()
+    binding = field(1, field(1, b"web")) + field(2, field(1, b"Node") + field(3, b"node-7"))
+    response = api.post(
+        f"/api/v1/namespaces/{ns}/pods/web/binding", content=envelope(binding, b"Binding"), headers=PROTOBUF
+    )
+    assert response.status_code == 201, response.text
+    assert api.get(f"/api/v1/namespaces/{ns}/pods/web").json()["spec"]["nodeName"] == "node-7"
+    broken = api.post(f"/api/v1/namespaces/{ns}/pods/web/binding", content=b"nope", headers=PROTOBUF)
+    assert broken.status_code == 400

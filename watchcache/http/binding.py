@@ -4,6 +4,8 @@ any write); the answer is a ``Success`` Status with code 201, as kube-apiserver'
 
 from __future__ import annotations
 
+from typing import Any
+
 import orjson
 from starlette.requests import Request
 from starlette.responses import Response
@@ -11,7 +13,8 @@ from starlette.responses import Response
 from watchcache.http.resources import BODY_TYPES, BODY_TYPES_TEXT, media_type, read_body, registry, user_agent
 from watchcache.http.responses import JSON, negotiate
 from watchcache.kinds.pods.binding import bind, check_binding
-from watchcache.machinery import errors, params
+from watchcache.kinds.pods.protobuf import BINDING_MESSAGE
+from watchcache.machinery import errors, params, protobuf
 from watchcache.machinery.decode import decode_object_json
 from watchcache.machinery.objects import Object
 from watchcache.machinery.rest import timestamp
@@ -32,12 +35,13 @@ async def namespace_bindings(request: Request) -> Response:
 
 async def _bind(request: Request, name: str | None) -> Response:
     negotiate(request.headers.get("accept"))
-    if media_type(request) not in BODY_TYPES:
+    content_type = media_type(request)
+    if content_type not in BODY_TYPES and content_type != protobuf.MEDIA_TYPE:
         raise errors.unsupported_media_type(BODY_TYPES_TEXT)
     query = request.query_params
     dry_run = params.dry_run(query.getlist("dryRun"), "CreateOptions")
     manager = params.field_manager(query, user_agent(request), "CreateOptions")
-    raw = decode_object_json(await read_body(request))
+    raw = _binding_body(await read_body(request), content_type)
     name = name if name is not None else ((raw or {}).get("metadata") or {}).get("name") or ""
     binding = check_binding(raw, name)
     reg = registry(request)
@@ -49,3 +53,15 @@ async def _bind(request: Request, name: str | None) -> Response:
     # a binding is not a field manager's write: managedFields stay as they were (as in kube)
     await reg.update(namespace, name, mutate, WriteOptions(manager=manager, dry_run=dry_run, applied=True))
     return Response(CREATED, status_code=201, media_type=JSON)
+
+
+def _binding_body(body: bytes, content_type: str) -> Any:
+    """The Binding as JSON decodes it; a protobuf one (client-go's typed clients) read into it."""
+    if content_type != protobuf.MEDIA_TYPE:
+        return decode_object_json(body)
+    try:
+        return protobuf.decode_body(body, BINDING_MESSAGE)
+    except protobuf.ProtobufError as exc:
+        raise errors.BadRequest(
+            f"the object provided is unrecognized (must be of type Binding): {exc}"
+        ) from None
