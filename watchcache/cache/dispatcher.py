@@ -21,10 +21,10 @@ import itertools
 import math
 import time
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 
-from watchcache.cache.changes import Change, WatchFilter
+from watchcache.cache.changes import LEFT, Change, WatchFilter
 from watchcache.cache.history import History
 from watchcache.cache.pacing import Pacer
 from watchcache.cache.replica import Applied, Replica
@@ -35,6 +35,9 @@ BUFFER_EVENTS = 1_000  # per-watcher buffer of shared byte strings (references, 
 TICK_S = 0.25  # resolution of watch deadlines and bookmarks
 # sentinel (compared by identity): no verdict yet for a filter in this event; a verdict's type
 _UNJUDGED: tuple[str, tuple[int, bytes]] = ("", (0, b""))
+
+CATCH_UP_BATCH = 256  # changes fetched per catch-up step (window or XRANGE): bounds its memory
+SEND_CHUNK_BYTES = 256 << 10  # at most this much per send (plus one line), and per paced catch-up step
 
 
 @dataclass(eq=False)
@@ -252,6 +255,47 @@ class Broadcaster:
         self.metrics.parked += 1
 
     # ---- catching up -------------------------------------------------------------------------
+
+    async def replay(
+        self,
+        watcher: Watcher,
+        line: Callable[[Change, str], bytes],
+        send: Callable[[bytes], Awaitable[None]],
+    ) -> None:
+        """Replay from the watcher's cursor until it can go live (no await at the switch).
+
+        Changes come from the history window, or the stream when older (kube's
+        ``cacheWatcher.processInterval``); each is judged against the watcher's filter and sent
+        as ``line`` renders it, in chunks paced replica-wide, so live delivery comes first.
+        """
+        while not watcher.closed:
+            if self.go_live_if_current(watcher):
+                return
+            changes = await self.history.changes_after(watcher.cursor, CATCH_UP_BATCH)
+            if not changes:
+                if self.go_live_if_current(watcher):
+                    return
+                await asyncio.sleep(0)  # window not reached yet: the tailer is still applying
+                continue
+            lines, size = [], 0
+            for change in changes:
+                kind = change.judge(watcher.filter)
+                if kind == LEFT and change.previous_json is None:
+                    await self.history.fill_previous(change)  # replayed from Redis: fetch what it left as
+                if kind is not None:
+                    lines.append(line(change, kind))
+                    size += len(lines[-1])
+                if size >= SEND_CHUNK_BYTES:
+                    await self._send_paced(lines, send)
+                    lines, size = [], 0
+            watcher.cursor = changes[-1].rv
+            if lines:
+                await self._send_paced(lines, send)
+
+    async def _send_paced(self, lines: list[bytes], send: Callable[[bytes], Awaitable[None]]) -> None:
+        chunk = b"".join(lines)
+        await self.catch_up.pace(len(chunk))
+        await send(chunk)
 
     def go_live_if_current(self, watcher: Watcher) -> bool:
         """Atomic with dispatch (no await): a watcher at the head becomes live."""

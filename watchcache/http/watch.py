@@ -22,7 +22,6 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from watchcache.cache.changes import (
-    LEFT,
     Change,
     WatchFilter,
     bookmark_line,
@@ -30,7 +29,7 @@ from watchcache.cache.changes import (
     event_line,
     table_event_object,
 )
-from watchcache.cache.dispatcher import Broadcaster, Watcher
+from watchcache.cache.dispatcher import CATCH_UP_BATCH, SEND_CHUNK_BYTES, Broadcaster, Watcher
 from watchcache.cache.view import Entry
 from watchcache.http.responses import JSON, negotiate, until_disconnect
 from watchcache.machinery import errors, params
@@ -40,8 +39,6 @@ from watchcache.registry.resource import ResourceRegistry, parse_resource_versio
 
 BOOKMARK_BEFORE_DEADLINE_S = 2.0  # the watch cache sends a last bookmark ~2 s before the deadline
 DEFAULT_TIMEOUT_RANGE_S = (1800.0, 3600.0)  # server default watch duration: random in [30, 60) min
-CATCH_UP_BATCH = 256  # changes fetched per catch-up step (window or XRANGE): bounds its memory
-SEND_CHUNK_BYTES = 256 << 10  # at most this much per send (plus one line), and per paced catch-up step
 INITIAL_EVENTS_END = "k8s.io/initial-events-end"
 LIST_BLUEPRINT = "kubernetes.io/initial-events-list-blueprint"
 
@@ -180,7 +177,7 @@ class WatchStream:
         b = self.broadcaster
         while not watcher.closed:
             if not watcher.live and not watcher.buffer:
-                await self.catch_up(watcher)
+                await self.broadcaster.replay(watcher, self.change_line, self.write)
                 continue
             if watcher.buffer:
                 await self.flush(watcher)
@@ -214,44 +211,11 @@ class WatchStream:
             self.r.columns_sent = True
         await self.send({"type": "http.response.body", "body": chunk, "more_body": True})  # once per delivery
 
-    async def catch_up(self, watcher: Watcher) -> None:
-        """Replay from the watcher's cursor until it can go live (no await at the switch)."""
-        b = self.broadcaster
-        while not watcher.closed:
-            if b.go_live_if_current(watcher):
-                return
-            changes = await b.history.changes_after(watcher.cursor, CATCH_UP_BATCH)
-            if not changes:
-                if b.go_live_if_current(watcher):
-                    return
-                await asyncio.sleep(0)  # window not reached yet: the tailer is still applying
-                continue
-            lines, size = [], 0
-            for change in changes:
-                kind = change.judge(watcher.filter)
-                if kind == LEFT and change.previous_json is None:
-                    await b.history.fill_previous(change)  # replayed from Redis: fetch what it left as
-                if kind is not None:
-                    lines.append(self.change_line(change, kind))
-                    size += len(lines[-1])
-                if size >= SEND_CHUNK_BYTES:
-                    await self.write_paced(lines)
-                    lines, size = [], 0
-            watcher.cursor = changes[-1].rv
-            if lines:
-                await self.write_paced(lines)
-
     def change_line(self, change: Change, kind: str) -> bytes:
         if self.r.as_table and not self.r.columns_sent:
             self.r.columns_sent = True
             return _with_columns(self.kind, change.line(kind, True))
         return change.line(kind, self.r.as_table)
-
-    async def write_paced(self, lines: list[bytes]) -> None:
-        """Replayed history goes out at the replica-wide catch-up pace: live delivery first."""
-        chunk = b"".join(lines)
-        await self.broadcaster.catch_up.pace(len(chunk))
-        await self.write(chunk)
 
 
 def _empty_list_b64(kind: Kind) -> str:
