@@ -197,6 +197,9 @@ def test_kubectl_describe_pod_shows_its_events(server: Server, tmp_path: Path, n
     events = described[described.index("Events:") :].splitlines()
     assert events[1].split() == ["Type", "Reason", "Age", "From", "Message"]
     assert events[3].split()[:2] == ["Normal", "Scheduled"] and events[3].endswith("kopf  assigned to node-1")
+    newer = kubectl("events", "-n", ns).splitlines()  # kubectl's own events command
+    assert newer[0].split() == ["LAST", "SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE"]
+    assert newer[1].split()[1:4] == ["Normal", "Scheduled", "Pod/web"]
     listed = kubectl("get", "events", "-n", ns).splitlines()
     assert listed[0].split() == ["LAST", "SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE"]
     assert listed[1].split()[1:4] == ["Normal", "Scheduled", "pod/web"]

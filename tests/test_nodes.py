@@ -76,6 +76,8 @@ def test_cordon_keeps_the_status_and_shows_in_the_table_and_field_selector(
     assert table_row(api, node_name)[1] == "Ready,SchedulingDisabled"
     cordoned = api.get(NODES, params={"fieldSelector": "spec.unschedulable=true"}).json()["items"]
     assert node_name in [n["metadata"]["name"] for n in cordoned]
+    by_name = api.get(NODES, params={"fieldSelector": f"metadata.name={node_name},spec.unschedulable=false"})
+    assert by_name.json()["items"] == []
     status = api.patch(
         f"{NODES}/{node_name}/status",
         json={"status": {"conditions": [{"type": "Ready", "status": "False"}]}},

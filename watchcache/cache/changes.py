@@ -59,7 +59,8 @@ class Change:
     """One event as watchers see it; its wire lines are built lazily, once, and shared."""
 
     __slots__ = (
-        "_lines", "json", "key", "kind", "previous", "previous_json", "previous_rv", "rv", "state", "type",
+        "_lines", "json", "key", "kind", "previous", "previous_json", "previous_rv", "resource", "rv",
+        "state", "type",
     )  # fmt: skip
 
     def __init__(
@@ -75,6 +76,7 @@ class Change:
         previous_rv: int = 0,
     ) -> None:
         self.kind = kind
+        self.resource = kind.qualified_resource  # judged per filter: looked up once per change
         self.rv = rv
         self.type = event_type
         self.key = key
@@ -108,7 +110,7 @@ class Change:
 
     def judge(self, flt: WatchFilter) -> str | None:
         """The event type this change is for a watcher with ``flt``, or None (list-watch §5)."""
-        if flt.resource != self.kind.qualified_resource:
+        if flt.resource != self.resource:
             return None
         if self.type == "DELETED":
             return "DELETED" if flt.matches(self.key, self.state) else None

@@ -339,11 +339,8 @@ class Documents:
 
     api_resource_list: bytes
     openapi_v3_api_v1: bytes
+    openapi_v3_api_v1_url: str  # carries the document's hash
     openapi_v3_root: bytes
-
-    @property
-    def openapi_v3_api_v1_url(self) -> str:
-        return orjson.loads(self.openapi_v3_root)["paths"]["api/v1"]["serverRelativeURL"]
 
 
 def documents(kinds: Sequence[Kind]) -> Documents:
@@ -366,4 +363,4 @@ def documents(kinds: Sequence[Kind]) -> Documents:
     # upper-case hex SHA-512).
     url = f"/openapi/v3/api/v1?hash={hashlib.sha512(v1).hexdigest().upper()}"
     root = orjson.dumps({"paths": {"api/v1": {"serverRelativeURL": url}}})
-    return Documents(api_resource_list(kinds), v1, root)
+    return Documents(api_resource_list(kinds), v1, url, root)

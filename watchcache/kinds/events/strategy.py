@@ -40,7 +40,8 @@ def canonical(event: Object) -> Object:
         if value is not None:
             out[key] = value
         elif key in ALWAYS:  # Go writes these even when empty (no omitempty)
-            out[key] = {} if ALWAYS[key] == {} else ALWAYS[key]
+            default = ALWAYS[key]
+            out[key] = dict(default) if isinstance(default, dict) else default  # never shared
     return out
 
 
@@ -85,10 +86,3 @@ def validate_event(event: Object) -> list[FieldError]:
 def _raise_if_invalid(name: str, problems: list[FieldError]) -> None:
     if problems:
         raise errors.invalid(KIND, name, problems)
-
-
-def last_written(event: Object) -> str:
-    """The newest time the event itself records (``kubectl`` sorts and ages by it)."""
-    series = event.get("series") or {}
-    times = [event.get("lastTimestamp"), series.get("lastObservedTime"), event.get("eventTime")]
-    return max((t for t in times if t), default=event["metadata"].get("creationTimestamp") or "")
