@@ -31,7 +31,10 @@ SCHEMAS = {
     KINDS_DIR / "namespaces" / "namespace_schema.json": "V1Namespace",
     KINDS_DIR / "events" / "event_schema.json": "CoreV1Event",
     KINDS_DIR / "nodes" / "node_schema.json": "V1Node",
+    KINDS_DIR / "events" / "events_v1_schema.json": "EventsV1Event",
 }
+# a root model's API group, where it is not the core group; every root's version is v1
+GROUPS = {"EventsV1Event": "events.k8s.io"}
 
 # (model, JSON field) → our type token, where the client's type loses Go information.
 QUANTITY_MAP = "map[string]quantity"
@@ -68,8 +71,11 @@ OVERRIDES: dict[tuple[str, str], str] = {
     ("V1ContainerImage", "sizeBytes"): "int64",
     ("CoreV1Event", "eventTime"): "microtime",
     ("CoreV1EventSeries", "lastObservedTime"): "microtime",
+    ("EventsV1Event", "eventTime"): "microtime",
+    ("EventsV1EventSeries", "lastObservedTime"): "microtime",
 }
 
+MODEL_PREFIXES = ("CoreV1", "EventsV1", "V1")  # longest first: "V1" is a prefix of neither
 _SCALARS = {"str": "string", "bool": "bool", "int": "int32", "datetime": "time", "object": "any"}
 _LIST = re.compile(r"^list\[(.+)\]$")
 _DICT = re.compile(r"^dict\(str, (.+)\)$")
@@ -83,13 +89,21 @@ def translate(client_type: str) -> str:
         return "map[string]" + translate(m.group(1))
     if client_type in _SCALARS:
         return _SCALARS[client_type]
-    if client_type.startswith(("V1", "CoreV1")):
+    if client_type.startswith(MODEL_PREFIXES):
         return client_type
     raise ValueError(f"unhandled client type {client_type!r}")
 
 
 def referenced_models(token: str) -> list[str]:
-    return re.findall(r"(?:CoreV1|V1)\w+", token)
+    return re.findall(r"(?:CoreV1|EventsV1|V1)\w+", token)
+
+
+def go_name(model: str) -> str:
+    """The Go type's name: the client prefixes it with its package (``CoreV1Event``)."""
+    for prefix in MODEL_PREFIXES:
+        if model.startswith(prefix):
+            return model.removeprefix(prefix)
+    return model
 
 
 def build_schema(root: str, models: Any = None) -> dict[str, Any]:
@@ -109,7 +123,7 @@ def build_schema(root: str, models: Any = None) -> dict[str, Any]:
             token = OVERRIDES.get((name, json_name)) or translate(client_type)
             fields[json_name] = token
             todo.extend(referenced_models(token))
-        types[name] = {"go": name.removeprefix("V1").removeprefix("CoreV1"), "fields": fields}
+        types[name] = {"go": go_name(name), "fields": fields}
     return {"root": root, "types": dict(sorted(types.items()))}
 
 
@@ -138,7 +152,7 @@ def render(schema: dict[str, Any]) -> str:
 
 OPENAPI_OUT = KINDS_DIR.parent / "http" / "openapi_components.json"
 META_MODELS = {"V1ObjectMeta", "V1ManagedFieldsEntry", "V1OwnerReference"}
-CORE, META = "io.k8s.api.core.v1", "io.k8s.apimachinery.pkg.apis.meta.v1"
+CORE, EVENTS, META = "io.k8s.api.core.v1", "io.k8s.api.events.v1", "io.k8s.apimachinery.pkg.apis.meta.v1"
 # the kinds' own descriptions (the client carries field descriptions only)
 KIND_DESCRIPTIONS = {
     "V1Pod": "Pod is a collection of containers that can run on a host. This resource is created by "
@@ -148,6 +162,11 @@ KIND_DESCRIPTIONS = {
     "cache (i.e. in etcd).",
     "CoreV1Event": "Event is a report of an event somewhere in the cluster.  Events have a limited "
     "retention time and triggers and messages may evolve with time.",
+    "EventsV1Event": "Event is a report of an event somewhere in the cluster. It generally denotes some "
+    "state change in the system. Events have a limited retention time and triggers and messages may "
+    "evolve with time.  Event consumers should not rely on the timing of an event with a given Reason "
+    "reflecting a consistent underlying trigger, or the continued existence of events with that "
+    "Reason.  Events should be treated as informative, best-effort, supplemental data.",
 }
 _REF = "#/components/schemas/"
 SCALAR_COMPONENTS = {
@@ -176,8 +195,9 @@ _SCALAR_SCHEMAS: dict[str, dict[str, Any]] = {
 
 def definition_name(model: str) -> str:
     """kube's name of a model's definition (``io.k8s.api.core.v1.PodSpec``)."""
-    base = model.removeprefix("CoreV1").removeprefix("V1")
-    return f"{META if model in META_MODELS else CORE}.{base}"
+    if model in META_MODELS:
+        return f"{META}.{go_name(model)}"
+    return f"{EVENTS if model.startswith('EventsV1') else CORE}.{go_name(model)}"
 
 
 def _field_schema(token: str) -> dict[str, Any]:
@@ -221,7 +241,10 @@ def build_openapi(models: Any = None) -> dict[str, Any]:
             if model == root_model:
                 definition["description"] = KIND_DESCRIPTIONS[model]
                 kind = body["go"]
-                definition["x-kubernetes-group-version-kind"] = [{"group": "", "kind": kind, "version": "v1"}]
+                group = GROUPS.get(model, "")
+                definition["x-kubernetes-group-version-kind"] = [
+                    {"group": group, "kind": kind, "version": "v1"}
+                ]
             components[definition_name(model)] = definition
     return dict(sorted(components.items()))
 

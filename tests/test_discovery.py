@@ -15,7 +15,8 @@ from watchcache.http.app import KINDS
 POD_GVK = {"group": "", "kind": "Pod", "version": "v1"}
 NAMESPACE_GVK = {"group": "", "kind": "Namespace", "version": "v1"}
 DOCS = discovery.documents(KINDS)
-OPENAPI: dict[str, Any] = orjson.loads(DOCS.openapi_v3_api_v1)
+V1_DOCUMENT = "/openapi/v3/api/v1"
+OPENAPI: dict[str, Any] = orjson.loads(DOCS.openapi_v3[V1_DOCUMENT])
 METHODS = ("get", "put", "post", "patch", "delete")
 
 
@@ -54,8 +55,10 @@ def test_legacy_api_versions_list_v1_and_the_server_address() -> None:
     assert discovery.api_versions("10.0.0.1:8443") is discovery.api_versions("10.0.0.1:8443")
 
 
-def test_apis_is_an_empty_group_list_not_a_404() -> None:
-    assert orjson.loads(discovery.API_GROUP_LIST) == {
+def test_apis_lists_the_named_groups_and_the_core_group_alone_lists_none() -> None:
+    assert [g["name"] for g in orjson.loads(DOCS.api_group_list)["groups"]] == ["events.k8s.io"]
+    core_only = discovery.documents([k for k in KINDS if not k.group])
+    assert orjson.loads(core_only.api_group_list) == {
         "kind": "APIGroupList",
         "apiVersion": "v1",
         "groups": [],
@@ -63,7 +66,7 @@ def test_apis_is_an_empty_group_list_not_a_404() -> None:
 
 
 def test_api_v1_lists_each_kind_and_the_served_subresources_exactly() -> None:
-    body = orjson.loads(DOCS.api_resource_list)
+    body = orjson.loads(DOCS.resource_lists["/api/v1"])
     assert body["kind"] == "APIResourceList"
     assert body["groupVersion"] == "v1"
     assert "apiVersion" not in body
@@ -109,11 +112,12 @@ def test_api_v1_lists_each_kind_and_the_served_subresources_exactly() -> None:
     assert all(r["kind"] == "Pod" and r["namespaced"] for r in subresources)
 
 
-def test_the_openapi_root_points_at_the_v1_document_by_its_hash() -> None:
+def test_the_openapi_root_points_at_each_group_versions_document_by_its_hash() -> None:
     root = orjson.loads(DOCS.openapi_v3_root)
-    url = root["paths"]["api/v1"]["serverRelativeURL"]
-    digest = hashlib.sha512(DOCS.openapi_v3_api_v1).hexdigest().upper()
-    assert url == f"/openapi/v3/api/v1?hash={digest}" == DOCS.openapi_v3_api_v1_url
+    assert list(root["paths"]) == ["api/v1", "apis/events.k8s.io/v1"]
+    for path, entry in root["paths"].items():
+        digest = hashlib.sha512(DOCS.openapi_v3[f"/openapi/v3/{path}"]).hexdigest().upper()
+        assert entry["serverRelativeURL"] == f"/openapi/v3/{path}?hash={digest}"
 
 
 def test_the_v1_document_is_openapi_3_for_kubernetes_1_32() -> None:
@@ -154,8 +158,11 @@ def test_each_kind_has_a_component_schema_tagged_with_its_kind_for_kubectl_expla
         if "x-kubernetes-group-version-kind" in s
     }
     assert tagged == {
-        f"io.k8s.api.core.v1.{kind}": [{"group": "", "kind": kind, "version": "v1"}]
-        for kind in ("Event", "Namespace", "Node", "Pod")
+        **{
+            f"io.k8s.api.core.v1.{kind}": [{"group": "", "kind": kind, "version": "v1"}]
+            for kind in ("Event", "Namespace", "Node", "Pod")
+        },
+        "io.k8s.api.events.v1.Event": [{"group": "events.k8s.io", "kind": "Event", "version": "v1"}],
     }
     node_name = schemas["io.k8s.api.core.v1.PodSpec"]["properties"]["nodeName"]
     assert node_name["type"] == "string" and node_name["description"].startswith("NodeName indicates")

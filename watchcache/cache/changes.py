@@ -25,12 +25,14 @@ LEFT = "LEFT"  # a MODIFIED event after which the pod no longer matches: sent as
 
 @dataclass(frozen=True, slots=True)
 class WatchFilter:
-    """Which objects a watch sees: a resource, a namespace (or all) and its selectors."""
+    """Which objects a watch sees: a resource, a namespace (or all) and its selectors; and
+    the version it sees them in, when not the stored one (events.k8s.io/v1's Events)."""
 
-    resource: str
+    resource: str  # the stored resource
     namespace: str | None
     label: LabelSelector
     field: FieldSelector
+    served: Kind | None = None
 
     def matches(self, key: str, state: SelectorState) -> bool:
         if self.namespace is not None and not key.startswith(self.namespace + "/"):
@@ -85,7 +87,7 @@ class Change:
         self.previous = previous
         self.previous_json = previous_json
         self.previous_rv = previous_rv
-        self._lines: dict[tuple[str, bool], bytes] = {}
+        self._lines: dict[tuple[str, bool, Kind | None], bytes] = {}
 
     @classmethod
     def from_applied(cls, applied: Applied) -> Change:
@@ -120,24 +122,27 @@ class Change:
             return "MODIFIED" if before and self.type == "MODIFIED" else "ADDED"
         return LEFT if before else None
 
-    def line(self, kind: str, as_table: bool) -> bytes:
-        cached = self._lines.get((kind, as_table))
+    def line(self, event_type: str, as_table: bool, served: Kind | None = None) -> bytes:
+        """The watch line of this change as ``event_type``, in ``served``'s version (None: stored)."""
+        key = (event_type, as_table, served)
+        cached = self._lines.get(key)
         if cached is None:
-            cached = self._lines[(kind, as_table)] = self._build(kind, as_table)
+            cached = self._lines[key] = self._build(event_type, as_table, served or self.kind)
         return cached
 
-    def _build(self, kind: str, as_table: bool) -> bytes:
+    def _build(self, event_type: str, as_table: bool, served: Kind) -> bytes:
         obj = self.json
-        if kind == LEFT:
-            kind = "DELETED"
+        if event_type == LEFT:
+            event_type = "DELETED"
             if self.previous_json is not None:
                 # the previous content, stamped with this event's rv (as the watch cache does)
                 previous = orjson.loads(self.previous_json)
                 previous["metadata"]["resourceVersion"] = str(self.rv)
                 obj = orjson.dumps(previous)
+        obj = served.served_json(obj)
         if as_table:
-            obj = table_event_object(self.kind, orjson.loads(obj), with_columns=False)
-        return event_line(kind, obj)
+            obj = table_event_object(served, orjson.loads(obj), with_columns=False)
+        return event_line(event_type, obj)
 
 
 def table_event_object(kind: Kind, obj: dict[str, Any], *, with_columns: bool) -> bytes:

@@ -226,14 +226,16 @@ class Broadcaster:
             verdict = judged.get(id(flt), _UNJUDGED)
             if verdict is _UNJUDGED:
                 kind = change.judge(flt)
-                verdict = judged[id(flt)] = None if kind is None else (kind, (rv, change.line(kind, False)))
+                verdict = judged[id(flt)] = (
+                    None if kind is None else (kind, (rv, change.line(kind, False, flt.served)))
+                )
             if verdict is None:
                 continue
             buffer = watcher.buffer
             if len(buffer) >= limit:
                 self._park(watcher, rv)
                 continue
-            buffer.append((rv, change.line(verdict[0], True)) if watcher.as_table else verdict[1])
+            buffer.append((rv, change.line(verdict[0], True, flt.served)) if watcher.as_table else verdict[1])
             waiter = watcher.waiter  # Watcher.wake, inlined: this loop runs once per delivery
             if waiter is not None and not waiter.done():
                 waiter.set_result(None)

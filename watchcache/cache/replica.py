@@ -59,7 +59,8 @@ class Replica:
 
     def __init__(self, store: Store, kinds: Iterable[Kind]) -> None:
         self.store = store
-        self.kinds = {kind.qualified_resource: kind for kind in kinds}
+        # one view per stored kind: a version served from another's objects reads that one's
+        self.kinds = {kind.storage_resource: kind.storage for kind in kinds}
         self.views = {resource: View(k.fields, k.index_field) for resource, k in self.kinds.items()}
         self.rv = 0  # every view reflects the log up to here
         self.ready = False

@@ -26,7 +26,7 @@ from watchcache.http import watch as watch_api
 from watchcache.http.metrics import registry_for
 from watchcache.http.responses import JSON, negotiate
 from watchcache.http.router import Endpoint, Route, Router
-from watchcache.kinds.events import EVENT
+from watchcache.kinds.events import EVENT, EVENT_V1
 from watchcache.kinds.namespaces import NAMESPACE
 from watchcache.kinds.nodes import NODE
 from watchcache.kinds.pods import POD
@@ -44,7 +44,8 @@ from watchcache.storage.store import Store, connect
 
 log = logging.getLogger("watchcache.app")
 
-KINDS = (POD, NAMESPACE, EVENT, NODE)  # the kinds served: one view each, one log for all
+# the kinds served: a view for each stored one, one log for all
+KINDS = (POD, NAMESPACE, EVENT, NODE, EVENT_V1)
 
 HEALTH_PATHS = frozenset({"/livez", "/readyz", "/healthz"})  # open to load balancers
 
@@ -130,13 +131,13 @@ ITEM = ("GET", "PUT", "PATCH")
 
 
 def kind_routes(kind: Kind) -> list[Route]:
-    """Every path of one kind, as kube-apiserver's APIInstaller lays them out (core group)."""
-    r, res = kind.qualified_resource, kind.resource
+    """Every path of one kind, as kube-apiserver's APIInstaller lays them out."""
+    r, res, root = kind.qualified_resource, kind.resource, discovery.group_version_path(kind)
     if kind.namespaced:
-        collection_path = f"/api/v1/namespaces/{{namespace}}/{res}"
-        watch_path = f"/api/v1/watch/namespaces/{{namespace}}/{res}"
+        collection_path = f"{root}/namespaces/{{namespace}}/{res}"
+        watch_path = f"{root}/watch/namespaces/{{namespace}}/{res}"
     else:
-        collection_path, watch_path = f"/api/v1/{res}", f"/api/v1/watch/{res}"
+        collection_path, watch_path = f"{root}/{res}", f"{root}/watch/{res}"
     item_path = collection_path + "/{name}"
     methods = ("GET", "POST", "DELETE") if kind.collection_delete else ("GET", "POST")
     routes = [
@@ -149,8 +150,8 @@ def kind_routes(kind: Kind) -> list[Route]:
         sub_methods = ("PUT",) if sub in kind.put_only else ITEM
         routes.append(Route(f"{item_path}/{sub}", item(sub), sub_methods, resource=r))
     if kind.namespaced:
-        routes.append(Route(f"/api/v1/{res}", all_namespaces, GET, resource=r))
-        routes.append(Route(f"/api/v1/watch/{res}", watch_collection, GET, resource=r))
+        routes.append(Route(f"{root}/{res}", all_namespaces, GET, resource=r))
+        routes.append(Route(f"{root}/watch/{res}", watch_collection, GET, resource=r))
     return routes
 
 
@@ -166,10 +167,11 @@ def routes(kinds: Sequence[Kind]) -> list[Route]:
         Route("/api/v1/namespaces/{namespace}/bindings", binding.namespace_bindings, POST, resource="pods"),
         Route("/version", static(discovery.VERSION), GET),
         Route("/api", api_versions, GET),
-        Route("/api/v1", static(docs.api_resource_list), GET),
-        Route("/apis", static(discovery.API_GROUP_LIST), GET),
+        Route("/apis", static(docs.api_group_list), GET),
+        *(Route(path, static(body), GET) for path, body in docs.api_groups.items()),
+        *(Route(path, static(body), GET) for path, body in docs.resource_lists.items()),
         Route("/openapi/v3", static(docs.openapi_v3_root), GET),
-        Route("/openapi/v3/api/v1", static(docs.openapi_v3_api_v1), GET),
+        *(Route(path, static(body), GET) for path, body in docs.openapi_v3.items()),
         Route("/metrics", metrics, GET),
         Route("/livez", livez, GET),
         Route("/healthz", livez, GET),
@@ -225,9 +227,10 @@ def create_app(settings: Settings) -> ASGIApp:
         registries = app.state.registries = {
             kind.qualified_resource: ResourceRegistry(kind, store, replica, history) for kind in KINDS
         }
+        stored = [reg for reg in registries.values() if reg.kind.stored_as is None]
         namespaces = NamespaceLifecycle(
             registries[NAMESPACE.qualified_resource],
-            [reg for reg in registries.values() if reg.kind.namespaced],
+            [reg for reg in stored if reg.kind.namespaced],  # each object once, whatever its versions
             strict=settings.strict_namespaces,
         )
         for reg in registries.values():

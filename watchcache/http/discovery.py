@@ -10,6 +10,7 @@ of them changes while the process runs.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -57,8 +58,37 @@ def api_versions(server_address: str = DEFAULT_SERVER_ADDRESS) -> bytes:
 
 API_VERSIONS: bytes = api_versions()
 
-# ``/apis`` must not 404 (that fails every kubectl command); no groups are served.
-API_GROUP_LIST: bytes = orjson.dumps({"kind": "APIGroupList", "apiVersion": "v1", "groups": []})
+
+def group_version_path(kind: Kind) -> str:
+    """Where a kind's group-version is served: ``/api/v1`` (core) or ``/apis/GROUP/VERSION``."""
+    return f"/apis/{kind.group}/{kind.version}" if kind.group else f"/api/{kind.version}"
+
+
+def _api_group(group: str, versions: list[str]) -> dict[str, Any]:
+    listed = [{"groupVersion": f"{group}/{v}", "version": v} for v in versions]
+    return {"name": group, "versions": listed, "preferredVersion": listed[0]}
+
+
+def api_group_list(kinds: Sequence[Kind]) -> bytes:
+    """``/apis``: the named groups and their versions (never a 404: that fails all of kubectl)."""
+    groups = [_api_group(g, v) for g, v in _group_versions(kinds).items()]
+    return orjson.dumps({"kind": "APIGroupList", "apiVersion": "v1", "groups": groups})
+
+
+def api_groups(kinds: Sequence[Kind]) -> dict[str, bytes]:
+    """``/apis/GROUP`` of each named group: its versions."""
+    return {
+        f"/apis/{g}": orjson.dumps({"kind": "APIGroup", "apiVersion": "v1", **_api_group(g, v)})
+        for g, v in _group_versions(kinds).items()
+    }
+
+
+def _group_versions(kinds: Sequence[Kind]) -> dict[str, list[str]]:
+    found: dict[str, list[str]] = {}
+    for kind in kinds:
+        if kind.group and kind.version not in found.setdefault(kind.group, []):
+            found[kind.group].append(kind.version)
+    return found
 
 
 ITEM_VERBS = ["get", "patch", "update"]  # of a subresource that is an object view (status)
@@ -105,8 +135,17 @@ def _resource_entry(kind: Kind) -> dict[str, Any]:
     return entry
 
 
+def api_resource_lists(kinds: Sequence[Kind]) -> dict[str, bytes]:
+    """``/api/v1`` and each ``/apis/GROUP/VERSION``: the resources of that group-version."""
+    by_path: dict[str, list[Kind]] = {}
+    for kind in kinds:
+        by_path.setdefault(group_version_path(kind), []).append(kind)
+    return {path: api_resource_list(found) for path, found in by_path.items()}
+
+
 def api_resource_list(kinds: Sequence[Kind]) -> bytes:
-    """``/api/v1``: every kind, then its subresources (verbs sorted, as the apiserver lists them)."""
+    """One group-version's kinds, then their subresources (verbs sorted, as the apiserver lists
+    them). The core group's list has no ``apiVersion``; a named group's has."""
     resources: list[dict[str, Any]] = [BINDINGS] if any(k.resource == "pods" for k in kinds) else []
     for kind in sorted(kinds, key=lambda k: k.resource):
         resources.append(_resource_entry(kind))
@@ -120,7 +159,11 @@ def api_resource_list(kinds: Sequence[Kind]) -> bytes:
                     "verbs": verbs,
                 }
             )
-    return orjson.dumps({"kind": "APIResourceList", "groupVersion": "v1", "resources": resources})
+    head: dict[str, Any] = {"kind": "APIResourceList"}
+    if kinds[0].group:
+        head["apiVersion"] = "v1"
+    head["groupVersion"] = kinds[0].api_version
+    return orjson.dumps({**head, "resources": resources})
 
 
 # --------------------------------------------------------------------------- OpenAPI v3
@@ -229,6 +272,7 @@ def _operation(
     action: str,
     description: str,
     params: list[dict[str, Any]] | None = None,
+    tag: str = "core_v1",
 ) -> dict[str, Any]:
     """One operation, deliberately without ``requestBody``.
 
@@ -237,7 +281,7 @@ def _operation(
     types, which are complete. A partial schema would make it merge lists wrongly.
     """
     op: dict[str, Any] = {
-        "tags": ["core_v1"],
+        "tags": [tag],
         "description": description,
         "operationId": operation_id,
     }
@@ -253,28 +297,41 @@ def _path(params: list[dict[str, Any]], **operations: dict[str, Any]) -> dict[st
     return {**operations, "parameters": [*params, _PRETTY]}
 
 
+def _group_names(kind: Kind) -> tuple[str, str]:
+    """How kube's OpenAPI names a group-version: ``CoreV1``/``core_v1``, ``EventsV1``/``events_v1``."""
+    words = (kind.group.removesuffix(".k8s.io") or "core").split(".")
+    camel = words[0] + "".join(w.capitalize() for w in words[1:])
+    return camel[0].upper() + camel[1:] + kind.version.capitalize(), f"{camel}_{kind.version}"
+
+
 def _kind_paths(kind: Kind) -> dict[str, Any]:
     """Every path of one kind, with kube-apiserver's operation ids (``listCoreV1NamespacedPod``)."""
-    k, res = kind.kind, kind.resource
+    k, res, root = kind.kind, kind.resource, group_version_path(kind)
+    gv, tag = _group_names(kind)
     scope = "Namespaced" if kind.namespaced else ""
     name = _path_param("name", f"name of the {k}")
     item_params = [name, _NAMESPACE] if kind.namespaced else [name]
     collection_params = [_NAMESPACE] if kind.namespaced else []
-    collection = f"/api/v1/namespaces/{{namespace}}/{res}" if kind.namespaced else f"/api/v1/{res}"
-    watch = f"/api/v1/watch/namespaces/{{namespace}}/{res}" if kind.namespaced else f"/api/v1/watch/{res}"
+    collection = f"{root}/namespaces/{{namespace}}/{res}" if kind.namespaced else f"{root}/{res}"
+    watch = f"{root}/watch/namespaces/{{namespace}}/{res}" if kind.namespaced else f"{root}/watch/{res}"
+
+    def operation(
+        operation_id: str, action: str, text: str, params: list[dict[str, Any]] | None = None
+    ) -> dict[str, Any]:
+        return _operation(_gvk(kind), operation_id, action, text, params, tag)
 
     def op(
         verb: str, action: str, text: str, params: list[dict[str, Any]] | None = None, tail: str = ""
     ) -> Any:
-        return _operation(_gvk(kind), f"{verb}CoreV1{scope}{k}{tail}", action, text, params)
+        return operation(f"{verb}{gv}{scope}{k}{tail}", action, text, params)
 
     collection_ops = {
         "get": op("list", "list", f"list or watch objects of kind {k}", _LIST_PARAMS),
         "post": op("create", "post", f"create a {k}", _WRITE_PARAMS),
     }
     if kind.collection_delete:
-        collection_ops["delete"] = _operation(
-            _gvk(kind), f"deleteCoreV1Collection{scope}{k}", "deletecollection", f"delete collection of {k}",
+        collection_ops["delete"] = operation(
+            f"delete{gv}Collection{scope}{k}", "deletecollection", f"delete collection of {k}",
             _DELETE_COLLECTION_PARAMS,
         )  # fmt: skip
     paths: dict[str, Any] = {
@@ -299,16 +356,13 @@ def _kind_paths(kind: Kind) -> dict[str, Any]:
         ),
     }  # fmt: skip
     if kind.namespaced:
-        paths[f"/api/v1/{res}"] = _path(
-            [],
-            get=_operation(
-                _gvk(kind), f"listCoreV1{k}ForAllNamespaces", "list", f"list or watch {k}s", _LIST_PARAMS
-            ),
+        paths[f"{root}/{res}"] = _path(
+            [], get=operation(f"list{gv}{k}ForAllNamespaces", "list", f"list or watch {k}s", _LIST_PARAMS)
         )
-        paths[f"/api/v1/watch/{res}"] = _path(
+        paths[f"{root}/watch/{res}"] = _path(
             [],
-            get=_operation(
-                _gvk(kind), f"watchCoreV1{k}ListForAllNamespaces", "watchlist",
+            get=operation(
+                f"watch{gv}{k}ListForAllNamespaces", "watchlist",
                 f"watch changes to a list of {k}; deprecated: use watch on the list", _LIST_PARAMS,
             ),
         )  # fmt: skip
@@ -335,20 +389,26 @@ def _kind_paths(kind: Kind) -> dict[str, Any]:
 
 @dataclass(frozen=True, slots=True)
 class Documents:
-    """The discovery and OpenAPI bodies of one server's kinds, encoded once."""
+    """The discovery and OpenAPI bodies of one server's kinds, encoded once, by path."""
 
-    api_resource_list: bytes
-    openapi_v3_api_v1: bytes
-    openapi_v3_api_v1_url: str  # carries the document's hash
+    api_group_list: bytes  # /apis
+    api_groups: dict[str, bytes]  # /apis/GROUP
+    resource_lists: dict[str, bytes]  # /api/v1, /apis/GROUP/VERSION
+    openapi_v3: dict[str, bytes]  # /openapi/v3/api/v1, /openapi/v3/apis/GROUP/VERSION
     openapi_v3_root: bytes
+
+    def url(self, path: str) -> str:
+        """An OpenAPI document's URL as the root lists it: with the hash of its bytes, so clients
+        may cache it forever (kube-openapi uses the upper-case hex SHA-512)."""
+        return f"{path}?hash={hashlib.sha512(self.openapi_v3[path]).hexdigest().upper()}"
 
 
 def documents(kinds: Sequence[Kind]) -> Documents:
-    paths: dict[str, Any] = {}
+    by_path: dict[str, dict[str, Any]] = {}
     for kind in kinds:
-        paths.update(_kind_paths(kind))
+        by_path.setdefault(group_version_path(kind), {}).update(_kind_paths(kind))
     if any(k.resource == "pods" for k in kinds):
-        paths["/api/v1/namespaces/{namespace}/bindings"] = _path(
+        by_path["/api/v1"]["/api/v1/namespaces/{namespace}/bindings"] = _path(
             [_NAMESPACE],
             post=_operation(
                 BINDING_GVK, "createCoreV1NamespacedBinding", "post", "create a Binding", _WRITE_PARAMS
@@ -356,11 +416,17 @@ def documents(kinds: Sequence[Kind]) -> Documents:
         )
     # The kinds' component schemas (scripts/gen_schemas.py), for ``kubectl explain``. No operation
     # has a requestBody: kubectl then computes apply patches from its compiled-in types.
-    document = {"openapi": "3.0.0", "info": _OPENAPI_INFO, "paths": dict(sorted(paths.items()))}
-    document["components"] = {"schemas": COMPONENTS}
-    v1 = orjson.dumps(document)
-    # The URL carries the document's hash so clients may cache it forever (kube-openapi uses the
-    # upper-case hex SHA-512).
-    url = f"/openapi/v3/api/v1?hash={hashlib.sha512(v1).hexdigest().upper()}"
-    root = orjson.dumps({"paths": {"api/v1": {"serverRelativeURL": url}}})
-    return Documents(api_resource_list(kinds), v1, url, root)
+    openapi = {
+        f"/openapi/v3{path}": orjson.dumps(
+            {
+                "openapi": "3.0.0",
+                "info": _OPENAPI_INFO,
+                "paths": dict(sorted(paths.items())),
+                "components": {"schemas": COMPONENTS},
+            }
+        )
+        for path, paths in by_path.items()
+    }
+    docs = Documents(api_group_list(kinds), api_groups(kinds), api_resource_lists(kinds), openapi, b"")
+    root = {path.removeprefix("/openapi/v3/"): {"serverRelativeURL": docs.url(path)} for path in openapi}
+    return dataclasses.replace(docs, openapi_v3_root=orjson.dumps({"paths": root}))

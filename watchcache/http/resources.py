@@ -118,23 +118,27 @@ async def decode_body(request: Request, field_validation: str) -> tuple[Object, 
             ) from None
         body, content_type = orjson.dumps(decoded), "application/json"  # then every JSON rule
     result = decode_object(body, kind.schema, field_validation=field_validation, content_type=content_type)
-    return result.obj, result.warnings
+    return kind.to_stored(result.obj), result.warnings
 
 
 # ---- representation ------------------------------------------------------------------------
 
 
 def object_response(
-    request: Request, body: bytes, status_code: int = 200, warnings: list[str] | tuple[str, ...] = ()
+    request: Request, stored: bytes, status_code: int = 200, warnings: list[str] | tuple[str, ...] = ()
 ) -> Response:
+    """An object's answer, from its stored JSON: in the version of the route, or a Table."""
+    kind = registry(request).kind
+    body = kind.served_json(stored)
     if negotiate(request.headers.get("accept")) == "table":
         obj = orjson.loads(body)
         meta = {"resourceVersion": obj["metadata"].get("resourceVersion", "")}
-        body = table_bytes(request, registry(request).kind, [obj], meta)
+        body = table_bytes(request, kind, [obj], meta)
     return json_response(request, body, status_code, warnings=warnings)
 
 
 def table_bytes(request: Request, kind: Kind, objs: list[Object], metadata: dict[str, Any]) -> bytes:
+    """A Table of ``objs``, in the kind's version (its printer reads that version)."""
     include = parse_include_object(request.query_params.get("includeObject"))
     now = datetime.now(UTC)
     rows = [kind.printer.table_row(obj, now, include) for obj in objs]
@@ -169,6 +173,8 @@ class ListBody:
     def __init__(self, kind: Kind, result: ListResult) -> None:
         self.head = list_head(kind, result)
         self.items = list(map(_JSON_OF, result.entries))
+        if kind.stored_as is not None:
+            self.items = list(map(kind.served_json, self.items))
         self.ends = array("q", accumulate(map(len, self.items)))
         commas = max(len(self.items) - 1, 0)
         self.size = len(self.head) + (self.ends[-1] if self.items else 0) + commas + len(LIST_TAIL)
@@ -229,7 +235,7 @@ async def list_objects(
     opts = parse_list_options(query or request.query_params, watch=False, fields=reg.kind.fields)
     result = await reg.list(namespace, opts)
     if representation == "table":
-        objs = [orjson.loads(e.json) for e in result.entries]
+        objs = [reg.kind.served(orjson.loads(e.json)) for e in result.entries]
         return json_response(request, table_bytes(request, reg.kind, objs, list_metadata(result)))
     return list_response(request, reg.kind, result)
 
@@ -281,7 +287,7 @@ async def get_raw(scope: Scope, path_params: dict[str, str], send: Send) -> bool
     entry = await reg.find(path_params.get("namespace"), name, None)
     if entry is None:
         raise errors.not_found(reg.resource, checked_name(name))
-    body = entry.json
+    body = reg.kind.served_json(entry.json)
     headers = [(b"content-type", JSON_BYTES), (b"content-length", b"%d" % len(body))]
     await send({"type": "http.response.start", "status": 200, "headers": headers})
     await send({"type": "http.response.body", "body": body})
@@ -323,14 +329,17 @@ async def patch(request: Request, subresource: str | None = None) -> Response:
 
     def mutate(current: Object) -> Object:
         stored_uid = current["metadata"]["uid"]
-        patched = apply_patch(patch_type, current, document)
+        patched = apply_patch(patch_type, kind.served(current), document)  # in the route's version
         patched = checked_patch_result(kind, patched, validation, warnings)
         uid = (patched.get("metadata") or {}).get("uid")
         if uid and uid != stored_uid:
             raise errors.invalid(
-                kind.kind, name, [errors.invalid_value("metadata.uid", uid, "field is immutable")]
+                kind.kind,
+                name,
+                [errors.invalid_value("metadata.uid", uid, "field is immutable")],
+                group=kind.group,
             )
-        return prepare(patched, current, namespace, name)
+        return prepare(kind.to_stored(patched), current, namespace, name)
 
     written = await registry(request).update(namespace, name, mutate, opts)
     return object_response(request, written.json, 200, warnings)
@@ -340,30 +349,35 @@ async def apply_object(
     request: Request, namespace: str | None, name: str, body: bytes, opts: WriteOptions
 ) -> Response:
     """Server-side apply (patch.md §5): merge the applied configuration, own its fields, create if absent."""
-    applied = parse_apply_body(body)
-    _check_applied_fields(registry(request).kind, applied, namespace, name)
+    reg = registry(request)
+    kind = reg.kind
+    applied = parse_apply_body(body, kind.kind, kind.api_version)
+    _check_applied_fields(kind, applied, namespace, name)
     force = params.flag(request.query_params, "force")
     prepare = _preparer(request, opts.subresource)
-    reg = registry(request)
 
     def mutate(current: Object) -> Object:
         merged = apply(
-            current,
+            kind.served(current),  # applied in the route's version, and owned in it
             applied,
             manager=opts.manager,
             force=force,
             now=timestamp(reg.clock()),
             subresource=opts.subresource,
+            api_version=kind.api_version,
         )
         owners = merged["metadata"].get("managedFields")
-        result = prepare(merged, current, namespace, name)
+        result = prepare(kind.to_stored(merged), current, namespace, name)
         result["metadata"]["managedFields"] = owners
         return result
 
     def configuration() -> Object:
-        created = apply(None, applied, manager=opts.manager, force=force, now=timestamp(reg.clock()))
+        created = apply(
+            None, applied, manager=opts.manager, force=force, now=timestamp(reg.clock()),
+            api_version=kind.api_version,
+        )  # fmt: skip
         check_identity(created, namespace, name)
-        return created
+        return kind.to_stored(created)
 
     written, created = await reg.create_or_update(namespace, name, mutate, configuration, opts)
     if created:

@@ -56,7 +56,8 @@ async def watch(request: Request, namespace: str | None, query: Mapping[str, str
     opts = parse_list_options(query, watch=True, fields=kind.fields)
     if opts.resource_version:
         parse_resource_version(opts.resource_version)
-    flt = WatchFilter(kind.qualified_resource, namespace, opts.label_selector, opts.field_selector)
+    served = kind if kind.stored_as is not None else None
+    flt = WatchFilter(kind.storage_resource, namespace, opts.label_selector, opts.field_selector, served)
     # watch-list requests get plain JSON even when a Table was asked for (list-watch §8)
     as_table = as_table and opts.send_initial_events is None
     return WatchResponse(
@@ -166,12 +167,13 @@ class WatchStream:
             annotations = {INITIAL_EVENTS_END: "true", LIST_BLUEPRINT: _empty_list_b64(self.kind)}
             await self.write(bookmark_line(self.kind, rv, annotations))
 
-    def line_for(self, kind: str, obj: bytes) -> bytes:
+    def line_for(self, event_type: str, stored: bytes) -> bytes:
+        obj = self.kind.served_json(stored)
         if not self.r.as_table:
-            return event_line(kind, obj)
+            return event_line(event_type, obj)
         table_obj = table_event_object(self.kind, orjson.loads(obj), with_columns=not self.r.columns_sent)
         self.r.columns_sent = True
-        return event_line(kind, table_obj)
+        return event_line(event_type, table_obj)
 
     async def loop(self, watcher: Watcher) -> None:
         b = self.broadcaster
@@ -211,11 +213,12 @@ class WatchStream:
             self.r.columns_sent = True
         await self.send({"type": "http.response.body", "body": chunk, "more_body": True})  # once per delivery
 
-    def change_line(self, change: Change, kind: str) -> bytes:
+    def change_line(self, change: Change, event_type: str) -> bytes:
+        served = self.r.filter.served
         if self.r.as_table and not self.r.columns_sent:
             self.r.columns_sent = True
-            return _with_columns(self.kind, change.line(kind, True))
-        return change.line(kind, self.r.as_table)
+            return _with_columns(self.kind, change.line(event_type, True, served))
+        return change.line(event_type, self.r.as_table, served)
 
 
 def _empty_list_b64(kind: Kind) -> str:

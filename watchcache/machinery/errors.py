@@ -276,12 +276,15 @@ def delete_precondition_conflict(kind: str, name: str, what: str, given: str, ac
     )
 
 
-def invalid(kind: str, name: str, errors: list[FieldError]) -> Invalid:
-    return Invalid(
-        f'{kind} "{name}" is invalid: {join_field_errors(errors)}',
-        {"name": name, "kind": kind, "causes": [e.cause() for e in errors]},
-        errors,
+def invalid(kind: str, name: str, errors: list[FieldError], *, group: str = "") -> Invalid:
+    """422 naming the object by its kind, qualified by the group outside the core one
+    (``Event.events.k8s.io "e" is invalid``)."""
+    qualified = f"{kind}.{group}" if group else kind
+    details: dict[str, Any] = (
+        {"name": name, "group": group, "kind": kind} if group else {"name": name, "kind": kind}
     )
+    details["causes"] = [e.cause() for e in errors]
+    return Invalid(f'{qualified} "{name}" is invalid: {join_field_errors(errors)}', details, errors)
 
 
 def invalid_options(kind: str, errors: list[FieldError]) -> Invalid:

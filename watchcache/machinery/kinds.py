@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import orjson
+
 from watchcache.machinery.objects import Object
 from watchcache.machinery.protobuf import Message
 from watchcache.machinery.schema import ObjectSchema
@@ -23,6 +25,22 @@ from watchcache.machinery.table import Printer
 Prepare = Callable[[Object, Object, "str | None", str], Object]
 # (decoded body, namespace, now) -> the object to store and its warnings
 PrepareCreate = Callable[[Object, "str | None", datetime], tuple[Object, list[str]]]
+Convert = Callable[[Object], Object]
+
+
+@dataclass(frozen=True, eq=False, slots=True)
+class StoredAs:
+    """A kind served in one API version and stored as another kind's objects.
+
+    kube-apiserver stores an object in one version and converts it for each version it serves
+    (events.k8s.io/v1 Events are core/v1 Events in etcd). Here the stored form is the other
+    kind's JSON: requests are converted into it at the HTTP edge, the registry, the view and
+    the log see only it, and what goes out is converted back.
+    """
+
+    kind: Kind
+    to_stored: Convert  # a request's object (this version) -> the stored form
+    from_stored: Convert  # the stored form -> this version
 
 
 @dataclass(frozen=True, eq=False, slots=True)
@@ -35,8 +53,9 @@ class Kind:
     create: PrepareCreate
     # PUT/PATCH rules by subresource: None is the object itself, else "status", ...
     updates: Mapping[str | None, Prepare]
-    # seconds a DELETE waits (kube's CheckGracefulDelete; 0 for kinds without graceful deletion)
-    grace_period: Callable[[Object, int | None], int]
+    # seconds a DELETE waits (kube's CheckGracefulDelete); None: the kind has no graceful
+    # deletion, so an object without finalizers goes at once (one DELETED event, no marking)
+    grace_period: Callable[[Object, int | None], int | None]
     fields: FieldSet
     printer: Printer
     group: str = ""  # "" is the core group
@@ -57,6 +76,30 @@ class Kind:
     deletion_held: Callable[[Object], bool] = lambda obj: False
     mark_deleted: Callable[[Object], None] = lambda obj: None
     held_conflict: str = ""
+    stored_as: StoredAs | None = None  # None: stored as itself
+
+    @property
+    def storage(self) -> Kind:
+        """The kind whose objects hold this one's: itself unless ``stored_as`` says otherwise."""
+        return self.stored_as.kind if self.stored_as is not None else self
+
+    @property
+    def storage_resource(self) -> str:
+        """Where its objects live: the log's resource field, the view's and the hash's name."""
+        return self.storage.qualified_resource
+
+    def served(self, obj: Object) -> Object:
+        """A stored object as this version shows it."""
+        return self.stored_as.from_stored(obj) if self.stored_as is not None else obj
+
+    def served_json(self, stored: bytes) -> bytes:
+        """A stored object's JSON as this version shows it (the same bytes when stored as itself)."""
+        if self.stored_as is None:
+            return stored
+        return orjson.dumps(self.stored_as.from_stored(orjson.loads(stored)))
+
+    def to_stored(self, obj: Object) -> Object:
+        return self.stored_as.to_stored(obj) if self.stored_as is not None else obj
 
     @property
     def api_version(self) -> str:
@@ -72,6 +115,6 @@ class Kind:
         return f"{self.resource}.{self.group}" if self.group else self.resource
 
 
-def no_grace(obj: Object, requested: int | None) -> int:
+def no_grace(obj: Object, requested: int | None) -> int | None:
     """Kinds without graceful deletion go at once, whatever the request asks."""
-    return 0
+    return None

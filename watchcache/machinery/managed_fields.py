@@ -8,6 +8,7 @@ Fields a write changes move to its manager. Server-side apply builds on the same
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -122,27 +123,46 @@ def _owned(obj: Object, subresource: str | None) -> Object:
     return owned
 
 
+def _same(obj: Object) -> Object:
+    return obj
+
+
 def record(
-    new: Object, old: Object | None, *, manager: str, operation: str, subresource: str | None, time: str
+    new: Object,
+    old: Object | None,
+    *,
+    manager: str,
+    operation: str,
+    subresource: str | None,
+    time: str,
+    api_version: str = "v1",
+    view: Callable[[Object], Object] = _same,
 ) -> None:
-    """Update ``new``'s managedFields for a write by ``manager`` (in place)."""
+    """Update ``new``'s managedFields for a write by ``manager`` (in place). The fields are
+    those of ``view`` of the objects: the version the write came through."""
     meta = new["metadata"]
     entries: list[dict[str, Any]] = list((old or {}).get("metadata", {}).get("managedFields") or [])
-    changed = changed_fields(_owned(old, subresource) if old else None, _owned(new, subresource))
+    changed = changed_fields(_owned(view(old), subresource) if old else None, _owned(view(new), subresource))
     if not changed:
         if entries:
             meta["managedFields"] = entries
         return
     mine = None
-    for entry in entries:
-        if (entry.get("manager"), entry.get("operation"), entry.get("subresource")) == (
+    for entry in entries:  # an updater's entry is its own per apiVersion (kube's manager identity)
+        if (
+            entry.get("manager"),
+            entry.get("operation"),
+            entry.get("subresource"),
+            entry.get("apiVersion"),
+        ) == (
             manager,
             operation,
             subresource,
+            api_version,
         ):
             mine = entry
     fields = _merge(mine.get("fieldsV1", {}) if mine else {}, changed)
-    entry = {"manager": manager, "operation": operation, "apiVersion": "v1", "time": time,
+    entry = {"manager": manager, "operation": operation, "apiVersion": api_version, "time": time,
              "fieldsType": "FieldsV1", "fieldsV1": fields}  # fmt: skip
     if subresource:
         entry["subresource"] = subresource

@@ -457,19 +457,22 @@ class FieldSet:
     """A kind's selectable fields: kube's field-label conversion and ``ToSelectableFields``.
 
     ``of`` returns the values of exactly ``names``, in that order (missing fields as ``""``);
-    ``aliases`` are old names the conversion rewrites (pods' ``spec.host``).
+    ``aliases`` are labels the conversion rewrites (pods' old ``spec.host``). A version served
+    from another's storage takes its own labels alone (``aliases_only``: events.k8s.io/v1's
+    ``regarding.name`` selects the stored ``involvedObject.name``, which it does not accept).
     """
 
     names: tuple[str, ...]
     of: Callable[[dict[str, Any]], dict[str, str]]
     aliases: tuple[tuple[str, str], ...] = ()
+    aliases_only: bool = False
 
     def canonical(self, name: str) -> str:
         """The field a selector term names, or 400 for one the kind does not select on."""
         for alias, target in self.aliases:
             if name == alias:
-                name = target
-        if name not in self.names:
+                return target
+        if self.aliases_only or name not in self.names:
             raise errors.BadRequest(f"field label not supported: {name}")
         return name
 

@@ -59,8 +59,9 @@ _MISSING: Final = _Missing()
 # --- request body -------------------------------------------------------------------------------
 
 
-def parse_apply_body(body: bytes) -> dict[str, Any]:
-    """The applied configuration, checked as kube-apiserver's apply patcher checks it (400s)."""
+def parse_apply_body(body: bytes, kind: str = "Pod", api_version: str = API_VERSION) -> dict[str, Any]:
+    """The applied configuration of a ``kind`` served as ``api_version``, checked as
+    kube-apiserver's apply patcher checks it (400s)."""
     obj = _load(body)
     if obj is None:  # an empty document unmarshals into an empty map
         obj = {}
@@ -70,19 +71,25 @@ def parse_apply_body(body: bytes) -> dict[str, Any]:
             f"unmarshal {errors.go_json_type(obj)} into Go value of type map[string]interface {{}}"
         )
     version = _group_version(obj.get("apiVersion"))
-    if version != API_VERSION:
+    if version != api_version:
         raise errors.BadRequest(
             "Incorrect version specified in apply patch. "
-            f"Specified patch version: {version}, expected: {API_VERSION}"
+            f"Specified patch version: {version}, expected: {api_version}"
         )
-    kind = obj.get("kind")
-    if kind != "Pod":
-        shown = kind if isinstance(kind, str) else ""
-        raise errors.BadRequest(f"invalid object type: /{API_VERSION}, Kind={shown}")
+    given = obj.get("kind")
+    if given != kind:
+        shown = given if isinstance(given, str) else ""
+        raise errors.BadRequest(f"invalid object type: {_gvk_text(api_version, shown)}")
     meta = obj.get("metadata")
     if isinstance(meta, dict) and meta.get("managedFields") is not None:
         raise errors.BadRequest("metadata.managedFields must be nil")
     return obj
+
+
+def _gvk_text(api_version: str, kind: str) -> str:
+    """A group-version-kind as Go prints it: ``/v1, Kind=Pod``, ``events.k8s.io/v1, Kind=Event``."""
+    group_version = api_version if "/" in api_version else "/" + api_version
+    return f"{group_version}, Kind={kind}"
 
 
 def _load(body: bytes) -> JSON:
@@ -169,8 +176,10 @@ def apply(
     force: bool,
     now: str,
     subresource: str | None = None,
+    api_version: str = API_VERSION,
 ) -> dict[str, Any]:
     """The object after ``manager`` applies ``applied`` to ``live`` (None: create); inputs untouched.
+    Both are in ``api_version``, which the manager's entry records.
 
     The result is neither defaulted nor validated: the caller runs the create or update strategy
     on it. Raises a 409 ``Conflict`` (patch.md §5 texts) unless ``force``.
@@ -197,7 +206,7 @@ def apply(
         _remove(merged, path)
     if live is not None and not conflicts and new_set == old_set and _content(merged) == _content(live):
         return base  # re-applying the same configuration: no change, not even the entry's time
-    entry = {"manager": manager, "operation": APPLY, "apiVersion": API_VERSION, "time": now,
+    entry = {"manager": manager, "operation": APPLY, "apiVersion": api_version, "time": now,
              "fieldsType": "FieldsV1", "fieldsV1": fields_to_v1(new_set)}  # fmt: skip
     if subresource:
         entry["subresource"] = subresource
@@ -299,9 +308,9 @@ def _typed_patch_error(
             f"element {index}: associative list with keys has an element that omits key field "
             f'"{missing}" (and doesn\'t have default value)'
         )
+    gvk = _gvk_text(str(applied.get("apiVersion") or API_VERSION), str(applied.get("kind") or ""))
     return errors.BadRequest(
-        f"failed to create typed patch object (/{API_VERSION}, Kind=Pod) {where}: "
-        f"{format_path(prefix)}: {detail}"
+        f"failed to create typed patch object ({gvk}) {where}: {format_path(prefix)}: {detail}"
     )
 
 

@@ -70,12 +70,17 @@ def check_preconditions(kind: str, obj: Object, opts: DeleteOptions) -> None:
 
 
 def plan_delete(
-    pod: Object, opts: DeleteOptions, grace: int, now: datetime, *, held: bool = False
+    pod: Object, opts: DeleteOptions, grace: int | None, now: datetime, *, held: bool = False
 ) -> DeletePlan:
-    """``grace``: the seconds the kind grants this deletion (its ``grace_period``); ``held``:
-    the kind keeps the object for now whatever its metadata says (``Kind.deletion_held``)."""
+    """``grace``: the seconds the kind grants this deletion (its ``grace_period``; None for a
+    kind without graceful deletion); ``held``: the kind keeps the object for now whatever its
+    metadata says (``Kind.deletion_held``)."""
     meta = pod["metadata"]
     finalizers = bool(meta.get("finalizers")) or held
+    if grace is None:  # only what finalizers hold is marked first (kube's non-graceful path)
+        if "deletionTimestamp" not in meta and not finalizers:
+            return DeletePlan(None, remove=True)
+        grace = 0
     if "deletionTimestamp" not in meta:
         return DeletePlan(
             _mark(pod, now + timedelta(seconds=grace), grace), remove=grace == 0 and not finalizers

@@ -96,9 +96,10 @@ class ResourceRegistry:
     ) -> None:
         self.kind = kind
         self.resource = kind.qualified_resource  # as errors name it
+        self.stored = kind.storage_resource  # where its objects are (another kind's, if stored as it)
         self.store = store
         self.replica = replica
-        self.view = replica.views[self.resource]
+        self.view = replica.views[self.stored]
         # admission of creates in a namespace (``NamespaceLifecycle.admit``), set by the app
         self.admit: Admission | None = None
         self.history = history
@@ -145,7 +146,7 @@ class ResourceRegistry:
             if self.replica.rv == token.rv and not opts.selective and opts.limit:
                 return self._window(token.rv, opts, namespace, token.start_after)  # nothing changed since
             try:
-                entries = await self.history.state_at(self.resource, token.rv, namespace, token.start_after)
+                entries = await self.history.state_at(self.stored, token.rv, namespace, token.start_after)
             except errors.Expired:
                 raise self._continue_expired(namespace, token.start_after) from None
             return self._page(token.rv, entries, opts, namespace)
@@ -153,7 +154,7 @@ class ResourceRegistry:
             wanted = parse_resource_version(opts.resource_version or "")
             await self.read_rv(opts.resource_version)
             try:
-                entries = await self.history.state_at(self.resource, wanted, namespace, None)
+                entries = await self.history.state_at(self.stored, wanted, namespace, None)
             except errors.Expired:
                 raise errors.expired("The resourceVersion for the provided list is too old.") from None
             return self._page(wanted, entries, opts, namespace)
@@ -228,7 +229,7 @@ class ResourceRegistry:
         """Commit one version with its summary: the view's entry, stored beside the JSON."""
         summary = Summary.of(pod, self.kind.fields)
         committed = await self.store.write(
-            self.resource,
+            self.stored,
             key,
             event_type,
             pod,
@@ -260,9 +261,7 @@ class ResourceRegistry:
             await self.admit(self.resource, given if isinstance(given, str) else "", namespace, opts.dry_run)
         pod, warnings = self.kind.create(pod, namespace, now)
         if not opts.applied:
-            managed_fields.record(
-                pod, None, manager=opts.manager, operation="Update", subresource=None, time=timestamp(now)
-            )
+            self._record_manager(pod, None, opts, timestamp(now))
         meta = pod["metadata"]
         attempts = GENERATE_NAME_ATTEMPTS if generated else 1
         for attempt in range(attempts):
@@ -271,7 +270,7 @@ class ResourceRegistry:
             key = object_key(namespace, meta["name"])
             try:
                 if opts.dry_run:
-                    if (current := await self.store.get(self.resource, key)) is not None:
+                    if (current := await self.store.get(self.stored, key)) is not None:
                         raise KeyExists(current)
                     return self._unwritten(pod, warnings)
                 committed, summary = await self._write(key, "ADDED", pod, None)
@@ -282,6 +281,14 @@ class ResourceRegistry:
                 raise errors.already_exists(self.resource, meta["name"], terminating=terminating) from exc
             return self._written(pod, committed, summary, warnings)
         raise errors.name_generation_exhausted(self.resource, meta["name"])
+
+    def _record_manager(self, new: Object, old: Object | None, opts: WriteOptions, time: str) -> None:
+        """The writer's managedFields entry, in the fields and apiVersion of the version it wrote
+        through (kube's field manager works on the request's version)."""
+        managed_fields.record(
+            new, old, manager=opts.manager, operation="Update", subresource=opts.subresource, time=time,
+            api_version=self.kind.api_version, view=self.kind.served,
+        )  # fmt: skip
 
     def _cached(self, key: str) -> Stored | None:
         """This replica's version of ``key``: where an update starts (see :meth:`update`)."""
@@ -304,7 +311,7 @@ class ResourceRegistry:
         stored, latest = self._cached(key), False  # latest: read from Redis, not the view
         for _ in range(WRITE_ATTEMPTS):
             if stored is None and not latest:
-                stored, latest = await self.store.get(self.resource, key), True
+                stored, latest = await self.store.get(self.stored, key), True
             if stored is None:
                 raise errors.not_found(self.resource, name)
             old = stored.pod()
@@ -314,21 +321,19 @@ class ResourceRegistry:
                 if latest:
                     raise
                 stored, latest = (
-                    await self.store.get(self.resource, key),
+                    await self.store.get(self.stored, key),
                     True,
                 )  # judged on the view's: ask Redis
                 continue
             unchanged = same_content(new, old)
             if not latest and (unchanged or opts.dry_run):
-                stored, latest = await self.store.get(self.resource, key), True
+                stored, latest = await self.store.get(self.stored, key), True
                 continue
             if unchanged:
                 return self._unwritten(old)
             now = timestamp(self.clock())
             if not opts.applied:
-                managed_fields.record(
-                    new, old, manager=opts.manager, operation="Update", subresource=opts.subresource, time=now
-                )
+                self._record_manager(new, old, opts, now)
             if opts.dry_run:
                 return self._unwritten(with_resource_version(new, stored.rv))
             try:
@@ -410,7 +415,7 @@ class ResourceRegistry:
         stored, latest = self._cached(key), False  # as in update: the view's version first
         for _ in range(WRITE_ATTEMPTS):
             if stored is None and not latest:
-                stored, latest = await self.store.get(self.resource, key), True
+                stored, latest = await self.store.get(self.stored, key), True
             if stored is None:
                 raise errors.not_found(self.resource, name)
             pod = stored.pod()
@@ -420,11 +425,11 @@ class ResourceRegistry:
             except errors.APIError:
                 if latest:
                     raise
-                stored, latest = await self.store.get(self.resource, key), True
+                stored, latest = await self.store.get(self.stored, key), True
                 continue
             if opts.dry_run or plan.changes_nothing:
                 if not latest:
-                    stored, latest = await self.store.get(self.resource, key), True
+                    stored, latest = await self.store.get(self.stored, key), True
                     continue
                 return self._unwritten(with_resource_version(plan.update or pod, stored.rv))
             try:
