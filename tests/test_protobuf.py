@@ -34,8 +34,12 @@ def field(number: int, value: bytes | int) -> bytes:
     return varint(number << 3 | 2) + varint(len(value)) + value
 
 
-def envelope(obj: bytes, kind: bytes = b"Namespace") -> bytes:
-    return MAGIC + field(1, field(1, b"v1") + field(2, kind)) + field(2, obj)
+def envelope(obj: bytes, kind: bytes = b"Namespace", api_version: bytes = b"v1") -> bytes:
+    return MAGIC + field(1, field(1, api_version) + field(2, kind)) + field(2, obj)
+
+
+def reference(ns: str, name: str) -> bytes:
+    return field(1, b"Pod") + field(2, ns.encode()) + field(3, name.encode()) + field(5, b"v1")
 
 
 def test_kubectls_create_namespace_body_reads_as_its_json() -> None:
@@ -112,3 +116,45 @@ def test_a_protobuf_binding_binds_the_pod(api: httpx.Client, ns: str) -> None:
     assert api.get(f"/api/v1/namespaces/{ns}/pods/web").json()["spec"]["nodeName"] == "node-7"
     broken = api.post(f"/api/v1/namespaces/{ns}/pods/web/binding", content=b"nope", headers=PROTOBUF)
     assert broken.status_code == 400
+
+
+def test_a_kubelets_protobuf_event_is_created(api: httpx.Client, ns: str) -> None:
+    """A kubelet's recorder posts core/v1 Events as protobuf: every string written, even empty,
+    and a zero eventTime (an old-style event)."""
+    seen = field(1, 1_765_000_000)
+    event = (
+        field(1, field(1, b"web.1") + field(3, ns.encode()))
+        + field(2, reference(ns, "web"))
+        + field(3, b"Pulled") + field(4, b"Container image pulled")
+        + field(5, field(1, b"kubelet") + field(2, b"node-1"))
+        + field(6, seen) + field(7, seen) + field(8, 1) + field(9, b"Normal")
+        + field(10, b"") + field(12, b"") + field(14, b"kubelet") + field(15, b"node-1")
+    )  # fmt: skip
+    response = api.post(
+        f"/api/v1/namespaces/{ns}/events", content=envelope(event, b"Event"), headers=PROTOBUF
+    )
+    assert response.status_code == 201, response.text
+    created = response.json()
+    assert created["involvedObject"] == {"kind": "Pod", "namespace": ns, "name": "web", "apiVersion": "v1"}
+    assert (created["source"], created["count"]) == ({"component": "kubelet", "host": "node-1"}, 1)
+    assert (created["firstTimestamp"], created["eventTime"]) == ("2025-12-06T05:46:40Z", None)
+    assert "action" not in created
+
+
+def test_a_schedulers_protobuf_events_k8s_io_event_is_created(api: httpx.Client, ns: str) -> None:
+    """kube-scheduler's recorder posts events.k8s.io/v1 Events as protobuf, with a MicroTime."""
+    event = (
+        field(1, field(1, b"web.2") + field(3, ns.encode()))
+        + field(2, field(1, 1_765_000_000) + field(2, 123_456_789))
+        + field(4, b"default-scheduler") + field(5, b"default-scheduler-node-1")
+        + field(6, b"Binding") + field(7, b"Scheduled") + field(8, reference(ns, "web"))
+        + field(10, b"Successfully assigned") + field(11, b"Normal")
+    )  # fmt: skip
+    body = envelope(event, b"Event", b"events.k8s.io/v1")
+    response = api.post(f"/apis/events.k8s.io/v1/namespaces/{ns}/events", content=body, headers=PROTOBUF)
+    assert response.status_code == 201, response.text
+    created = response.json()
+    assert created["eventTime"] == "2025-12-06T05:46:40.123456Z"
+    assert (created["regarding"]["name"], created["note"]) == ("web", "Successfully assigned")
+    core = api.get(f"/api/v1/namespaces/{ns}/events/web.2").json()
+    assert core["reportingComponent"] == "default-scheduler"

@@ -84,11 +84,22 @@ def _scalar(kind: str, value: int | bytes) -> Any:
     return value - (1 << 64) if value >= 1 << 63 else value  # int64, two's complement
 
 
-def _time(data: bytes) -> str | None:
-    seconds = next((v for n, _, v in _entries(data) if n == 1 and isinstance(v, int)), 0)
-    if not seconds:
+def _time(data: bytes, micro: bool = False) -> str | None:
+    """A ``Time`` (seconds) or ``MicroTime`` (seconds and nanos, shown to the microsecond), as
+    their JSON forms; the zero time is null."""
+    seconds = nanos = 0
+    for number, _, value in _entries(data):
+        if isinstance(value, int):
+            if number == 1:
+                seconds = value
+            elif number == 2:
+                nanos = value
+    if not seconds and not nanos:
         return None
-    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    when = datetime.fromtimestamp(seconds, UTC)
+    if micro:
+        return when.replace(microsecond=nanos // 1000).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return when.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _value(kind: FieldType, raw: int | bytes) -> Any:
@@ -96,10 +107,10 @@ def _value(kind: FieldType, raw: int | bytes) -> Any:
         if not isinstance(raw, bytes):
             raise ProtobufError(f"expected a message {kind.name}")
         return decode_message(raw, kind)
-    if kind == "time":
+    if kind in ("time", "microtime"):
         if not isinstance(raw, bytes):
             raise ProtobufError("expected a Time")
-        return _time(raw)
+        return _time(raw, micro=kind == "microtime")
     if kind == "raw":  # bytes kept as they are (the envelope's object)
         return raw
     if isinstance(kind, str):
@@ -148,6 +159,10 @@ OBJECT_META = Message("ObjectMeta", {
     10: ("deletionGracePeriodSeconds", "int"), 11: ("labels", ("map", "string")),
     12: ("annotations", ("map", "string")), 13: ("ownerReferences", ("repeated", OWNER_REFERENCE)),
     14: ("finalizers", ("repeated", "string")), 17: ("managedFields", ("repeated", MANAGED_FIELDS_ENTRY)),
+})  # fmt: skip
+OBJECT_REFERENCE = Message("ObjectReference", {
+    1: ("kind", "string"), 2: ("namespace", "string"), 3: ("name", "string"), 4: ("uid", "string"),
+    5: ("apiVersion", "string"), 6: ("resourceVersion", "string"), 7: ("fieldPath", "string"),
 })  # fmt: skip
 
 

@@ -9,6 +9,7 @@ from watchcache.kinds.events.conversion import ALWAYS as V1_ZERO
 from watchcache.kinds.events.conversion import from_core, to_core
 from watchcache.kinds.events.fields import EVENT_FIELDS, EVENT_V1_FIELDS
 from watchcache.kinds.events.printer import EVENT_PRINTER
+from watchcache.kinds.events.protobuf import EVENT_MESSAGE, EVENT_V1_MESSAGE
 from watchcache.kinds.events.strategy import (
     ALWAYS,
     V1_GROUP,
@@ -36,6 +37,7 @@ EVENT = Kind(
     printer=EVENT_PRINTER,
     short_names=("ev",),
     index_field="involvedObject.name",
+    protobuf=EVENT_MESSAGE,
     empty=ALWAYS,
 )
 
@@ -49,6 +51,7 @@ EVENT_V1 = replace(
     # rows are printed from the core/v1 form, as kube prints the internal object
     printer=Printer(EVENT_PRINTER.columns, lambda event, now: EVENT_PRINTER.row(to_core(event), now)),
     short_names=("ev",),
+    protobuf=EVENT_V1_MESSAGE,
     empty=V1_ZERO,
     stored_as=StoredAs(EVENT, to_core, from_core),
 )
