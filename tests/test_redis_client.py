@@ -8,10 +8,12 @@ import time
 from pathlib import Path
 
 import pytest
+from redis.exceptions import ResponseError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from watchcache.cache.replica import TAIL_BLOCK_MS
 from watchcache.process.embedded_redis import REDIS_BINARY, EmbeddedRedis
-from watchcache.storage.store import Store, connect
+from watchcache.storage.store import OwnConnection, Store, connect
 
 
 async def test_an_idle_tail_blocks_its_whole_time_without_a_client_timeout(
@@ -93,4 +95,42 @@ async def test_a_log_follow_reads_lines_in_either_protocol(
         assert await store.follow_log(key, position, 100) == ([], position)
     finally:
         await store.close()
+        await redis.aclose()
+
+
+async def test_an_own_connection_killed_between_calls_is_replaced_once(redis_server: EmbeddedRedis) -> None:
+    """The tailer's connection is redis-py's handed over to a bare protocol: a connection Redis
+    closed (a restart, CLIENT KILL) is noticed and the call sent once more on a fresh one;
+    errors Redis answers reach the caller as redis-py's."""
+    redis = connect(redis_server.url)
+    conn = OwnConnection(redis)
+    try:
+        name = b"*3\r\n$6\r\nCLIENT\r\n$7\r\nSETNAME\r\n$11\r\nown-handover\r\n"
+        assert await conn.call(name, 5) == b"OK"
+        assert await redis.client_kill_filter(_type="normal", skipme=True) >= 1
+        await asyncio.sleep(0.05)  # the close reaches the protocol
+        assert await conn.call(b"*1\r\n$4\r\nPING\r\n", 5) in (b"PONG", "PONG")
+        with pytest.raises(ResponseError, match="unknown command"):
+            await conn.call(b"*1\r\n$7\r\nNOSUCH1\r\n", 5)
+        assert await conn.call(b"*1\r\n$4\r\nPING\r\n", 5) in (b"PONG", "PONG")
+    finally:
+        await conn.close()
+        await redis.aclose()
+
+
+async def test_an_own_connection_that_gets_no_answer_times_out_and_recovers(
+    redis_server: EmbeddedRedis,
+) -> None:
+    """A call Redis holds past its deadline fails with redis-py's TimeoutError; the reply that
+    comes later is not taken for the next call's, which gets a connection of its own."""
+    redis = connect(redis_server.url)
+    conn = OwnConnection(redis)
+    try:
+        slow = b"*3\r\n$5\r\nBLPOP\r\n$9\r\nnever-set\r\n$3\r\n0.3\r\n"  # answers in 0.3 s
+        with pytest.raises(RedisTimeoutError):
+            await conn.call(slow, 0.1)
+        # sent while the late reply is still due: on the same connection it would get that one
+        assert await conn.call(b"*2\r\n$4\r\nECHO\r\n$5\r\nafter\r\n", 5) == b"after"
+    finally:
+        await conn.close()
         await redis.aclose()
