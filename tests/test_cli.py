@@ -76,7 +76,7 @@ def test_python_dash_m_watchcache_help_explains_the_tool() -> None:
     done = subprocess.run([sys.executable, "-m", "watchcache", "--help"],
                           capture_output=True, text=True, check=True)  # fmt: skip
     assert "Usage: watchcache" in done.stdout
-    assert "Kubernetes core/v1 Pod and Namespace APIs" in done.stdout
+    assert "Kubernetes Pod API, and the Namespaces, Nodes and Events around pods" in " ".join(done.stdout.split())
     assert "serve" in done.stdout and "kubeconfig" in done.stdout
 
 

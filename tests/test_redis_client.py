@@ -85,8 +85,9 @@ async def test_a_log_follow_reads_lines_in_either_protocol(
     redis = connect(f"{redis_server.url}?protocol={protocol}")
     store = Store(redis, prefix=f"{{logs-resp{protocol}}}")
     try:
-        key = store.container_log_key("ns", "p", "c")
-        await store.append_log(key, [(b"2026-12-06T00:00:00Z", b"one"), (b"2026-12-06T00:00:01Z", b"two")])
+        key = store.container_log_key("uid-1", "c")
+        entries = [(1_000, b"2026-12-06T00:00:00Z", b"one"), (2_000, b"2026-12-06T00:00:01Z", b"two")]
+        assert await store.append_log("uid-1", "c", 0, entries, max_lines=10, max_bytes=1 << 20) == 0
         lines, position = await store.follow_log(key, "0-0", 100)
         assert [(ts, line) for _, ts, line in lines] == [
             (b"2026-12-06T00:00:00Z", b"one"),

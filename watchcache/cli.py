@@ -24,7 +24,7 @@ import click
 
 from watchcache.process.embedded_redis import EmbeddedRedis, EmbeddedRedisError
 from watchcache.process.kubeconfig import render_kubeconfig
-from watchcache.process.settings import LOG_LEVELS, Settings, parse_duration
+from watchcache.process.settings import LOG_LEVELS, MIN_LOG_BYTES, Settings, parse_duration
 from watchcache.process.tls import ensure_self_signed, serving_hosts
 from watchcache.process.tokens import TokenFile
 
@@ -126,6 +126,13 @@ runtime_options = options(
     option("--event-ttl", type=GO_DURATION, default="1h",
            help="How long an event is kept after its last update, as kube-apiserver's "
                 "--event-ttl (a Go duration: 1h, 90s, 1h30m)."),
+    option("--log-retention-lines", type=click.IntRange(min=1), default=DEFAULTS.log_retention_lines,
+           help="Container log lines kept per container instance (and the one before it); the "
+                "oldest go first. Lines are written with POST "
+                "/apis/logs.watchcache.io/v1/namespaces/NS/pods/NAME/log."),
+    option("--log-retention-bytes", type=click.IntRange(min=MIN_LOG_BYTES),
+           default=DEFAULTS.log_retention_bytes,
+           help="...and at most this many bytes of them (a kubelet's containerLogMaxSize: 10Mi)."),
     option("--strict-namespaces", is_flag=True, default=DEFAULTS.strict_namespaces,
            help="Creating an object in a namespace that does not exist is a 404, as "
                 "kube-apiserver's NamespaceLifecycle admission answers; without it the namespace "
@@ -143,9 +150,10 @@ runtime_options = options(
 )
 @click.version_option(package_name="watchcache")
 def cli() -> None:
-    """watchcache serves the Kubernetes core/v1 Pod and Namespace APIs from an event log in Redis
-    streams, so kubectl and the official clients work against it unchanged. Any number of replicas can
-    share one Redis; each answers reads and watches from its own in-memory view.
+    """watchcache serves the Kubernetes Pod API, and the Namespaces, Nodes and Events around pods,
+    from an event log in Redis streams, so kubectl and the official clients work against it
+    unchanged. Any number of replicas can share one Redis; each answers reads and watches from its
+    own in-memory view.
     """
 
 
@@ -153,7 +161,8 @@ def cli() -> None:
 @server_options
 @runtime_options
 def serve(**flags: Any) -> None:
-    """Serve the API (pods, namespaces) until SIGINT or SIGTERM, which stop it gracefully."""
+    """Serve the API (pods, namespaces, nodes, events) until SIGINT or SIGTERM, which stop it
+    gracefully."""
     settings = build_settings(flags)
     load_tokens(settings)  # a bad token file fails now, not on the first request
     cert, key = serving_cert(settings)

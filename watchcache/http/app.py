@@ -165,6 +165,7 @@ def routes(kinds: Sequence[Kind]) -> list[Route]:
             "/api/v1/namespaces/{namespace}/pods/{name}/binding", binding.pod_binding, POST, resource="pods"
         ),
         Route("/api/v1/namespaces/{namespace}/bindings", binding.namespace_bindings, POST, resource="pods"),
+        Route(logs_api.INGEST_PATH, logs_api.ingest, POST, resource="pods"),
         Route("/version", static(discovery.VERSION), GET),
         Route("/api", api_versions, GET),
         Route("/apis", static(docs.api_group_list), GET),
@@ -195,9 +196,11 @@ class TokenAuthentication:
             await self.app(scope, receive, send)
             return
         header = next((v for k, v in scope["headers"] if k == b"authorization"), None)
-        if self.tokens.authenticate(header.decode("latin-1") if header is not None else None) is None:
+        user = self.tokens.authenticate(header.decode("latin-1") if header is not None else None)
+        if user is None:
             await Response(self.denied, 401, media_type=JSON)(scope, receive, send)
             return
+        scope["user"] = user  # who asked, for the endpoints that authorize
         await self.app(scope, receive, send)
 
 

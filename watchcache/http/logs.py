@@ -1,9 +1,15 @@
-"""``GET .../pods/{name}/log``: stored container logs as ``text/plain``, optionally followed.
+"""Container logs: read with ``GET .../pods/{name}/log``, written through this server's own
+``POST /apis/logs.watchcache.io/v1/namespaces/{ns}/pods/{name}/log``.
 
-Steps 1-4 of log.md §2 exactly (codes and texts); then, there being no kubelet, the lines come
-from the container's log stream in Redis. An unscheduled pod answers 204, as the apiserver does.
-A followed log ends when the pod is gone or terminal, when ``limitBytes`` is spent, or when the
-client goes away.
+Reads take steps 1-4 of log.md §2 exactly (codes and texts); then, there being no kubelet, the
+lines come from the container's log stream in Redis. An unscheduled pod answers 204, as the
+apiserver does. A followed log ends when the pod is gone or terminal, when ``limitBytes`` is
+spent, or when the client goes away.
+
+Writes stand in for the kubelet that would have the lines: a simulator, a test or a log shipper
+posts a container's lines; they are kept per container instance (its restart count), the
+instance before too (``previous``), within ``--log-retention-lines`` and
+``--log-retention-bytes``.
 """
 
 from __future__ import annotations
@@ -17,15 +23,27 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
-from watchcache.http.resources import path_name, registry
+from watchcache.http.resources import media_type, path_name, read_body, registry
 from watchcache.http.responses import negotiate, until_disconnect
-from watchcache.kinds.pods.logs import LogOptions, parse_log_options, render, resolve_container
-from watchcache.machinery import errors
+from watchcache.kinds.pods.logs import (
+    LogOptions,
+    container_instance,
+    parse_log_lines,
+    parse_log_options,
+    render,
+    resolve_container,
+)
+from watchcache.machinery import errors, params
 from watchcache.machinery.objects import object_key
+from watchcache.process.tokens import User
 from watchcache.storage.store import Store
 
 FOLLOW_BLOCK_MS = 1_000  # each XREAD BLOCK of a followed log; also how often the pod is rechecked
 TERMINAL_PHASES = ("Succeeded", "Failed")
+LOGS_GROUP = "logs.watchcache.io"
+INGEST_PATH = f"/apis/{LOGS_GROUP}/v1/namespaces/{{namespace}}/pods/{{name}}/log"
+# who may write logs when requests are authenticated: what a kubelet is, and administrators
+LOG_WRITERS = ("system:nodes", "system:masters")
 
 
 async def pod_log(request: Request) -> Response:
@@ -37,10 +55,49 @@ async def pod_log(request: Request) -> Response:
     container = resolve_container(pod, opts.container)
     if not (pod.get("spec") or {}).get("nodeName"):
         return Response(status_code=204)
-    key = reg.store.container_log_key(namespace, name, container, previous=opts.previous)
+    key = reg.store.container_log_key(pod["metadata"]["uid"], container, previous=opts.previous)
     if opts.previous and not await reg.store.log_exists(key):
         raise errors.BadRequest(f'previous terminated container "{container}" in pod "{name}" not found')
     return LogResponse(reg.store, key, opts, lambda: _pod_running(request, namespace, name))
+
+
+async def ingest(request: Request) -> Response:
+    """POST a container's lines: UTF-8 text, a line per ``\\n``, each starting with its RFC 3339
+    time when ``timestamps=true``; ``container`` as for reading. 204 once they are stored."""
+    namespace, name = request.path_params["namespace"], path_name(request)
+    _authorize(request.scope.get("user"), namespace, name)
+    query = request.query_params
+    timestamps = params.flag(query, "timestamps")
+    if media_type(request) != "text/plain":
+        raise errors.unsupported_media_type("text/plain")
+    body = await read_body(request)
+    reg = registry(request)
+    pod = (await reg.get(namespace, name, None)).pod()
+    container = resolve_container(pod, query.get("container"))
+    if not (pod.get("spec") or {}).get("nodeName"):
+        raise errors.BadRequest(f"pod {name} is not scheduled to a node: its containers have no logs")
+    entries = parse_log_lines(body, timestamps=timestamps, now=datetime.now(UTC))
+    instance = container_instance(pod, container)
+    settings = request.app.state.settings
+    held = await reg.store.append_log(
+        pod["metadata"]["uid"], container, instance, entries,
+        max_lines=settings.log_retention_lines, max_bytes=settings.log_retention_bytes,
+    )  # fmt: skip
+    if held > instance:  # the pod's status says another instance runs now than the writer's
+        raise errors.conflict("pods", name, f"container {container} has restarted since ({held} restarts)")
+    return Response(status_code=204)
+
+
+def _authorize(user: User | None, namespace: str, name: str) -> None:
+    """With authentication on, only nodes and administrators write logs (kube's RBAC text)."""
+    if user is None or set(user.groups) & set(LOG_WRITERS):
+        return
+    raise errors.APIError(
+        403, "Forbidden",
+        f'pods "{name}" is forbidden: User "{user.name}" cannot create resource "pods/log" in API '
+        f'group "{LOGS_GROUP}" in the namespace "{namespace}"',
+        {"name": name, "group": LOGS_GROUP, "kind": "pods"},
+    )  # fmt: skip
 
 
 def _pod_running(request: Request, namespace: str, name: str) -> bool:

@@ -16,6 +16,7 @@ from typing import Final
 # uvicorn's level names; "trace" is uvicorn's own level below DEBUG.
 LOG_LEVELS: Final = ("critical", "error", "warning", "info", "debug", "trace")
 MAX_PORT: Final = 65535
+MIN_LOG_BYTES: Final = 16 * 1024  # a log line may be this long (kinds.pods.logs.MAX_LINE_BYTES)
 _DURATION_UNITS: Final = {
     "ns": 1e-9,
     "us": 1e-6,
@@ -90,6 +91,8 @@ class Settings:
     catch_up_mib_per_s: float = 32.0  # replica-wide pace of watchers replaying history
     strict_namespaces: bool = False  # creating in a namespace that does not exist: 404, not made
     event_ttl: float = 3600.0  # seconds an event is kept after its last write (kube-apiserver: 1h)
+    log_retention_lines: int = 10_000  # lines kept per container instance
+    log_retention_bytes: int = 10 * 1024 * 1024  # and their bytes (kubelet's containerLogMaxSize)
 
     def __post_init__(self) -> None:
         self.validate()
@@ -104,6 +107,10 @@ class Settings:
             raise ValueError("the bookmark interval must be positive")
         if self.event_ttl <= 0:
             raise ValueError("the event TTL must be positive")
+        if self.log_retention_lines < 1 or self.log_retention_bytes < MIN_LOG_BYTES:
+            raise ValueError(
+                f"log retention must keep at least one line and {MIN_LOG_BYTES} bytes (a line's most)"
+            )
         if self.catch_up_mib_per_s <= 0:
             raise ValueError("the catch-up rate must be positive")
         if self.log_level not in LOG_LEVELS:

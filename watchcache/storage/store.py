@@ -98,6 +98,55 @@ return {'ok', rv}
 """
 WRITE_SCRIPT_SHA = hashlib.sha1(WRITE_SCRIPT.encode(), usedforsecurity=False).hexdigest()
 
+LOG_TTL_S = 7 * 24 * 3600  # a container's log (and its previous) outlives its last line this long
+# A container log append: KEYS the instance's stream, the previous instance's, and a hash of
+# the log's instance and byte count; ARGV the writer's instance (restart count), the line and
+# byte caps, the TTL, then (ms, timestamp, line) triples. Entry ids are the lines' times in ms
+# (never below the last one's), so ``sinceTime`` reads them. Returns the log's instance.
+LOG_APPEND_SCRIPT = """
+local instance = tonumber(ARGV[1])
+local held = tonumber(redis.call('HGET', KEYS[3], 'instance') or '-1')
+if instance < held then
+  return held
+end
+if instance > held then
+  if redis.call('EXISTS', KEYS[1]) == 1 then
+    redis.call('RENAME', KEYS[1], KEYS[2])
+  end
+  redis.call('HSET', KEYS[3], 'instance', instance, 'bytes', 0)
+end
+local bytes = tonumber(redis.call('HGET', KEYS[3], 'bytes'))
+local top = 0
+local last = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
+if #last > 0 then
+  top = tonumber(string.match(last[1][1], '^(%d+)'))
+end
+for i = 5, #ARGV, 3 do
+  top = math.max(top, tonumber(ARGV[i]))
+  redis.call('XADD', KEYS[1], string.format('%.0f-*', top), 'ts', ARGV[i + 1], 'l', ARGV[i + 2])
+  bytes = bytes + #ARGV[i + 2]
+end
+local max_lines, max_bytes = tonumber(ARGV[2]), tonumber(ARGV[3])
+local excess = redis.call('XLEN', KEYS[1]) - max_lines
+while excess > 0 or bytes > max_bytes do
+  local oldest = redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', 100)
+  if #oldest == 0 then break end
+  local gone = {}
+  for _, entry in ipairs(oldest) do
+    if excess <= 0 and bytes <= max_bytes then break end
+    table.insert(gone, entry[1])
+    bytes = bytes - #entry[2][4]
+    excess = excess - 1
+  end
+  redis.call('XDEL', KEYS[1], unpack(gone))
+end
+redis.call('HSET', KEYS[3], 'bytes', bytes)
+for _, key in ipairs(KEYS) do
+  redis.call('EXPIRE', key, ARGV[4])
+end
+return instance
+"""
+
 SNAPSHOT_SCAN_COUNT = 500  # HSCAN batch (~2 MB of pods): keeps each Redis call short (a few ms)
 RANGE_BATCH = 1000  # XRANGE/XREAD batch size
 
@@ -452,16 +501,32 @@ class Store:
             return True
         return False
 
-    def container_log_key(self, namespace: str, pod: str, container: str, *, previous: bool = False) -> str:
-        """One stream per container instance; ``previous`` is the last terminated instance."""
-        return f"{self.prefix}:logs:{namespace}/{pod}/{container}" + (":previous" if previous else "")
+    def container_log_key(self, uid: str, container: str, *, previous: bool = False) -> str:
+        """One stream per container instance, keyed by the pod's uid (a pod made again under
+        the same name never shows its predecessor's lines); ``previous`` is the instance before."""
+        return f"{self.prefix}:logs:{uid}/{container}" + (":previous" if previous else "")
 
-    async def append_log(self, key: str, entries: list[tuple[bytes, bytes]]) -> None:
-        """Append ``(rfc3339 timestamp, line)`` entries; stream ids are Redis ms times."""
-        pipe = self.redis.pipeline(transaction=False)
-        for stamp, line in entries:
-            pipe.xadd(key, {b"ts": stamp, b"l": line})
-        await pipe.execute()
+    async def append_log(
+        self,
+        uid: str,
+        container: str,
+        instance: int,
+        entries: list[tuple[int, bytes, bytes]],
+        *,
+        max_lines: int,
+        max_bytes: int,
+    ) -> int:
+        """Append ``(ms, rfc3339 timestamp, line)`` entries to a container's log, in one transaction
+        (:data:`LOG_APPEND_SCRIPT`). ``instance`` is the container's restart count: a higher one
+        than the log's turns the log into the previous instance's first. The oldest lines go
+        beyond ``max_lines`` or ``max_bytes``. Returns the log's instance: higher than
+        ``instance`` means the lines came from an instance that has been replaced, and were
+        not kept."""
+        current = self.container_log_key(uid, container)
+        keys = (current, f"{current}:previous", f"{current}:state")
+        flat = [part for entry in entries for part in entry]
+        args = (instance, max_lines, max_bytes, LOG_TTL_S, *flat)
+        return int(await self.redis.eval(LOG_APPEND_SCRIPT, len(keys), *keys, *args))
 
     async def log_exists(self, key: str) -> bool:
         return bool(await self.redis.exists(key))

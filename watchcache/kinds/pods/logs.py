@@ -6,6 +6,8 @@ this module decides which container a request means and which stored lines it ge
 
 from __future__ import annotations
 
+import contextlib
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -112,3 +114,70 @@ def render(
 def timestamp_nano(now: datetime) -> bytes:
     """RFC 3339 with nanoseconds, as the kubelet stamps log lines."""
     return now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f000Z").encode()
+
+
+# --- ingestion: a container's lines written through the API (no kubelet here to write them) ---
+
+MAX_LINE_BYTES = 16 * 1024  # container runtimes split longer lines (CRI's 16 KiB log line)
+_LINE_TIME = re.compile(rb"(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:\d{2})")
+STATUS_LISTS = ("containerStatuses", "initContainerStatuses", "ephemeralContainerStatuses")
+
+
+def parse_log_lines(body: bytes, *, timestamps: bool, now: datetime) -> list[tuple[int, bytes, bytes]]:
+    """A log ingestion body as ``(ms, RFC 3339 time, line)`` entries.
+
+    The body is UTF-8 text, one line per ``\\n`` (a last line may lack it). With ``timestamps``
+    each line starts with its RFC 3339 time and a space — what ``kubectl logs --timestamps``
+    prints, so a log can be copied in as it came out; without, every line gets ``now``. 400 for
+    anything else: text that is not UTF-8, a line over :data:`MAX_LINE_BYTES`, a bad time.
+    """
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise errors.BadRequest(f"log lines must be UTF-8 text: byte {exc.start} is not") from None
+    lines = body.split(b"\n")
+    if lines[-1] == b"":
+        lines.pop()
+    if not lines:
+        raise errors.BadRequest("the body holds no log lines")
+    now_stamp, now_ms = timestamp_nano(now), int(now.timestamp() * 1000)
+    entries = []
+    for number, line in enumerate(lines, 1):
+        if len(line) > MAX_LINE_BYTES:
+            raise errors.BadRequest(
+                f"log line {number} is {len(line)} bytes long: a line is at most {MAX_LINE_BYTES}"
+            )
+        stamp, ms = now_stamp, now_ms
+        if timestamps:
+            given, _, line = line.partition(b" ")
+            stamp, ms = _line_time(given, number)
+        entries.append((ms, stamp, line + b"\n"))
+    return entries
+
+
+def _line_time(given: bytes, number: int) -> tuple[bytes, int]:
+    """A line's RFC 3339 time, as the kubelet stamps lines (UTC, nanoseconds), and its ms."""
+    match = _LINE_TIME.fullmatch(given)
+    when = None
+    if match is not None:
+        seconds, fraction, zone = (g.decode() if g else "" for g in match.groups())
+        with contextlib.suppress(ValueError):
+            when = datetime.fromisoformat(seconds + ("+00:00" if zone == "Z" else zone)).astimezone(UTC)
+    if match is None or when is None:
+        raise errors.BadRequest(
+            f'log line {number} does not start with an RFC 3339 time and a space: "{given.decode()}"'
+        )
+    nanos = fraction.ljust(9, "0")
+    stamp = when.strftime("%Y-%m-%dT%H:%M:%S.").encode() + nanos.encode() + b"Z"
+    return stamp, int(when.timestamp()) * 1000 + int(nanos[:3])
+
+
+def container_instance(pod: Object, container: str) -> int:
+    """Which instance of ``container`` is running: its restart count in the pod's status (a
+    kubelet keeps the log of this one and of the one before)."""
+    status = pod.get("status") or {}
+    for key in STATUS_LISTS:
+        for found in status.get(key) or []:
+            if found.get("name") == container:
+                return int(found.get("restartCount") or 0)
+    return 0
