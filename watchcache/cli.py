@@ -187,6 +187,84 @@ def kubeconfig_command(server: str | None, **flags: Any) -> None:
     click.echo(render_kubeconfig(settings, server=server), nl=False)
 
 
+@cli.command()
+@option("--server", help="API server URL (e.g. http://127.0.0.1:8080); or give --kubeconfig.")
+@option(
+    "--kubeconfig",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Take the server, CA and token from this kubeconfig's current context.",
+)
+@option("--token", help="Bearer token (with --server).")
+@option("--insecure-skip-tls-verify", is_flag=True, help="Do not check the server's certificate.")
+@option("--nodes", type=click.IntRange(min=1), default=3, help="Simulated nodes to register.")
+@option("--node-prefix", default="sim-node", help="Node names: PREFIX-0, PREFIX-1, ...")
+@option("--node-cpu", default="32", help="Each node's cpu capacity.")
+@option("--node-memory", default="256Gi", help="Each node's memory capacity.")
+@option("--node-pods", type=click.IntRange(min=1), default=110, help="Pods each node takes.")
+@option(
+    "--node-label",
+    "node_labels",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="A label of every node (repeatable), for nodeSelectors.",
+)
+@option(
+    "--namespace",
+    "namespaces",
+    multiple=True,
+    help="Act on pods of this namespace only (repeatable); default: every namespace.",
+)
+@option(
+    "--startup-delay",
+    type=click.FloatRange(min=0),
+    default=0.0,
+    help="Seconds from a pod's binding to Running (KWOK's fast stages: 0).",
+)
+@option(
+    "--jitter",
+    type=click.FloatRange(min=0),
+    default=0.0,
+    help="Up to this many seconds more, at random, per pod.",
+)
+@option(
+    "--node-heartbeat-seconds",
+    type=click.FloatRange(min=0, min_open=True),
+    default=20.0,
+    help="How often each node's status is refreshed.",
+)
+@option(
+    "--events/--no-events",
+    default=True,
+    help="Post the events kube-scheduler and kubelets post (Scheduled, Pulled, Started, ...).",
+)
+@option(
+    "--log-interval",
+    type=click.FloatRange(min=0),
+    default=5.0,
+    help="Seconds between the log lines each running container writes (0: only its first).",
+)
+@option("--concurrency", type=click.IntRange(min=1), default=32, help="Requests in flight at most.")
+def simulate(**flags: Any) -> None:
+    """Run a simulated cluster against a server: register nodes, schedule pending pods onto them
+    and play their kubelets (Running, logs, completion, deletion), until SIGINT or SIGTERM.
+
+    Pods with restartPolicy Never or owned by a Job finish (Succeeded) after the seconds of
+    their sim.watchcache.io/run-seconds annotation; every other pod runs until deleted. It is an
+    API client like any other, so it also drives a real kube-apiserver without kube-scheduler.
+    """
+    import uvloop
+
+    from watchcache.simulator.simulate import run_simulation
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # not a line per request
+    with _stop_signals_raise_system_exit(), contextlib.suppress(SystemExit):
+        try:
+            uvloop.run(run_simulation(flags))
+        except ValueError as exc:
+            raise click.UsageError(str(exc)) from exc
+
+
 def build_settings(flags: dict[str, Any]) -> Settings:
     """Flags to a validated :class:`Settings`; a bad combination is a usage error (exit 2)."""
     try:

@@ -1,0 +1,141 @@
+"""A small asynchronous Kubernetes API client (httpx) for the simulator: JSON requests, and an
+informer's list-then-watch that resumes from its last resourceVersion and relists on 410."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import logging
+import ssl
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+import yaml
+
+log = logging.getLogger("watchcache.simulator")
+
+Object = dict[str, Any]
+WATCH_TIMEOUT_S = 300  # each watch request's timeoutSeconds; the informer then resumes
+RETRY_S = 1.0
+
+
+class ApiError(Exception):
+    """A non-2xx answer: its code and the Status message."""
+
+    def __init__(self, code: int, message: str) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+
+
+def from_kubeconfig(path: Path) -> tuple[str, str | None, ssl.SSLContext | bool]:
+    """The current context's server URL, bearer token and TLS verification."""
+    config = yaml.safe_load(path.read_text())
+    context_name = config.get("current-context")
+    context = next(c["context"] for c in config["contexts"] if c["name"] == context_name)
+    cluster = next(c["cluster"] for c in config["clusters"] if c["name"] == context["cluster"])
+    users = config.get("users") or []
+    user: dict[str, Any] = next((u["user"] for u in users if u["name"] == context.get("user")), {})
+    verify: ssl.SSLContext | bool = not cluster.get("insecure-skip-tls-verify", False)
+    if cluster.get("certificate-authority-data"):
+        pem = base64.b64decode(cluster["certificate-authority-data"]).decode()
+        verify = ssl.create_default_context(cadata=pem)
+    elif cluster.get("certificate-authority"):
+        verify = ssl.create_default_context(cafile=cluster["certificate-authority"])
+    token = user.get("token") or (
+        Path(user["tokenFile"]).read_text().strip() if user.get("tokenFile") else None
+    )
+    return cluster["server"], token, verify
+
+
+class Client:
+    def __init__(self, server: str, token: str | None = None, verify: ssl.SSLContext | bool = True) -> None:
+        headers = {"user-agent": "watchcache-simulator"}
+        if token:
+            headers["authorization"] = f"Bearer {token}"
+        limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
+        self.http = httpx.AsyncClient(
+            base_url=server, headers=headers, verify=verify, timeout=30.0, limits=limits
+        )
+        self.requests = 0
+
+    async def close(self) -> None:
+        await self.http.aclose()
+
+    async def call(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        params: dict[str, str] | None = None,
+        content_type: str = "application/json",
+    ) -> Any:
+        """One request; the decoded JSON answer (None for an empty one), or :class:`ApiError`."""
+        content = body if isinstance(body, bytes) else (orjson.dumps(body) if body is not None else None)
+        headers = {"content-type": content_type} if content is not None else {}
+        self.requests += 1
+        response = await self.http.request(method, path, content=content, params=params, headers=headers)
+        if response.status_code >= 300:
+            try:
+                message = response.json().get("message", response.text)
+            except ValueError:
+                message = response.text
+            raise ApiError(response.status_code, message)
+        return orjson.loads(response.content) if response.content else None
+
+    async def informer(self, path: str) -> AsyncIterator[tuple[str, Object]]:
+        """``(type, object)`` of every change under ``path`` (a collection), forever: a list's
+        items as ADDED, then the watch's events; after a 410 a relist, with DELETED for what
+        went meanwhile. Network errors are retried."""
+        known: dict[str, Object] = {}
+        rv = ""
+        while True:
+            try:
+                if not rv:
+                    listed = await self.call("GET", path)
+                    rv = listed["metadata"]["resourceVersion"]
+                    fresh = {_key(o): o for o in listed.get("items") or []}
+                    for key in list(known):
+                        if key not in fresh:
+                            yield "DELETED", known.pop(key)
+                    for key, obj in fresh.items():
+                        known[key] = obj
+                        yield "ADDED", obj
+                params = {
+                    "watch": "true",
+                    "resourceVersion": rv,
+                    "allowWatchBookmarks": "true",
+                    "timeoutSeconds": str(WATCH_TIMEOUT_S),
+                }
+                async with self.http.stream("GET", path, params=params, timeout=None) as response:
+                    if response.status_code >= 300:
+                        raise ApiError(response.status_code, (await response.aread()).decode())
+                    async for line in response.aiter_lines():
+                        if not line:
+                            continue
+                        event = orjson.loads(line)
+                        kind, obj = event["type"], event["object"]
+                        if kind == "ERROR":
+                            if obj.get("code") == 410:
+                                rv = ""  # too old: relist
+                            break
+                        rv = obj["metadata"].get("resourceVersion") or rv
+                        if kind == "BOOKMARK":
+                            continue
+                        if kind == "DELETED":
+                            known.pop(_key(obj), None)
+                        else:
+                            known[_key(obj)] = obj
+                        yield kind, obj
+            except (httpx.HTTPError, ApiError) as exc:
+                log.warning("watch of %s broke off (%s); resuming in %.0fs", path, exc, RETRY_S)
+                await asyncio.sleep(RETRY_S)
+
+
+def _key(obj: Object) -> str:
+    meta = obj["metadata"]
+    return f"{meta.get('namespace', '')}/{meta['name']}"
