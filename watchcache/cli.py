@@ -187,6 +187,16 @@ def kubeconfig_command(server: str | None, **flags: Any) -> None:
     click.echo(render_kubeconfig(settings, server=server), nl=False)
 
 
+# How the simulator and the load test reach a server.
+client_options = options(
+    option("--server", help="API server URL (e.g. http://127.0.0.1:8080); or give --kubeconfig."),
+    option("--kubeconfig", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+           help="Take the server, CA and token from this kubeconfig's current context."),
+    option("--token", help="Bearer token (with --server)."),
+    option("--insecure-skip-tls-verify", is_flag=True, help="Do not check the server's certificate."),
+)  # fmt: skip
+
+
 @cli.command()
 @option("--server", help="API server URL (e.g. http://127.0.0.1:8080); or give --kubeconfig.")
 @option(
@@ -263,6 +273,91 @@ def simulate(**flags: Any) -> None:
             uvloop.run(run_simulation(flags))
         except ValueError as exc:
             raise click.UsageError(str(exc)) from exc
+
+
+@cli.command()
+@client_options
+@option(
+    "--nodes",
+    type=click.IntRange(min=1),
+    default=10,
+    help="Nodes of the density shape (and of the simulated cluster with --simulate).",
+)
+@option(
+    "--pods-per-node", type=click.IntRange(min=1), default=30, help="Pods per node: nodes x this are created."
+)
+@option(
+    "--nodes-per-namespace",
+    type=click.IntRange(min=1),
+    default=100,
+    help="Namespaces are made for every this many nodes (clusterloader2's density shape).",
+)
+@option("--qps", type=click.FloatRange(min=0, min_open=True), default=100.0, help="Pod creates per second.")
+@option(
+    "--simulate",
+    is_flag=True,
+    help="Run a simulated cluster of --nodes nodes in this process (else the server's own nodes run them).",
+)
+@option("--timeout", type=GO_DURATION, default="10m", help="How long the pods may take to run, and to go.")
+@option(
+    "--report",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("load-report"),
+    help="Directory for report.json (PerfData-style), latency.png and summary.html.",
+)
+@option(
+    "--threshold",
+    "thresholds",
+    multiple=True,
+    metavar="METRIC_PNN=DURATION",
+    help="Exit 1 if the percentile goes over, e.g. pod_startup_p99=5s (repeatable). Metrics: "
+    "pod_startup, create_to_schedule, schedule_to_run, create_to_watch, watch_lag, delete_to_gone.",
+)
+def load(**flags: Any) -> None:
+    """Load-test a server as clusterloader2's density test does: create pods at --qps across
+    namespaces, wait for them to run, delete them, and report pod startup latency, API call
+    latency against the Kubernetes SLOs, and the server's CPU and memory. Exit 1 on a breach
+    of an SLO or a --threshold.
+    """
+    import uvloop
+
+    from watchcache.simulator.load import LoadOptions, run_load, write_report
+    from watchcache.simulator.simulate import client_from_flags
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    thresholds = {}
+    for text in flags["thresholds"]:
+        name, sep, value = text.partition("=")
+        try:
+            if not sep:
+                raise ValueError(f"{text!r} is not METRIC_PNN=DURATION")
+            thresholds[name] = parse_duration(value)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--threshold") from exc
+    names = ("nodes", "pods_per_node", "nodes_per_namespace", "qps", "simulate", "timeout", "report")
+    opts = LoadOptions(**{name: flags[name] for name in names}, thresholds=thresholds)
+
+    async def run() -> tuple[dict[str, Any], list[str]]:
+        client = client_from_flags(flags)
+        try:
+            return await run_load(client, opts)
+        finally:
+            await client.close()
+
+    try:
+        report, breached = uvloop.run(run())
+    except (ValueError, TimeoutError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    written = write_report(report, opts.report)
+    startup = next(i["data"] for i in report["dataItems"] if i["labels"]["Metric"] == "pod_startup")
+    click.echo(f"{report['summary']['pods']} pods in {report['summary']['duration_s']} s; pod startup "
+               f"p50 {startup['Perc50']:.0f} ms, p99 {startup['Perc99']:.0f} ms; report: "
+               + ", ".join(str(p) for p in written))  # fmt: skip
+    for line in breached:
+        click.echo(f"BREACH: {line}", err=True)
+    if breached:
+        raise SystemExit(1)
 
 
 def build_settings(flags: dict[str, Any]) -> Settings:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from prometheus_client import ProcessCollector
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector, CollectorRegistry
 
@@ -61,4 +62,5 @@ class WatchCacheCollector(Collector):
 def registry_for(broadcaster: Broadcaster) -> CollectorRegistry:
     registry = CollectorRegistry(auto_describe=True)
     registry.register(WatchCacheCollector(broadcaster))
+    ProcessCollector(registry=registry)  # process CPU and RSS, which a load test reads
     return registry

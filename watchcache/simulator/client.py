@@ -7,7 +7,8 @@ import asyncio
 import base64
 import logging
 import ssl
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +58,8 @@ class Client:
         if token:
             headers["authorization"] = f"Bearer {token}"
         limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
+        # every request's (method, path, seconds), for callers that measure API latency
+        self.observer: Callable[[str, str, float], None] | None = None
         self.http = httpx.AsyncClient(
             base_url=server, headers=headers, verify=verify, timeout=30.0, limits=limits
         )
@@ -78,7 +81,10 @@ class Client:
         content = body if isinstance(body, bytes) else (orjson.dumps(body) if body is not None else None)
         headers = {"content-type": content_type} if content is not None else {}
         self.requests += 1
+        started = time.perf_counter()
         response = await self.http.request(method, path, content=content, params=params, headers=headers)
+        if self.observer is not None:
+            self.observer(method, path, time.perf_counter() - started)
         if response.status_code >= 300:
             try:
                 message = response.json().get("message", response.text)
@@ -87,7 +93,9 @@ class Client:
             raise ApiError(response.status_code, message)
         return orjson.loads(response.content) if response.content else None
 
-    async def informer(self, path: str) -> AsyncIterator[tuple[str, Object]]:
+    async def informer(
+        self, path: str, params: dict[str, str] | None = None
+    ) -> AsyncIterator[tuple[str, Object]]:
         """``(type, object)`` of every change under ``path`` (a collection), forever: a list's
         items as ADDED, then the watch's events; after a 410 a relist, with DELETED for what
         went meanwhile. Network errors are retried."""
@@ -96,7 +104,7 @@ class Client:
         while True:
             try:
                 if not rv:
-                    listed = await self.call("GET", path)
+                    listed = await self.call("GET", path, params=params)
                     rv = listed["metadata"]["resourceVersion"]
                     fresh = {_key(o): o for o in listed.get("items") or []}
                     for key in list(known):
@@ -105,13 +113,14 @@ class Client:
                     for key, obj in fresh.items():
                         known[key] = obj
                         yield "ADDED", obj
-                params = {
+                query = {
+                    **(params or {}),
                     "watch": "true",
                     "resourceVersion": rv,
                     "allowWatchBookmarks": "true",
                     "timeoutSeconds": str(WATCH_TIMEOUT_S),
                 }
-                async with self.http.stream("GET", path, params=params, timeout=None) as response:
+                async with self.http.stream("GET", path, params=query, timeout=None) as response:
                     if response.status_code >= 300:
                         raise ApiError(response.status_code, (await response.aread()).decode())
                     async for line in response.aiter_lines():

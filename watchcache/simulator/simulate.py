@@ -80,6 +80,10 @@ class Simulator:
 
     async def run(self) -> None:
         await self.register_nodes()
+        await self.run_registered()
+
+    async def run_registered(self) -> None:
+        """Watch and act, the nodes being registered."""
         paths = [f"/api/v1/namespaces/{ns}/pods" for ns in self.opts.namespaces] or ["/api/v1/pods"]
         loops = [self.watch_pods(p) for p in paths]
         await asyncio.gather(
@@ -446,16 +450,19 @@ class Simulator:
             )
 
 
-async def run_simulation(flags: dict[str, Any]) -> None:
-    """``watchcache simulate``'s flags to a running simulator (ValueError for bad ones)."""
+def client_from_flags(flags: dict[str, Any]) -> Client:
+    """The API client that ``--server``/``--token`` or ``--kubeconfig`` describe (ValueError if neither)."""
     if flags["kubeconfig"] is not None:
         server, token, verify = from_kubeconfig(flags["kubeconfig"])
     elif flags["server"]:
         server, token, verify = flags["server"], flags["token"], True
     else:
         raise ValueError("give --server or --kubeconfig")
-    if flags["insecure_skip_tls_verify"]:
-        verify = False
+    return Client(server, token or None, False if flags["insecure_skip_tls_verify"] else verify)
+
+
+async def run_simulation(flags: dict[str, Any]) -> None:
+    """``watchcache simulate``'s flags to a running simulator (ValueError for bad ones)."""
     labels = {}
     for text in flags["node_labels"]:
         key, sep, value = text.partition("=")
@@ -470,8 +477,8 @@ async def run_simulation(flags: dict[str, Any]) -> None:
         log_interval=flags["log_interval"], namespaces=tuple(flags["namespaces"]),
         concurrency=flags["concurrency"],
     )  # fmt: skip
-    client = Client(server, token or None, verify)
-    log.info("simulating %d nodes against %s", options.nodes, server)
+    client = client_from_flags(flags)
+    log.info("simulating %d nodes against %s", options.nodes, client.http.base_url)
     try:
         await Simulator(client, options).run()
     finally:
