@@ -365,6 +365,9 @@ class LoadRun:
                 "qps": self.opts.qps,
                 "simulated_nodes": self.opts.nodes if self.opts.simulate else 0,
                 "duration_s": round(time.monotonic() - self.started, 1),
+                # the first create sent -> the last pod running; the deletion sent -> the last one gone
+                "all_running_s": _span([p.created for p in pods], [p.running for p in pods]),
+                "all_gone_s": _span([p.deleting for p in pods], [p.gone for p in pods]),
                 "client_cpu_seconds": round(client_cpu, 2),
                 "client_cpu_ms_per_pod": round(client_cpu * 1e3 / max(len(pods), 1), 2),
                 "client_max_rss_mb": round(usage.ru_maxrss / 1024, 1),
@@ -372,6 +375,12 @@ class LoadRun:
                 "server": server,
             },
         }
+
+
+def _span(starts: list[float | None], ends: list[float | None]) -> float | None:
+    if not starts or None in starts or None in ends:
+        return None
+    return round(max(e for e in ends if e is not None) - min(s for s in starts if s is not None), 2)
 
 
 def _metric(text: str, name: str) -> float | None:
