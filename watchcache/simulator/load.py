@@ -281,7 +281,7 @@ class LoadRun:
 
     async def sample_once(self) -> None:
         with contextlib.suppress(Exception):
-            text = (await self.client.http.get("/metrics")).text
+            text = await self.client.text("/metrics")
             cpu = _metric(text, "process_cpu_seconds_total")
             rss = _metric(text, "process_resident_memory_bytes")
             if cpu is not None and rss is not None:

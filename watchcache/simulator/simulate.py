@@ -68,7 +68,7 @@ class Simulator:
         self.pods: dict[str, Object] = {}  # ns/name -> the pod as last seen
         self.pending: set[str] = set()  # waiting for a node
         self.unschedulable: dict[str, str] = {}  # ns/name -> the reason already reported
-        self.acted: set[tuple[str, str]] = set()  # (ns/name, action) begun: each once
+        self.acted: dict[str, set[str]] = {}  # ns/name -> the actions begun: each once
         self.running: set[str] = set()
         self.ips: dict[str, int] = {}  # node -> last pod address handed out
         self.limit = asyncio.Semaphore(options.concurrency)
@@ -93,10 +93,11 @@ class Simulator:
     def spawn(self, key: str, action: str, work: Callable[[], Awaitable[None]]) -> None:
         """Run ``work`` for this pod and action in a task of its own, once until it fails or
         the pod is forgotten."""
-        if (key, action) in self.acted:
+        begun = self.acted.setdefault(key, set())
+        if action in begun:
             return
-        self.acted.add((key, action))
-        self.fire(key, action, work, lambda: self.acted.discard((key, action)))
+        begun.add(action)
+        self.fire(key, action, work, lambda: begun.discard(action))
 
     def fire(
         self,
@@ -219,7 +220,7 @@ class Simulator:
         self.unschedulable.pop(key, None)
         for node in self.nodes.values():
             node.pods.discard(key)
-        self.acted = {done for done in self.acted if done[0] != key}
+        self.acted.pop(key, None)
         self.retry_pending()  # room was made
 
     def retry_pending(self) -> None:
@@ -236,7 +237,7 @@ class Simulator:
         node, why = place(pod, self.nodes.values())
         ns, name = key.split("/", 1)
         if node is None:
-            self.acted.discard((key, "schedule"))  # tried again when room is made
+            self.acted.get(key, set()).discard("schedule")  # tried again when room is made
             if self.unschedulable.get(key) != why:
                 self.unschedulable[key] = why
                 await self.unschedulable_status(pod, why)
@@ -478,7 +479,7 @@ async def run_simulation(flags: dict[str, Any]) -> None:
         concurrency=flags["concurrency"],
     )  # fmt: skip
     client = client_from_flags(flags)
-    log.info("simulating %d nodes against %s", options.nodes, client.http.base_url)
+    log.info("simulating %d nodes against %s", options.nodes, client.server)
     try:
         await Simulator(client, options).run()
     finally:
