@@ -89,6 +89,19 @@ def private_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Embedded
         yield redis
 
 
+@pytest.fixture(scope="module")
+def private_server(
+    private_redis: EmbeddedRedis, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Server]:
+    """A server on the module's own Redis, for tests whose objects must not meet other tests'
+    (cluster-scoped nodes, a scheduler acting on every namespace)."""
+    srv = start_server(private_redis.url, tmp_path_factory.mktemp("private-server"))
+    try:
+        yield srv
+    finally:
+        srv.stop()
+
+
 @pytest.fixture
 async def store(private_redis: EmbeddedRedis, request: pytest.FixtureRequest) -> AsyncIterator[Store]:
     """A Store on the module's private Redis, under a key prefix of the test's own."""

@@ -6,16 +6,14 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import orjson
 import pytest
 
-from watchcache.process.embedded_redis import EmbeddedRedis
 from watchcache.simulator.load import breaches, call_kind, percentiles
 
-from .conftest import Server, start_server
+from .conftest import Server
 
 
 def test_requests_are_labelled_as_the_apiserver_labels_its_latency() -> None:
@@ -47,15 +45,6 @@ def test_percentiles_are_nearest_rank_in_ms_and_breaches_are_named() -> None:
     ]
 
 
-@pytest.fixture(scope="module")
-def load_server(private_redis: EmbeddedRedis, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    srv = start_server(private_redis.url, tmp_path_factory.mktemp("load"))
-    try:
-        yield srv
-    finally:
-        srv.stop()
-
-
 def load(server: Server, report: Path, *extra: str) -> subprocess.CompletedProcess[str]:
     args = [sys.executable, "-m", "watchcache", "load", "--server", server.url, "--simulate", "--nodes", "2",
             "--pods-per-node", "5", "--qps", "40", "--report", str(report), *extra]  # fmt: skip
@@ -63,9 +52,9 @@ def load(server: Server, report: Path, *extra: str) -> subprocess.CompletedProce
 
 
 @pytest.mark.e2e
-def test_a_small_run_reports_what_happened(load_server: Server, tmp_path: Path) -> None:
+def test_a_small_run_reports_what_happened(private_server: Server, tmp_path: Path) -> None:
     started = time.monotonic()
-    done = load(load_server, tmp_path / "report")
+    done = load(private_server, tmp_path / "report")
     wall_ms = (time.monotonic() - started) * 1e3
     assert done.returncode == 0, done.stderr
     report = orjson.loads((tmp_path / "report" / "report.json").read_bytes())
@@ -84,12 +73,12 @@ def test_a_small_run_reports_what_happened(load_server: Server, tmp_path: Path) 
     assert (tmp_path / "report" / "summary.html").read_text().count("<tr>") > 10
     assert (tmp_path / "report" / "latency.png").stat().st_size > 0
     assert "10 pods in" in done.stdout
-    with load_server.client() as api:  # it cleaned up after itself
+    with private_server.client() as api:  # it cleaned up after itself
         assert api.get("/api/v1/pods").json()["items"] == []
 
 
 @pytest.mark.e2e
-def test_a_breached_threshold_exits_1(load_server: Server, tmp_path: Path) -> None:
-    done = load(load_server, tmp_path / "report", "--threshold", "pod_startup_p99=1ns")
+def test_a_breached_threshold_exits_1(private_server: Server, tmp_path: Path) -> None:
+    done = load(private_server, tmp_path / "report", "--threshold", "pod_startup_p99=1ns")
     assert done.returncode == 1
     assert "BREACH: pod_startup p99:" in done.stderr

@@ -117,21 +117,29 @@ def test_missing_pod_is_404(api: httpx.Client, ns: str) -> None:
     assert api.get(f"/api/v1/namespaces/{ns}/pods/nope/log").json()["message"] == 'pods "nope" not found'
 
 
+def follow_in_thread(api: httpx.Client, ns: str, received: list[str]) -> threading.Thread:
+    """``kubectl logs -f web`` in a thread, appending the lines to ``received``; returns once
+    the first line has come."""
+
+    def follow() -> None:
+        with api.stream("GET", f"/api/v1/namespaces/{ns}/pods/web/log", params={"follow": "true"}) as r:
+            received.extend(r.iter_lines())
+
+    reader = threading.Thread(target=follow)
+    reader.start()
+    deadline = time.monotonic() + 5
+    while not received and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return reader
+
+
 def test_follow_streams_new_lines_until_the_pod_completes(server: Server, ns: str) -> None:
     with server.client() as api:
         scheduled(api, ns)
         append(api, ns, "web", ["before"])
         received: list[str] = []
-
-        def follow() -> None:
-            with api.stream("GET", f"/api/v1/namespaces/{ns}/pods/web/log", params={"follow": "true"}) as r:
-                received.extend(r.iter_lines())
-
-        reader = threading.Thread(target=follow)
-        reader.start()
+        reader = follow_in_thread(api, ns, received)
         deadline = time.monotonic() + 5
-        while not received and time.monotonic() < deadline:
-            time.sleep(0.05)
         append(api, ns, "web", ["after"])
         while len(received) < 2 and time.monotonic() < deadline:
             time.sleep(0.05)
@@ -284,16 +292,7 @@ def test_a_followed_log_ends_when_its_pod_is_deleted(server: Server, ns: str) ->
         scheduled(api, ns)
         append(api, ns, "web", ["only"])
         received: list[str] = []
-
-        def follow() -> None:
-            with api.stream("GET", f"/api/v1/namespaces/{ns}/pods/web/log", params={"follow": "true"}) as r:
-                received.extend(r.iter_lines())
-
-        reader = threading.Thread(target=follow)
-        reader.start()
-        deadline = time.monotonic() + 5
-        while not received and time.monotonic() < deadline:
-            time.sleep(0.05)
+        reader = follow_in_thread(api, ns, received)
         api.delete(f"/api/v1/namespaces/{ns}/pods/web", params={"gracePeriodSeconds": "0"}).raise_for_status()
         reader.join(10)
         assert not reader.is_alive(), "the followed log did not end when the pod was deleted"

@@ -15,10 +15,9 @@ from typing import Any
 import httpx
 import pytest
 
-from watchcache.process.embedded_redis import EmbeddedRedis
 from watchcache.simulator.cluster import NodeState, fits, place, run_seconds, running_status, tolerates
 
-from .conftest import Server, pod_manifest, start_server
+from .conftest import Server, pod_manifest
 
 
 def node(name: str, index: int = 0, **kw: Any) -> NodeState:
@@ -66,25 +65,16 @@ def test_which_pods_finish_and_when() -> None:
 
 
 @pytest.fixture(scope="module")
-def sim_server(private_redis: EmbeddedRedis, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    srv = start_server(private_redis.url, tmp_path_factory.mktemp("sim"))
-    try:
-        yield srv
-    finally:
-        srv.stop()
-
-
-@pytest.fixture(scope="module")
 def simulator(
-    sim_server: Server, tmp_path_factory: pytest.TempPathFactory
+    private_server: Server, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[subprocess.Popen[bytes]]:
     log = tmp_path_factory.mktemp("simulator") / "simulator.log"
-    args = [sys.executable, "-m", "watchcache", "simulate", "--server", sim_server.url, "--nodes", "3",
+    args = [sys.executable, "-m", "watchcache", "simulate", "--server", private_server.url, "--nodes", "3",
             "--node-label", "zone=a", "--log-interval", "0.5", "--node-heartbeat-seconds", "1"]  # fmt: skip
     with log.open("wb") as out:
         process = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT)
     try:
-        with sim_server.client() as api:
+        with private_server.client() as api:
             wait_for(lambda: len(api.get("/api/v1/nodes").json()["items"]) == 3, "three nodes")
         yield process
     finally:
@@ -109,15 +99,15 @@ def phase(api: httpx.Client, ns: str, name: str) -> str:
 @pytest.mark.e2e
 @pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl is not installed")
 def test_the_simulated_cluster_runs_pods_as_kubectl_shows(
-    sim_server: Server, simulator: subprocess.Popen[bytes], ns: str, tmp_path: Path
+    private_server: Server, simulator: subprocess.Popen[bytes], ns: str, tmp_path: Path
 ) -> None:
     def kubectl(*args: str) -> str:
-        cmd = ["kubectl", "--server", sim_server.url, "--cache-dir", str(tmp_path / "cache"), *args]
+        cmd = ["kubectl", "--server", private_server.url, "--cache-dir", str(tmp_path / "cache"), *args]
         return subprocess.run(cmd, check=True, capture_output=True, text=True, timeout=60).stdout
 
     nodes = kubectl("get", "nodes").splitlines()
     assert [line.split()[1] for line in nodes[1:]] == ["Ready"] * 3
-    with sim_server.client() as api:
+    with private_server.client() as api:
         for i in range(4):
             api.post(f"/api/v1/namespaces/{ns}/pods", json=pod_manifest(f"web-{i}")).raise_for_status()
         picky = pod_manifest("picky", nodeSelector={"zone": "b"})
