@@ -118,8 +118,8 @@ class Client:
         self, path: str, params: dict[str, str] | None = None
     ) -> AsyncIterator[tuple[str, Object]]:
         """``(type, object)`` of every change under ``path`` (a collection), forever: a list's
-        items as ADDED, then the watch's events; after a 410 a relist, with DELETED for what
-        went meanwhile. Network errors are retried."""
+        items as ADDED, then the watch's events; after a 410 a relist, with DELETED (the
+        object's identity alone) for what went meanwhile. Network errors are retried."""
         known: dict[str, Object] = {}
         rv = ""
         while True:
@@ -132,7 +132,7 @@ class Client:
                         if key not in fresh:
                             yield "DELETED", known.pop(key)
                     for key, obj in fresh.items():
-                        known[key] = obj
+                        known[key] = _identity(obj)
                         yield "ADDED", obj
                 query = {
                     **(params or {}),
@@ -160,11 +160,20 @@ class Client:
                         if kind == "DELETED":
                             known.pop(_key(obj), None)
                         else:
-                            known[_key(obj)] = obj
+                            known[_key(obj)] = _identity(obj)
                         yield kind, obj
             except (aiohttp.ClientError, TimeoutError, ApiError) as exc:
                 log.warning("watch of %s broke off (%s); resuming in %.0fs", path, exc, RETRY_S)
                 await asyncio.sleep(RETRY_S)
+
+
+def _identity(obj: Object) -> Object:
+    """What the informer keeps of an object: enough to report it DELETED after a relist."""
+    meta = obj["metadata"]
+    return {
+        "kind": obj.get("kind"),
+        "metadata": {k: meta[k] for k in ("name", "namespace", "uid") if k in meta},
+    }
 
 
 def _key(obj: Object) -> str:

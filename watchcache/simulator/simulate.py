@@ -195,6 +195,7 @@ class Simulator:
         if kind == "DELETED":
             self.forget(key)
             return
+        meta.pop("managedFields", None)  # a kubelet never reads them: the bulk of a pod's bytes
         self.pods[key] = pod
         if wants_scheduling(pod):
             self.pending.add(key)
