@@ -32,9 +32,12 @@ SCHEMAS = {
     KINDS_DIR / "events" / "event_schema.json": "CoreV1Event",
     KINDS_DIR / "nodes" / "node_schema.json": "V1Node",
     KINDS_DIR / "events" / "events_v1_schema.json": "EventsV1Event",
+    KINDS_DIR / "leases" / "lease_schema.json": "V1Lease",
 }
 # a root model's API group, where it is not the core group; every root's version is v1
-GROUPS = {"EventsV1Event": "events.k8s.io"}
+GROUPS = {"EventsV1Event": "events.k8s.io", "V1Lease": "coordination.k8s.io"}
+# models of another package than core/v1 that the client does not prefix with it
+PACKAGES = {"V1Lease": "io.k8s.api.coordination.v1", "V1LeaseSpec": "io.k8s.api.coordination.v1"}
 
 # (model, JSON field) → our type token, where the client's type loses Go information.
 QUANTITY_MAP = "map[string]quantity"
@@ -73,6 +76,8 @@ OVERRIDES: dict[tuple[str, str], str] = {
     ("CoreV1EventSeries", "lastObservedTime"): "microtime",
     ("EventsV1Event", "eventTime"): "microtime",
     ("EventsV1EventSeries", "lastObservedTime"): "microtime",
+    ("V1LeaseSpec", "acquireTime"): "microtime",
+    ("V1LeaseSpec", "renewTime"): "microtime",
 }
 
 MODEL_PREFIXES = ("CoreV1", "EventsV1", "V1")  # longest first: "V1" is a prefix of neither
@@ -162,6 +167,7 @@ KIND_DESCRIPTIONS = {
     "cache (i.e. in etcd).",
     "CoreV1Event": "Event is a report of an event somewhere in the cluster.  Events have a limited "
     "retention time and triggers and messages may evolve with time.",
+    "V1Lease": "Lease defines a lease concept.",
     "EventsV1Event": "Event is a report of an event somewhere in the cluster. It generally denotes some "
     "state change in the system. Events have a limited retention time and triggers and messages may "
     "evolve with time.  Event consumers should not rely on the timing of an event with a given Reason "
@@ -197,6 +203,8 @@ def definition_name(model: str) -> str:
     """kube's name of a model's definition (``io.k8s.api.core.v1.PodSpec``)."""
     if model in META_MODELS:
         return f"{META}.{go_name(model)}"
+    if model in PACKAGES:
+        return f"{PACKAGES[model]}.{go_name(model)}"
     return f"{EVENTS if model.startswith('EventsV1') else CORE}.{go_name(model)}"
 
 

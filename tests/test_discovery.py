@@ -56,7 +56,8 @@ def test_legacy_api_versions_list_v1_and_the_server_address() -> None:
 
 
 def test_apis_lists_the_named_groups_and_the_core_group_alone_lists_none() -> None:
-    assert [g["name"] for g in orjson.loads(DOCS.api_group_list)["groups"]] == ["events.k8s.io"]
+    names = [g["name"] for g in orjson.loads(DOCS.api_group_list)["groups"]]
+    assert names == ["events.k8s.io", "coordination.k8s.io"]
     core_only = discovery.documents([k for k in KINDS if not k.group])
     assert orjson.loads(core_only.api_group_list) == {
         "kind": "APIGroupList",
@@ -114,7 +115,7 @@ def test_api_v1_lists_each_kind_and_the_served_subresources_exactly() -> None:
 
 def test_the_openapi_root_points_at_each_group_versions_document_by_its_hash() -> None:
     root = orjson.loads(DOCS.openapi_v3_root)
-    assert list(root["paths"]) == ["api/v1", "apis/events.k8s.io/v1"]
+    assert list(root["paths"]) == ["api/v1", "apis/events.k8s.io/v1", "apis/coordination.k8s.io/v1"]
     for path, entry in root["paths"].items():
         digest = hashlib.sha512(DOCS.openapi_v3[f"/openapi/v3/{path}"]).hexdigest().upper()
         assert entry["serverRelativeURL"] == f"/openapi/v3/{path}?hash={digest}"
@@ -163,6 +164,7 @@ def test_each_kind_has_a_component_schema_tagged_with_its_kind_for_kubectl_expla
             for kind in ("Event", "Namespace", "Node", "Pod")
         },
         "io.k8s.api.events.v1.Event": [{"group": "events.k8s.io", "kind": "Event", "version": "v1"}],
+        "io.k8s.api.coordination.v1.Lease": [{"group": "coordination.k8s.io", "kind": "Lease", "version": "v1"}],
     }
     node_name = schemas["io.k8s.api.core.v1.PodSpec"]["properties"]["nodeName"]
     assert node_name["type"] == "string" and node_name["description"].startswith("NodeName indicates")

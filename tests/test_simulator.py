@@ -107,6 +107,8 @@ def test_the_simulated_cluster_runs_pods_as_kubectl_shows(
 
     nodes = kubectl("get", "nodes").splitlines()
     assert [line.split()[1] for line in nodes[1:]] == ["Ready"] * 3
+    leases = kubectl("get", "leases", "-n", "kube-node-lease").splitlines()[1:]
+    assert sorted(line.split()[:2] for line in leases) == [[f"sim-node-{i}"] * 2 for i in range(3)]
     with private_server.client() as api:
         for i in range(4):
             api.post(f"/api/v1/namespaces/{ns}/pods", json=pod_manifest(f"web-{i}")).raise_for_status()

@@ -243,6 +243,11 @@ client_options = options(
     help="How often each node's status is refreshed.",
 )
 @option(
+    "--node-leases/--no-node-leases",
+    default=True,
+    help="Keep a Lease per node in kube-node-lease, renewed every 10 s, as kubelets do.",
+)
+@option(
     "--events/--no-events",
     default=True,
     help="Post the events kube-scheduler and kubelets post (Scheduled, Pulled, Started, ...).",

@@ -27,6 +27,7 @@ from watchcache.http.metrics import registry_for
 from watchcache.http.responses import JSON, negotiate
 from watchcache.http.router import Endpoint, Route, Router
 from watchcache.kinds.events import EVENT, EVENT_V1
+from watchcache.kinds.leases import LEASE
 from watchcache.kinds.namespaces import NAMESPACE
 from watchcache.kinds.nodes import NODE
 from watchcache.kinds.pods import POD
@@ -45,7 +46,7 @@ from watchcache.storage.store import Store, connect
 log = logging.getLogger("watchcache.app")
 
 # the kinds served: a view for each stored one, one log for all
-KINDS = (POD, NAMESPACE, EVENT, NODE, EVENT_V1)
+KINDS = (POD, NAMESPACE, EVENT, NODE, EVENT_V1, LEASE)
 
 HEALTH_PATHS = frozenset({"/livez", "/readyz", "/healthz"})  # open to load balancers
 

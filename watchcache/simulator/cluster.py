@@ -100,6 +100,30 @@ def node_status(name: str, index: int, shape: NodeShape, now: datetime) -> Objec
     }
 
 
+LEASE_NAMESPACE = "kube-node-lease"
+LEASE_SECONDS = 40  # a kubelet's node lease duration; it renews every quarter of it
+
+
+def micro_text(now: datetime) -> str:
+    return now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def node_lease(node: Object, now: datetime) -> Object:
+    """The Lease a kubelet keeps for its node (KEP-589), owned by the Node."""
+    meta = node["metadata"]
+    owner = {"apiVersion": "v1", "kind": "Node", "name": meta["name"], "uid": meta.get("uid", "")}
+    return {
+        "apiVersion": "coordination.k8s.io/v1",
+        "kind": "Lease",
+        "metadata": {"name": meta["name"], "namespace": LEASE_NAMESPACE, "ownerReferences": [owner]},
+        "spec": {
+            "holderIdentity": meta["name"],
+            "leaseDurationSeconds": LEASE_SECONDS,
+            "renewTime": micro_text(now),
+        },
+    }
+
+
 def heartbeat(status: Object, now: datetime) -> Object:
     """The conditions of a status with a fresh ``lastHeartbeatTime`` (the periodic update)."""
     stamp = now_text(now)

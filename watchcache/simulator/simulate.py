@@ -14,16 +14,20 @@ import random
 import secrets
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
 from watchcache.simulator.client import ApiError, Client, Object, from_kubeconfig
 from watchcache.simulator.cluster import (
+    LEASE_NAMESPACE,
+    LEASE_SECONDS,
     NodeShape,
     NodeState,
     finished_status,
     heartbeat,
+    micro_text,
+    node_lease,
     node_name,
     node_object,
     node_status,
@@ -49,6 +53,7 @@ class Options:
     startup_delay: float = 0.0  # seconds from bound to Running (KWOK's fast stages: 0)
     jitter: float = 0.0  # up to this much more, at random
     heartbeat_seconds: float = 20.0  # node status heartbeat (KWOK without leases: 20 s)
+    leases: bool = True  # a Lease per node in kube-node-lease, renewed every LEASE_SECONDS / 4
     events: bool = True  # Scheduled, Pulled, Created, Started, Killing, FailedScheduling
     log_interval: float = 5.0  # a log line per container this often (0: only the start line)
     namespaces: tuple[str, ...] = ()  # the pods acted on; empty: every namespace
@@ -87,7 +92,12 @@ class Simulator:
         paths = [f"/api/v1/namespaces/{ns}/pods" for ns in self.opts.namespaces] or ["/api/v1/pods"]
         loops = [self.watch_pods(p) for p in paths]
         await asyncio.gather(
-            self.watch_nodes(), *loops, self.heartbeat_forever(), self.logs_forever(), self.report_forever()
+            self.watch_nodes(),
+            *loops,
+            self.heartbeat_forever(),
+            self.renew_leases_forever(),
+            self.logs_forever(),
+            self.report_forever(),
         )
 
     def spawn(self, key: str, action: str, work: Callable[[], Awaitable[None]]) -> None:
@@ -143,11 +153,41 @@ class Simulator:
                 node = await self.call("GET", f"/api/v1/nodes/{name}")
             status = node_status(name, index, self.opts.shape, now())
             await self.call("PATCH", f"/api/v1/nodes/{name}/status", {"status": status}, content_type=MERGE)
+            if self.opts.leases:
+                await self.take_lease(node)
             self.statuses[name] = status
             self.nodes[name] = self._node_state(node, index)
 
         await asyncio.gather(*(register(i) for i in range(self.opts.nodes)))
         log.info("registered %d nodes (%s-0 ...)", len(self.nodes), self.opts.node_prefix)
+
+    async def take_lease(self, node: Object) -> None:
+        """Create the node's Lease, or take over the one there (a restarted simulator)."""
+        lease = node_lease(node, now())
+        path = f"/apis/coordination.k8s.io/v1/namespaces/{LEASE_NAMESPACE}/leases"
+        try:
+            await self.call("POST", path, lease)
+        except ApiError as exc:
+            if exc.code == 409:
+                await self.call("PATCH", f"{path}/{node['metadata']['name']}", {"spec": lease["spec"]},
+                                content_type=MERGE)  # fmt: skip
+            elif exc.code == 404 and "could not find the requested resource" in exc.message:
+                self.opts = replace(self.opts, leases=False)  # a server without leases
+                log.warning("the server serves no leases: node heartbeats are status updates alone")
+            else:
+                raise
+
+    async def renew_leases_forever(self) -> None:
+        """As a kubelet: the node's lease renewed every quarter of its duration."""
+        while self.opts.leases:
+            await asyncio.sleep(LEASE_SECONDS / 4)
+            body = {"spec": {"renewTime": micro_text(now())}}
+            for name in list(self.nodes):
+                path = f"/apis/coordination.k8s.io/v1/namespaces/{LEASE_NAMESPACE}/leases/{name}"
+                self.fire(name, "lease", self._patch(path, body))
+
+    def _patch(self, path: str, body: Object) -> Callable[[], Awaitable[None]]:
+        return lambda: self.call("PATCH", path, body, content_type=MERGE)
 
     def _node_state(self, node: Object, index: int) -> NodeState:
         spec = node.get("spec") or {}
@@ -476,8 +516,8 @@ async def run_simulation(flags: dict[str, Any]) -> None:
         nodes=flags["nodes"], node_prefix=flags["node_prefix"], shape=shape,
         startup_delay=flags["startup_delay"], jitter=flags["jitter"],
         heartbeat_seconds=flags["node_heartbeat_seconds"], events=flags["events"],
-        log_interval=flags["log_interval"], namespaces=tuple(flags["namespaces"]),
-        concurrency=flags["concurrency"],
+        leases=flags["node_leases"], log_interval=flags["log_interval"],
+        namespaces=tuple(flags["namespaces"]), concurrency=flags["concurrency"],
     )  # fmt: skip
     client = client_from_flags(flags)
     log.info("simulating %d nodes against %s", options.nodes, client.server)
