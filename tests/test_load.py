@@ -54,7 +54,7 @@ def load(server: Server, report: Path, *extra: str) -> subprocess.CompletedProce
 @pytest.mark.e2e
 def test_a_small_run_reports_what_happened(private_server: Server, tmp_path: Path) -> None:
     started = time.monotonic()
-    done = load(private_server, tmp_path / "report")
+    done = load(private_server, tmp_path / "report", "--hold", "0.5s")
     wall_ms = (time.monotonic() - started) * 1e3
     assert done.returncode == 0, done.stderr
     report = orjson.loads((tmp_path / "report" / "report.json").read_bytes())
@@ -73,6 +73,9 @@ def test_a_small_run_reports_what_happened(private_server: Server, tmp_path: Pat
     assert (tmp_path / "report" / "summary.html").read_text().count("<tr>") > 10
     assert (tmp_path / "report" / "latency.png").stat().st_size > 0
     assert "10 pods in" in done.stdout
+    phases = report["summary"]["phases_s"]  # the pods ran for --hold before the deletion
+    assert phases["deleting"] - phases["running"] >= 0.5
+    assert report["summary"]["client_rss_mb"][-1][1] > 0
     with private_server.client() as api:  # it cleaned up after itself
         assert api.get("/api/v1/pods").json()["items"] == []
 

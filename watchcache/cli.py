@@ -305,6 +305,12 @@ def simulate(**flags: Any) -> None:
 )
 @option("--timeout", type=GO_DURATION, default="10m", help="How long the pods may take to run, and to go.")
 @option(
+    "--hold",
+    type=GO_DURATION,
+    default="0s",
+    help="How long the pods are left running before they are deleted (a steady phase, e.g. 5m).",
+)
+@option(
     "--report",
     type=click.Path(file_okay=False, path_type=Path),
     default=Path("load-report"),
@@ -340,7 +346,7 @@ def load(**flags: Any) -> None:
             thresholds[name] = parse_duration(value)
         except ValueError as exc:
             raise click.BadParameter(str(exc), param_hint="--threshold") from exc
-    names = ("nodes", "pods_per_node", "nodes_per_namespace", "qps", "simulate", "timeout", "report")
+    names = ("nodes", "pods_per_node", "nodes_per_namespace", "qps", "simulate", "timeout", "hold", "report")
     opts = LoadOptions(**{name: flags[name] for name in names}, thresholds=thresholds)
 
     async def run() -> tuple[dict[str, Any], list[str]]:

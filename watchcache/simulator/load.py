@@ -49,6 +49,7 @@ class LoadOptions:
     qps: float = 100.0  # pod creates per second
     simulate: bool = False  # run a simulated cluster of ``nodes`` in this process
     timeout: float = 600.0  # for the pods to run, and again to go
+    hold: float = 0.0  # seconds the pods are left running before the deletion (a steady phase)
     report: Path = Path("load-report")
     thresholds: dict[str, float] = field(default_factory=dict)  # "pod_startup_p99" -> seconds
 
@@ -134,6 +135,8 @@ class LoadRun:
         self.pods: dict[str, PodTimes] = {}
         self.calls: dict[tuple[str, str, str], list[float]] = {}
         self.server_samples: list[tuple[float, float, float]] = []  # (t, cpu seconds, rss bytes)
+        self.client_rss: list[tuple[float, float]] = []  # (t, this process's RSS bytes)
+        self.phase_marks: dict[str, float] = {}  # "running", "deleting": when each began
         self.started = time.monotonic()
         client.observer = self.observe
 
@@ -202,6 +205,9 @@ class LoadRun:
                 await self.create_all(lambda: bars.advance(created))
                 await self.wait(lambda: all(p.running is not None for p in self.pods.values()), "to run")
                 bars.update(running, completed=total)
+                self.phase_marks["running"] = time.monotonic() - self.started
+                await asyncio.sleep(self.opts.hold)
+                self.phase_marks["deleting"] = time.monotonic() - self.started
                 await self.delete_all()
                 await self.wait(lambda: all(p.gone is not None for p in self.pods.values()), "to go")
                 bars.update(gone, completed=total)
@@ -284,6 +290,7 @@ class LoadRun:
             await asyncio.sleep(METRICS_EVERY_S)
 
     async def sample_once(self) -> None:
+        self.client_rss.append((time.monotonic() - self.started, _own_rss()))
         with contextlib.suppress(Exception):
             text = await self.client.text("/metrics")
             cpu = _metric(text, "process_cpu_seconds_total")
@@ -377,10 +384,21 @@ class LoadRun:
                 "client_cpu_seconds": round(client_cpu, 2),
                 "client_cpu_ms_per_pod": round(client_cpu * 1e3 / max(len(pods), 1), 2),
                 "client_max_rss_mb": round(usage.ru_maxrss / 1024, 1),
+                "client_rss_mb": [[round(t, 1), round(r / 2**20, 1)] for t, r in self.client_rss],
+                "phases_s": {k: round(v, 1) for k, v in self.phase_marks.items()},
                 "requests": self.client.requests,
                 "server": server,
             },
         }
+
+
+def _own_rss() -> float:
+    """This process's resident memory now (ru_maxrss is only the peak)."""
+    try:
+        with open("/proc/self/statm") as statm:
+            return int(statm.read().split()[1]) * resource.getpagesize()
+    except OSError:
+        return float(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
 
 
 def _span(starts: list[float | None], ends: list[float | None]) -> float | None:
@@ -450,11 +468,18 @@ def _plot(report: dict[str, Any], path: Path) -> Path | None:
     left.set_xlabel("ms")
     left.set_title("pod lifecycle latency")
     left.legend()
-    rss = report["summary"]["server"].get("rss_mb") or []
-    right.plot([t for t, _ in rss], [r for _, r in rss], marker=".")
+    summary = report["summary"]
+    for label, rss in (
+        ("server", summary["server"].get("rss_mb") or []),
+        ("client", summary["client_rss_mb"]),
+    ):
+        right.plot([t for t, _ in rss], [r for _, r in rss], marker=".", label=label)
+    for phase, at in summary.get("phases_s", {}).items():
+        right.axvline(at, color="grey", linestyle=":", label=f"{phase} from")
     right.set_xlabel("s since start")
-    right.set_ylabel("server RSS, MB")
-    right.set_title("server memory")
+    right.set_ylabel("RSS, MB")
+    right.set_title("memory")
+    right.legend()
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
@@ -489,7 +514,8 @@ def _html(report: dict[str, Any], plot: str | None) -> str:
     summary = html.escape(
         orjson.dumps(
             report["summary"]
-            | {"server": {k: v for k, v in report["summary"]["server"].items() if k != "rss_mb"}},
+            | {"server": {k: v for k, v in report["summary"]["server"].items() if k != "rss_mb"}}
+            | {"client_rss_mb": "(plotted)"},
             option=orjson.OPT_INDENT_2,
         ).decode()
     )
