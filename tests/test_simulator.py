@@ -3,6 +3,7 @@ through kubectl; and the pure rules of placement and pod status."""
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 import subprocess
 import sys
@@ -15,7 +16,9 @@ from typing import Any
 import httpx
 import pytest
 
+from watchcache.simulator.client import ApiError, Client
 from watchcache.simulator.cluster import NodeState, fits, place, run_seconds, running_status, tolerates
+from watchcache.simulator.simulate import not_served
 
 from .conftest import Server, pod_manifest
 
@@ -152,3 +155,26 @@ def test_the_simulated_cluster_runs_pods_as_kubectl_shows(
         "delete", "pod", "web-0", "-n", ns, "--wait=true", "--timeout=20s"
     )  # graceful: the kubelet ends it
     assert "web-0" not in kubectl("get", "pods", "-n", ns)
+
+
+def test_a_path_the_server_lacks_is_told_from_an_object_it_lacks(private_server: Server) -> None:
+    """The simulator stops writing logs or leases to a server without them (kube-apiserver has
+    no log ingestion), not when one pod or lease is missing."""
+
+    async def answers() -> tuple[bool, bool]:
+        client = Client(private_server.url)
+        try:
+            results = []
+            for path in (
+                "/apis/nosuch.example.com/v1/namespaces/ns/things",
+                "/api/v1/namespaces/default/pods/nope",
+            ):
+                try:
+                    await client.call("GET", path)
+                except ApiError as exc:
+                    results.append(not_served(exc))
+            return results[0], results[1]
+        finally:
+            await client.close()
+
+    assert asyncio.run(answers()) == (True, False)

@@ -64,6 +64,12 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
+def not_served(exc: ApiError) -> bool:
+    """A path the server does not serve (kube-apiserver has no log ingestion; an old one no
+    leases), as opposed to an object it does not have."""
+    return exc.code == 404 and "could not find the requested resource" in exc.message
+
+
 class Simulator:
     def __init__(self, client: Client, options: Options) -> None:
         self.client = client
@@ -171,8 +177,8 @@ class Simulator:
             if exc.code == 409:
                 await self.call("PATCH", f"{path}/{node['metadata']['name']}", {"spec": lease["spec"]},
                                 content_type=MERGE)  # fmt: skip
-            elif exc.code == 404 and "could not find the requested resource" in exc.message:
-                self.opts = replace(self.opts, leases=False)  # a server without leases
+            elif not_served(exc):
+                self.opts = replace(self.opts, leases=False)
                 log.warning("the server serves no leases: node heartbeats are status updates alone")
             else:
                 raise
@@ -217,10 +223,8 @@ class Simulator:
             await asyncio.sleep(self.opts.heartbeat_seconds)
             moment = now()
             for name, status in list(self.statuses.items()):
-                self.fire(name, "heartbeat", self._heartbeat(name, {"status": heartbeat(status, moment)}))
-
-    def _heartbeat(self, name: str, body: Object) -> Callable[[], Awaitable[None]]:
-        return lambda: self.call("PATCH", f"/api/v1/nodes/{name}/status", body, content_type=MERGE)
+                body = {"status": heartbeat(status, moment)}
+                self.fire(name, "heartbeat", self._patch(f"/api/v1/nodes/{name}/status", body))
 
     # ---- pods ----------------------------------------------------------------------------------
 
@@ -446,7 +450,7 @@ class Simulator:
                 content_type="text/plain",
             )
         except ApiError as exc:
-            if exc.code == 404 and "could not find the requested resource" in exc.message:
+            if not_served(exc):
                 self.logs_served = False
                 log.warning("the server takes no log lines (%s): logs are not written", exc.message)
             elif exc.code not in (400, 404, 409):
