@@ -67,13 +67,16 @@ def test_which_pods_finish_and_when() -> None:
     assert run_seconds(job) == 0.0
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="module", params=["shared-watch", "watch-per-node"])
 def simulator(
-    private_server: Server, tmp_path_factory: pytest.TempPathFactory
+    private_server: Server, tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
 ) -> Iterator[subprocess.Popen[bytes]]:
+    """The simulator with one shared pod watch, and with a watch per node (as kubelets)."""
     log = tmp_path_factory.mktemp("simulator") / "simulator.log"
     args = [sys.executable, "-m", "watchcache", "simulate", "--server", private_server.url, "--nodes", "3",
             "--node-label", "zone=a", "--log-interval", "0.5", "--node-heartbeat-seconds", "1"]  # fmt: skip
+    if request.param == "watch-per-node":
+        args.append("--watch-per-node")
     with log.open("wb") as out:
         process = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT)
     try:
@@ -155,6 +158,9 @@ def test_the_simulated_cluster_runs_pods_as_kubectl_shows(
         "delete", "pod", "web-0", "-n", ns, "--wait=true", "--timeout=20s"
     )  # graceful: the kubelet ends it
     assert "web-0" not in kubectl("get", "pods", "-n", ns)
+    with private_server.client() as api:  # leave the nodes empty for the next simulator
+        api.delete(f"/api/v1/namespaces/{ns}/pods").raise_for_status()
+        wait_for(lambda: not api.get(f"/api/v1/namespaces/{ns}/pods").json()["items"], "the pods gone")
 
 
 def test_a_path_the_server_lacks_is_told_from_an_object_it_lacks(private_server: Server) -> None:

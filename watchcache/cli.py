@@ -243,6 +243,12 @@ client_options = options(
     help="How often each node's status is refreshed.",
 )
 @option(
+    "--watch-per-node",
+    is_flag=True,
+    help="Watch each node's pods apart (fieldSelector=spec.nodeName=NODE, as kubelets do), and the "
+    "unscheduled ones, instead of one shared watch of every pod.",
+)
+@option(
     "--node-leases/--no-node-leases",
     default=True,
     help="Keep a Lease per node in kube-node-lease, renewed every 10 s, as kubelets do.",

@@ -73,7 +73,9 @@ class Client:
     def session(self) -> aiohttp.ClientSession:
         """Made on first use, inside the event loop (aiohttp binds a session to its loop)."""
         if self._session is None:
-            connector = aiohttp.TCPConnector(limit=64, ssl=self.ssl)
+            # no connection limit: every watch holds one for its life (a simulator's per-node
+            # watches number its nodes), and callers bound their requests in flight themselves
+            connector = aiohttp.TCPConnector(limit=0, ssl=self.ssl)
             timeout = aiohttp.ClientTimeout(total=None, sock_read=60)
             self._session = aiohttp.ClientSession(connector=connector, headers=self.headers, timeout=timeout)
         return self._session

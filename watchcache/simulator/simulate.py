@@ -54,6 +54,7 @@ class Options:
     jitter: float = 0.0  # up to this much more, at random
     heartbeat_seconds: float = 20.0  # node status heartbeat (KWOK without leases: 20 s)
     leases: bool = True  # a Lease per node in kube-node-lease, renewed every LEASE_SECONDS / 4
+    watch_per_node: bool = False  # a pod watch per node (as kubelets) instead of one shared
     events: bool = True  # Scheduled, Pulled, Created, Started, Killing, FailedScheduling
     log_interval: float = 5.0  # a log line per container this often (0: only the start line)
     namespaces: tuple[str, ...] = ()  # the pods acted on; empty: every namespace
@@ -96,7 +97,13 @@ class Simulator:
     async def run_registered(self) -> None:
         """Watch and act, the nodes being registered."""
         paths = [f"/api/v1/namespaces/{ns}/pods" for ns in self.opts.namespaces] or ["/api/v1/pods"]
-        loops = [self.watch_pods(p) for p in paths]
+        # one shared watch, or (as kubelets and kube-scheduler do) one per node plus one of the
+        # unscheduled pods; a pod leaving the unscheduled watch is forgotten and comes back
+        # through its node's
+        selectors: list[str | None] = [None]
+        if self.opts.watch_per_node:
+            selectors = ["spec.nodeName=", *(f"spec.nodeName={name}" for name in self.nodes)]
+        loops = [self.watch_pods(p, s) for p in paths for s in selectors]
         await asyncio.gather(
             self.watch_nodes(),
             *loops,
@@ -228,15 +235,21 @@ class Simulator:
 
     # ---- pods ----------------------------------------------------------------------------------
 
-    async def watch_pods(self, path: str) -> None:
-        async for kind, pod in self.client.informer(path):
-            self.on_pod(kind, pod)
+    async def watch_pods(self, path: str, field_selector: str | None = None) -> None:
+        params = {"fieldSelector": field_selector} if field_selector is not None else None
+        unscheduled = field_selector == "spec.nodeName="
+        async for kind, pod in self.client.informer(path, params):
+            self.on_pod(kind, pod, unscheduled)
 
-    def on_pod(self, kind: str, pod: Object) -> None:
+    def on_pod(self, kind: str, pod: Object, unscheduled: bool = False) -> None:
+        """A change from a pod watch (``unscheduled``: the watch of pods without a node)."""
         meta = pod["metadata"]
         key = f"{meta['namespace']}/{meta['name']}"
         node = self.nodes.get((pod.get("spec") or {}).get("nodeName") or "")
         if kind == "DELETED":
+            known = self.pods.get(key)
+            if unscheduled and known is not None and (known.get("spec") or {}).get("nodeName"):
+                return  # it left that watch by being bound, and its node's watch has it already
             self.forget(key)
             return
         meta.pop("managedFields", None)  # a kubelet never reads them: the bulk of a pod's bytes
@@ -520,8 +533,9 @@ async def run_simulation(flags: dict[str, Any]) -> None:
         nodes=flags["nodes"], node_prefix=flags["node_prefix"], shape=shape,
         startup_delay=flags["startup_delay"], jitter=flags["jitter"],
         heartbeat_seconds=flags["node_heartbeat_seconds"], events=flags["events"],
-        leases=flags["node_leases"], log_interval=flags["log_interval"],
-        namespaces=tuple(flags["namespaces"]), concurrency=flags["concurrency"],
+        leases=flags["node_leases"], watch_per_node=flags["watch_per_node"],
+        log_interval=flags["log_interval"], namespaces=tuple(flags["namespaces"]),
+        concurrency=flags["concurrency"],
     )  # fmt: skip
     client = client_from_flags(flags)
     log.info("simulating %d nodes against %s", options.nodes, client.server)
