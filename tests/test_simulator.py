@@ -17,7 +17,17 @@ import httpx
 import pytest
 
 from watchcache.simulator.client import ApiError, Client
-from watchcache.simulator.cluster import NodeState, fits, place, run_seconds, running_status, tolerates
+from watchcache.simulator.cluster import (
+    RESTART_SECONDS,
+    NodeState,
+    fits,
+    place,
+    restart_seconds,
+    restarted_status,
+    run_seconds,
+    running_status,
+    tolerates,
+)
 from watchcache.simulator.simulate import not_served
 
 from .conftest import Server, pod_manifest
@@ -54,6 +64,18 @@ def test_a_running_status_is_what_a_kubelet_reports() -> None:
     (web,) = status["containerStatuses"]
     assert web["ready"] and web["started"] and web["state"]["running"]["startedAt"] == "2026-12-07T00:00:00Z"
     assert status["initContainerStatuses"][0]["state"]["terminated"]["reason"] == "Completed"
+
+
+def test_a_restart_keeps_the_last_instance_under_last_state() -> None:
+    pod = pod_manifest("p")
+    pod["metadata"].update(uid="u1", annotations={RESTART_SECONDS: "2"})
+    pod["status"] = running_status(pod, node("a"), "10.128.0.2", datetime(2026, 12, 7, tzinfo=UTC))
+    assert restart_seconds(pod) == 2.0
+    (web,) = restarted_status(pod, datetime(2026, 12, 7, 0, 1, tzinfo=UTC))["containerStatuses"]
+    assert web["restartCount"] == 1 and web["state"] == {"running": {"startedAt": "2026-12-07T00:01:00Z"}}
+    assert web["lastState"]["terminated"]["startedAt"] == "2026-12-07T00:00:00Z"
+    assert web["containerID"] != pod["status"]["containerStatuses"][0]["containerID"]
+    assert restart_seconds(pod_manifest("q", restartPolicy="Never")) is None
 
 
 def test_which_pods_finish_and_when() -> None:
@@ -120,6 +142,9 @@ def test_the_simulated_cluster_runs_pods_as_kubectl_shows(
             api.post(f"/api/v1/namespaces/{ns}/pods", json=pod_manifest(f"web-{i}")).raise_for_status()
         picky = pod_manifest("picky", nodeSelector={"zone": "b"})
         api.post(f"/api/v1/namespaces/{ns}/pods", json=picky).raise_for_status()
+        flaky = pod_manifest("flaky")
+        flaky["metadata"]["annotations"] = {RESTART_SECONDS: "0.5"}
+        api.post(f"/api/v1/namespaces/{ns}/pods", json=flaky).raise_for_status()
         job = pod_manifest("once", restartPolicy="Never")
         job["metadata"]["annotations"] = {"sim.watchcache.io/run-seconds": "0.5"}
         api.post(f"/api/v1/namespaces/{ns}/pods", json=job).raise_for_status()
@@ -146,6 +171,10 @@ def test_the_simulated_cluster_runs_pods_as_kubectl_shows(
     assert wide["web-0"][1:3] == ["1/1", "Running"]
     assert wide["web-0"][5].startswith("10.128.") and wide["web-0"][6].startswith("sim-node-")
     assert wide["picky"][2] == "Pending" and wide["once"][2] == "Completed"
+    # the log of the instance now running starts with its restart; the one before is --previous
+    wait_for(lambda: kubectl("logs", "flaky", "-n", ns).startswith("container web restarted ("), "a restart")
+    assert int(kubectl("get", "pod", "flaky", "-n", ns).splitlines()[1].split()[3]) >= 1  # RESTARTS
+    assert kubectl("logs", "flaky", "-n", ns, "--previous").startswith("container web ")
     logs = wait_for(
         lambda: (out := kubectl("logs", "web-0", "-n", ns)).count("\n") >= 2 and out, "two log lines"
     )

@@ -13,6 +13,7 @@ Object = dict[str, Any]
 
 KUBELET_VERSION = "v1.32.0-watchcache-sim"
 RUN_SECONDS = "sim.watchcache.io/run-seconds"  # a pod meant to finish runs this long, then Succeeds
+RESTART_SECONDS = "sim.watchcache.io/restart-every-seconds"  # its containers restart this often
 NODE_TAINT_EFFECTS = ("NoSchedule", "NoExecute")
 
 
@@ -304,6 +305,45 @@ def finished_status(pod: Object, now: datetime, *, phase: str = "Succeeded") -> 
         "conditions": conditions,
         "containerStatuses": [terminated(c) for c in status.get("containerStatuses") or []],
     }
+
+
+def restart_seconds(pod: Object) -> float | None:
+    """How often a pod's containers exit and are restarted (its ``restart-every-seconds``
+    annotation; never for a pod whose restartPolicy is Never)."""
+    if (pod.get("spec") or {}).get("restartPolicy") == "Never":
+        return None
+    text = (pod["metadata"].get("annotations") or {}).get(RESTART_SECONDS)
+    try:
+        return float(text) if text is not None and float(text) > 0 else None
+    except ValueError:
+        return None
+
+
+def restarted_status(pod: Object, now: datetime) -> Object:
+    """The containers exited (code 1, Error) and were started again, as a kubelet reports a
+    restart: the last instance under ``lastState``, ``restartCount`` up by one."""
+    stamp, status = now_text(now), pod.get("status") or {}
+
+    def restarted(found: Object) -> Object:
+        running = (found.get("state") or {}).get("running") or {}
+        count = int(found.get("restartCount") or 0) + 1
+        last = {
+            "exitCode": 1,
+            "reason": "Error",
+            "startedAt": running.get("startedAt", stamp),
+            "finishedAt": stamp,
+            "containerID": found.get("containerID", ""),
+        }
+        container_id = f"containerd://{_digest(found.get('containerID', '') + str(count))}"
+        return {
+            **found,
+            "state": {"running": {"startedAt": stamp}},
+            "lastState": {"terminated": last},
+            "restartCount": count,
+            "containerID": container_id,
+        }
+
+    return {"containerStatuses": [restarted(c) for c in status.get("containerStatuses") or []]}
 
 
 def run_seconds(pod: Object) -> float | None:

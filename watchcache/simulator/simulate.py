@@ -33,6 +33,8 @@ from watchcache.simulator.cluster import (
     node_status,
     now_text,
     place,
+    restart_seconds,
+    restarted_status,
     run_seconds,
     running_status,
     wants_scheduling,
@@ -360,6 +362,9 @@ class Simulator:
                     await self.kubelet_event(pod, node, container, reason, "Normal", text)
         for container in containers:
             await self.write_log(ns, name, container, f"container {container} started on {node.name}")
+        every = restart_seconds(pod)
+        if every is not None:
+            self.fire(key, "restarts", lambda: self.restart_forever(key, every))
         seconds = run_seconds(pod)
         if seconds is not None:
             await asyncio.sleep(seconds)
@@ -372,6 +377,22 @@ class Simulator:
                 node.pods.discard(key)
                 self.counts["finished"] += 1
                 self.retry_pending()
+
+    async def restart_forever(self, key: str, every: float) -> None:
+        """Restart the pod's containers every ``every`` seconds while it runs; each new instance
+        starts a log of its own (the one before is ``kubectl logs --previous``)."""
+        ns, name = key.split("/", 1)
+        while True:
+            await asyncio.sleep(every)
+            pod = self.pods.get(key)
+            if pod is None or key not in self.running or "deletionTimestamp" in pod["metadata"]:
+                return
+            status = restarted_status(pod, now())
+            path = f"/api/v1/namespaces/{ns}/pods/{name}/status"
+            await self.call("PATCH", path, {"status": status}, content_type=MERGE)
+            for found in status["containerStatuses"]:
+                line = f"container {found['name']} restarted ({found['restartCount']} restarts)"
+                await self.write_log(ns, name, found["name"], line)
 
     async def finish_deletion(self, key: str, node: NodeState) -> None:
         """A kubelet's part of a graceful deletion: the containers stopped, then the final
