@@ -171,6 +171,13 @@ def test_the_simulated_cluster_runs_pods_as_kubectl_shows(
     assert wide["web-0"][1:3] == ["1/1", "Running"]
     assert wide["web-0"][5].startswith("10.128.") and wide["web-0"][6].startswith("sim-node-")
     assert wide["picky"][2] == "Pending" and wide["once"][2] == "Completed"
+    kubectl("label", "node", "sim-node-0", "zone=b", "--overwrite")  # now a node fits it
+    try:
+        with private_server.client() as api:
+            wait_for(lambda: phase(api, ns, "picky") == "Running", "picky Running once a node fits")
+            assert api.get(f"/api/v1/namespaces/{ns}/pods/picky").json()["spec"]["nodeName"] == "sim-node-0"
+    finally:
+        kubectl("label", "node", "sim-node-0", "zone=a", "--overwrite")
     # the log of the instance now running starts with its restart; the one before is --previous
     wait_for(lambda: kubectl("logs", "flaky", "-n", ns).startswith("container web restarted ("), "a restart")
     assert int(kubectl("get", "pod", "flaky", "-n", ns).splitlines()[1].split()[3]) >= 1  # RESTARTS

@@ -83,7 +83,7 @@ async def ingest(request: Request) -> Response:
         pod["metadata"]["uid"], container, instance, entries,
         max_lines=settings.log_retention_lines, max_bytes=settings.log_retention_bytes,
     )  # fmt: skip
-    if held > instance:  # the pod's status says another instance runs now than the writer's
+    if held > instance:  # the log already belongs to a later instance than this replica's pod shows
         raise errors.conflict("pods", name, f"container {container} has restarted since ({held} restarts)")
     return Response(status_code=204)
 

@@ -137,6 +137,7 @@ class LoadRun:
         self.server_samples: list[tuple[float, float, float]] = []  # (t, cpu seconds, rss bytes)
         self.client_rss: list[tuple[float, float]] = []  # (t, this process's RSS bytes)
         self.phase_marks: dict[str, float] = {}  # "running", "deleting": when each began
+        self.running = self.gone = 0  # pods seen running, and gone: kept by the watch, not recounted
         self.started = time.monotonic()
         client.observer = self.observe
 
@@ -194,22 +195,18 @@ class LoadRun:
                     await asyncio.sleep(0.2)
 
             followers = [
-                asyncio.ensure_future(
-                    follow(running, lambda: sum(p.running is not None for p in self.pods.values()))
-                ),
-                asyncio.ensure_future(
-                    follow(gone, lambda: sum(p.gone is not None for p in self.pods.values()))
-                ),
+                asyncio.ensure_future(follow(running, lambda: self.running)),
+                asyncio.ensure_future(follow(gone, lambda: self.gone)),
             ]
             try:
                 await self.create_all(lambda: bars.advance(created))
-                await self.wait(lambda: all(p.running is not None for p in self.pods.values()), "to run")
+                await self.wait(lambda: self.running == total, "to run")
                 bars.update(running, completed=total)
                 self.phase_marks["running"] = time.monotonic() - self.started
                 await asyncio.sleep(self.opts.hold)
                 self.phase_marks["deleting"] = time.monotonic() - self.started
                 await self.delete_all()
-                await self.wait(lambda: all(p.gone is not None for p in self.pods.values()), "to go")
+                await self.wait(lambda: self.gone == total, "to go")
                 bars.update(gone, completed=total)
             finally:
                 for f in followers:
@@ -275,12 +272,15 @@ class LoadRun:
             if times.seen is None:
                 times.seen = moment
             if kind == "DELETED":
-                times.gone = moment
+                if times.gone is None:
+                    times.gone = moment
+                    self.gone += 1
                 continue
             if times.scheduled is None and (pod.get("spec") or {}).get("nodeName"):
                 times.scheduled = moment
             if times.running is None and _running(pod):
                 times.running = moment
+                self.running += 1
 
     async def sample_server(self) -> None:
         """The server's CPU seconds and RSS from its /metrics (the replica this client reaches),

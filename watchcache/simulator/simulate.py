@@ -84,6 +84,7 @@ class Simulator:
         self.unschedulable: dict[str, str] = {}  # ns/name -> the reason already reported
         self.acted: dict[str, set[str]] = {}  # ns/name -> the actions begun: each once
         self.running: set[str] = set()
+        self.placed: dict[str, NodeState] = {}  # ns/name -> the node it counts against
         self.ips: dict[str, int] = {}  # node -> last pod address handed out
         self.limit = asyncio.Semaphore(options.concurrency)
         self.tasks: set[asyncio.Task[None]] = set()
@@ -222,10 +223,11 @@ class Simulator:
             if state is None or kind == "DELETED":
                 continue
             spec = node.get("spec") or {}
-            state.labels = dict(node["metadata"].get("labels") or {})
-            state.taints = list(spec.get("taints") or [])
-            state.unschedulable = bool(spec.get("unschedulable"))
-            self.retry_pending()
+            seen = (dict(node["metadata"].get("labels") or {}), list(spec.get("taints") or []),
+                    bool(spec.get("unschedulable")))  # fmt: skip
+            if seen != (state.labels, state.taints, state.unschedulable):  # not a mere heartbeat
+                state.labels, state.taints, state.unschedulable = seen
+                self.retry_pending()
 
     async def heartbeat_forever(self) -> None:
         while True:
@@ -265,9 +267,9 @@ class Simulator:
             return
         phase = (pod.get("status") or {}).get("phase", "Pending")
         if phase in ("Succeeded", "Failed"):
-            node.pods.discard(key)  # a finished pod takes no room
+            self.release(key)  # a finished pod takes no room
         else:
-            node.pods.add(key)
+            self.reserve(key, node)
         if "deletionTimestamp" in meta:
             self.spawn(key, "delete", lambda: self.finish_deletion(key, node))
         elif phase == "Pending":
@@ -278,10 +280,22 @@ class Simulator:
         self.pending.discard(key)
         self.running.discard(key)
         self.unschedulable.pop(key, None)
-        for node in self.nodes.values():
-            node.pods.discard(key)
+        self.release(key)
         self.acted.pop(key, None)
         self.retry_pending()  # room was made
+
+    def reserve(self, key: str, node: NodeState) -> None:
+        """Count the pod against its node's room (``placed`` finds it again without a scan)."""
+        held = self.placed.get(key)
+        if held is not None and held is not node:
+            held.pods.discard(key)
+        self.placed[key] = node
+        node.pods.add(key)
+
+    def release(self, key: str) -> None:
+        node = self.placed.pop(key, None)
+        if node is not None:
+            node.pods.discard(key)
 
     def retry_pending(self) -> None:
         for key in list(self.pending):
@@ -302,7 +316,7 @@ class Simulator:
                 self.unschedulable[key] = why
                 await self.unschedulable_status(pod, why)
             return
-        node.pods.add(key)  # reserved while the binding is on its way
+        self.reserve(key, node)  # reserved while the binding is on its way
         binding = {
             "apiVersion": "v1",
             "kind": "Binding",
@@ -312,7 +326,7 @@ class Simulator:
         try:
             await self.call("POST", f"/api/v1/namespaces/{ns}/pods/{name}/binding", binding)
         except ApiError:
-            node.pods.discard(key)
+            self.release(key)
             raise
         self.pending.discard(key)
         self.counts["bound"] += 1
@@ -374,7 +388,7 @@ class Simulator:
                     "PATCH", path, {"status": finished_status(current, now())}, content_type=MERGE
                 )
                 self.running.discard(key)
-                node.pods.discard(key)
+                self.release(key)
                 self.counts["finished"] += 1
                 self.retry_pending()
 

@@ -50,7 +50,6 @@ EVENT_V1 = replace(
     fields=EVENT_V1_FIELDS,
     # rows are printed from the core/v1 form, as kube prints the internal object
     printer=Printer(EVENT_PRINTER.columns, lambda event, now: EVENT_PRINTER.row(to_core(event), now)),
-    short_names=("ev",),
     protobuf=EVENT_V1_MESSAGE,
     empty=V1_ZERO,
     stored_as=StoredAs(EVENT, to_core, from_core),
