@@ -26,7 +26,7 @@ import uvloop
 
 from watchcache.cli import GC_THRESHOLDS
 from watchcache.http.app import create_app
-from watchcache.process.embedded_redis import EmbeddedRedis
+from watchcache.process.embedded_redis import DURABILITY, FSYNC_EVERY_WRITE, EmbeddedRedis
 from watchcache.process.settings import Settings
 
 from .pods import pod_body
@@ -160,6 +160,10 @@ def main() -> None:
     parser.add_argument("--writes", type=int, default=4000, help="requests per phase")
     parser.add_argument("--profile", help="write a pyinstrument text profile of the whole run here")
     parser.add_argument(
+        "--durability", choices=("none", *DURABILITY), default="none",
+        help="Redis persistence (none: no AOF, as the other benchmarks run; else --durability's)",
+    )  # fmt: skip
+    parser.add_argument(
         "--phases",
         default=",".join(PHASES),
         help="comma-separated, of " + ", ".join(PHASES) + " (create always runs)",
@@ -168,9 +172,11 @@ def main() -> None:
     phases = tuple(args.phases.split(","))
     if unknown := set(phases) - set(PHASES):
         parser.error(f"unknown phases: {', '.join(sorted(unknown))}")
+    persistent = args.durability != "none"
+    durability = args.durability if persistent else FSYNC_EVERY_WRITE
     with (
         tempfile.TemporaryDirectory(prefix="wc-inprocess-") as tmp,
-        EmbeddedRedis(Path(tmp), persistence=False) as redis,
+        EmbeddedRedis(Path(tmp), persistence=persistent, durability=durability) as redis,
     ):
         if args.profile:
             from pyinstrument import Profiler

@@ -55,8 +55,12 @@ class LuaWrites:
 
     def __init__(self, redis: Redis) -> None:
         self.redis = redis
-        self.keys = ["{wc}:rv", "{wc}:log", "{wc}:obj"]
+        self.keys = ["{wc}:rv", "{wc}:log", "{wc}:obj", "{wc}:epoch"]
         self.script = redis.register_script(WRITE_SCRIPT)
+        self.epoch = b"ceiling"  # checked on every write, as the server's are
+
+    async def claim(self) -> None:
+        await self.redis.set(self.keys[3], self.epoch)
 
     async def get_rv(self, key: str) -> int | None:
         raw = await self.redis.hget(self.keys[2], key)
@@ -66,7 +70,8 @@ class LuaWrites:
         precondition = "" if expected_rv is None else str(expected_rv)
         version = unstamped(pod)
         summary = Summary.of(pod, POD_FIELDS).packed(POD_FIELDS)
-        args = [key, event_type, precondition, version.json, pack_previous(None), version.at, summary, "pods"]
+        args = [key, event_type, precondition, version.json, pack_previous(None), version.at, summary, "pods",
+                self.epoch, 0]  # fmt: skip
         result = await self.script(keys=self.keys, args=args)
         assert result[0] == b"ok", result
 
@@ -100,6 +105,7 @@ async def _store_ceiling(
 ) -> dict[str, Any]:
     redis = Redis.from_url(redis_url, max_connections=conns + 4)
     store = LuaWrites(redis)
+    await store.claim()
     start = time.monotonic()
     window = (start + warmup, start + warmup + duration)
     lat: list[float] = []

@@ -176,8 +176,11 @@ STUB_APP_LAUNCHER = textwrap.dedent(
             return JSONResponse({"redis_url": settings.redis_url, "redis_pid": pid})
         return Starlette(routes=[Route("/info", info)])
 
+    async def drain(app, delay):
+        pass
+
     stub = types.ModuleType("watchcache.http.app")
-    stub.create_app = create_app
+    stub.create_app, stub.drain = create_app, drain
     sys.modules["watchcache.http.app"] = stub
     from watchcache.cli import main
     main(sys.argv[1:])
@@ -205,6 +208,7 @@ def test_serve_runs_https_on_embedded_redis_and_stops_it_on_sigterm(tmp_path: Pa
         server.wait()
     first_line = log.read_text().splitlines()[0]
     assert f"watchcache serving https://127.0.0.1:{port} (redis: embedded at " in first_line
+    assert "fsync-every-write" in first_line  # the default durability, said where it is chosen
     with pytest.raises(ProcessLookupError):
         os.kill(info["redis_pid"], 0)  # redis-server went down with watchcache
     assert (data_dir / "redis" / "redis.log").read_text().count("Redis is starting") == 1

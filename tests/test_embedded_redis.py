@@ -13,13 +13,14 @@ import pytest
 import redis
 
 from watchcache.process.embedded_redis import (
+    FSYNC_EVERY_SECOND,
     EmbeddedRedis,
     EmbeddedRedisError,
     RedisServerNotFound,
     find_free_port,
 )
 
-AOF_FLUSH_WAIT_S = 3.0  # appendfsync everysec: the file is written within about a second
+AOF_FLUSH_WAIT_S = 3.0  # the AOF file is created on the first write, a moment after the reply
 
 
 @pytest.fixture
@@ -47,10 +48,15 @@ def test_persistence_writes_an_append_only_file_under_data_dir(
     persistent: EmbeddedRedis, tmp_path: Path
 ) -> None:
     config = client(persistent).config_get("*")
-    assert (config["appendonly"], config["appendfsync"]) == ("yes", "everysec")
+    assert (config["appendonly"], config["appendfsync"]) == ("yes", "always")  # fsync-every-write
     assert Path(config["dir"]) == (tmp_path / "redis").resolve()
     client(persistent).set("k", "v")
     assert _eventually(lambda: any(_aof_files(tmp_path / "redis")))
+
+
+def test_fsync_every_second_is_redis_everysec(tmp_path: Path) -> None:
+    with EmbeddedRedis(tmp_path, durability=FSYNC_EVERY_SECOND) as server:
+        assert client(server).config_get("appendfsync") == {"appendfsync": "everysec"}
 
 
 def test_data_survives_a_restart_with_persistence(tmp_path: Path) -> None:

@@ -87,7 +87,7 @@ async def test_a_blocked_reader_gets_a_whole_batch_in_one_reply(store: Store) ->
         await asyncio.sleep(0.2)  # the XREAD is blocked in Redis
         writes = [store.write("pods", f"ns/b{i}", "ADDED", pod(f"b{i}"), expected_rv=None) for i in range(5)]
         committed = await asyncio.gather(*writes)
-        events = await reading
+        events, _ = await reading
         assert [e.rv for e in events] == [c.rv for c in committed]
     finally:
         await follower.close()

@@ -26,7 +26,7 @@ async def test_an_idle_tail_blocks_its_whole_time_without_a_client_timeout(
     try:
         block_ms = TAIL_BLOCK_MS + 1_000
         started = time.monotonic()
-        assert await follower.next(0, block_ms) == []
+        assert await follower.next(0, block_ms) == ([], None)  # no events, and no epoch claimed
         assert time.monotonic() - started >= block_ms / 1e3 - 0.05
     finally:
         await follower.close()
@@ -49,8 +49,9 @@ async def test_the_client_speaks_over_a_unix_socket_too(tmp_path: Path) -> None:
                 "pods", "ns/p", "ADDED", {"kind": "Pod", "metadata": {"name": "p"}}, expected_rv=None
             )
         ).rv
+        await store.claim()
         heads = store.head_reader()
-        assert await heads.head() == rv == await store.head()
+        assert await heads.head() == (rv, store.epoch) and rv == await store.head()
         await heads.close()
     finally:
         await redis.aclose()
@@ -68,7 +69,9 @@ async def test_the_tailer_reads_events_in_either_protocol(redis_server: Embedded
     try:
         pod = {"kind": "Pod", "metadata": {"name": "p", "namespace": "ns", "labels": {"a": "b"}}}
         written = await store.write("pods", "ns/p", "ADDED", pod, expected_rv=None, summary=b"s")
-        (event,) = await follower.next(0, 100)
+        await store.claim()
+        (event,), epoch = await follower.next(0, 100)
+        assert epoch == store.epoch
         assert (event.rv, event.key, event.json, event.summary) == (written.rv, "ns/p", written.json, b"s")
     finally:
         await follower.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -23,9 +24,10 @@ HOUR_S = 3600.0
 
 @pytest.fixture
 async def store(private_redis: EmbeddedRedis) -> AsyncIterator[Store]:
+    """An empty store of the test's own (keys of another prefix than the module's server's:
+    emptying the server's would make it rebuild its view under the next test)."""
     redis = Redis.from_url(private_redis.url)
-    await redis.flushdb()
-    yield Store(redis)
+    yield Store(redis, prefix=f"{{retention-{uuid.uuid4().hex}}}")
     await redis.aclose()
 
 

@@ -47,6 +47,7 @@ def labelled(**changes: str | None) -> Callable[[Object], Object]:
 async def stale_pair(store: Store) -> tuple[ResourceRegistry, ResourceRegistry, str]:
     """A and B; B's view holds the pod's first version, A has written a second (label a=1)."""
     a = registry(store)
+    await a.replica.bootstrap()
     manifest = {"metadata": {"name": "p"}, "spec": {"containers": [{"name": "c", "image": "i"}]}}
     await a.create("ns", manifest, OPTS)
     b = registry(store)
@@ -139,6 +140,7 @@ class FinishedElsewhere(ResourceRegistry):
 
 async def test_a_deletion_finished_by_another_replica_meanwhile_is_not_a_404(store: Store) -> None:
     other = registry(store)
+    await other.replica.bootstrap()
     racing = FinishedElsewhere(POD, store, other.replica, other.history)
     racing.other = other
     manifest = {"metadata": {"name": "p"}, "spec": {"containers": [{"name": "c", "image": "i"}]}}

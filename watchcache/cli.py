@@ -22,7 +22,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import click
 
-from watchcache.process.embedded_redis import EmbeddedRedis, EmbeddedRedisError
+from watchcache.process.embedded_redis import DURABILITY, EmbeddedRedis, EmbeddedRedisError
 from watchcache.process.kubeconfig import render_kubeconfig
 from watchcache.process.settings import LOG_LEVELS, MIN_LOG_BYTES, Settings, parse_duration
 from watchcache.process.tls import ensure_self_signed, serving_hosts
@@ -108,6 +108,12 @@ server_options = options(
 runtime_options = options(
     option("--redis-url",
            help="Redis URL; omitted = start an embedded redis-server with its data in --data-dir"),
+    option("--durability", type=click.Choice(list(DURABILITY)), default=DEFAULTS.durability,
+           help="When the embedded Redis fsyncs its append-only file: fsync-every-write (an "
+                "acknowledged write survives a host crash, as with etcd; concurrent writes share "
+                "one fsync) or fsync-every-second (a host crash may lose the last second of "
+                "writes; a process crash loses nothing). An external Redis (--redis-url) keeps "
+                "its own appendfsync."),
     option("--log-level", type=click.Choice(LOG_LEVELS, case_sensitive=False),
            default=DEFAULTS.log_level, help="Log level of watchcache and uvicorn."),
     option("--event-retention", type=click.IntRange(min=1), default=DEFAULTS.event_retention,
@@ -133,6 +139,12 @@ runtime_options = options(
     option("--log-retention-bytes", type=click.IntRange(min=MIN_LOG_BYTES),
            default=DEFAULTS.log_retention_bytes,
            help="...and at most this many bytes of them (a kubelet's containerLogMaxSize: 10Mi)."),
+    option("--shutdown-delay-seconds", type=click.FloatRange(min=0),
+           default=DEFAULTS.shutdown_delay_seconds,
+           help="On SIGTERM or SIGINT, /readyz fails at once and requests are still served this "
+                "long, so a load balancer can take the replica out first (kube-apiserver's "
+                "--shutdown-delay-duration); then every watch ends with a last bookmark and the "
+                "server stops. A second signal stops it at once."),
     option("--strict-namespaces", is_flag=True, default=DEFAULTS.strict_namespaces,
            help="Creating an object in a namespace that does not exist is a 404, as "
                 "kube-apiserver's NamespaceLifecycle admission answers; without it the namespace "
@@ -170,9 +182,9 @@ def serve(**flags: Any) -> None:
         stack.enter_context(_stop_signals_raise_system_exit())
         redis_url, redis_note = settings.redis_url, _redact(settings.redis_url)
         if redis_url is None:
-            embedded = stack.enter_context(_embedded_redis(settings.data_dir))
+            embedded = stack.enter_context(_embedded_redis(settings.data_dir, settings.durability))
             redis_url = embedded.url
-            redis_note = f"embedded at {redis_url}, data in {embedded.dir}"
+            redis_note = f"embedded at {redis_url}, data in {embedded.dir}, {settings.durability}"
         _run(dataclasses.replace(settings, redis_url=redis_url), cert, key, redis_note)
 
 
@@ -409,9 +421,9 @@ def serving_cert(settings: Settings) -> tuple[Path | None, Path | None]:
 
 
 @contextlib.contextmanager
-def _embedded_redis(data_dir: Path) -> Iterator[EmbeddedRedis]:
+def _embedded_redis(data_dir: Path, durability: str) -> Iterator[EmbeddedRedis]:
     try:
-        embedded = EmbeddedRedis(data_dir).start()
+        embedded = EmbeddedRedis(data_dir, durability=durability).start()
     except EmbeddedRedisError as exc:
         raise click.ClickException(str(exc)) from exc
     try:
@@ -427,9 +439,11 @@ def _run(settings: Settings, cert: Path | None, key: Path | None, redis_note: st
     gc.set_threshold(*GC_THRESHOLDS)
 
     from watchcache.http.app import create_app
+    from watchcache.http.server import GracefulServer
 
+    app = create_app(settings)
     config = uvicorn.Config(
-        create_app(settings),
+        app,
         host=settings.host,
         port=settings.port,
         loop="uvloop",
@@ -441,12 +455,13 @@ def _run(settings: Settings, cert: Path | None, key: Path | None, redis_note: st
         log_config=_log_config(settings.log_level),
         ssl_certfile=cert,
         ssl_keyfile=key,
-        # open watches would otherwise hold shutdown forever; they are closed after this grace
+        # watches have ended with a bookmark by then (GracefulServer); any request still open
+        # after this grace is cut
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
     )
     logger.info("watchcache serving %s (redis: %s; auth: %s)",
                 _listen_url(settings), redis_note, _auth_note(settings))  # fmt: skip
-    uvicorn.Server(config).run()
+    GracefulServer(config, app, settings.shutdown_delay_seconds).run()
 
 
 # The cycle collector's young generation is collected after this many net new container

@@ -17,6 +17,7 @@ watch, with 410 (design.md invariants 5 and 7).
 from __future__ import annotations
 
 import asyncio
+import enum
 import itertools
 import math
 import time
@@ -40,6 +41,13 @@ CATCH_UP_BATCH = 256  # changes fetched per catch-up step (window or XRANGE): bo
 SEND_CHUNK_BYTES = 256 << 10  # at most this much per send (plus one line), and per paced catch-up step
 
 
+class Ending(enum.Enum):
+    """Why the server ends a watch (a client's disconnect or its deadline needs no reason)."""
+
+    SHUTDOWN = "shutdown"  # the replica stops: what is buffered, a last bookmark, a clean end
+    RESET = "reset"  # the view was rebuilt from a history the watch did not follow: 410 Expired
+
+
 @dataclass(eq=False)
 class Watcher:
     """One open watch. ``live``: the dispatcher appends to ``buffer`` changes with rv > ``cursor``.
@@ -53,6 +61,7 @@ class Watcher:
     live: bool = False
     parked: bool = False
     closed: bool = False
+    ending: Ending | None = None
     buffer: deque[tuple[int, bytes]] = field(default_factory=deque)  # (rv, shared line)
     waiter: asyncio.Future[None] | None = None  # what its task awaits when it sleeps (done: awake)
     index_keys: tuple[tuple[str, ...], ...] = ()
@@ -60,8 +69,9 @@ class Watcher:
     # looked up once: each get_running_loop() is a getpid() system call on Python 3.11
     loop: asyncio.AbstractEventLoop = field(default_factory=asyncio.get_running_loop)
 
-    def close(self) -> None:
-        self.closed = True
+    def close(self, ending: Ending | None = None) -> None:
+        if not self.closed:
+            self.closed, self.ending = True, ending
         self.wake()
 
     def wake(self) -> None:
@@ -107,6 +117,7 @@ class Broadcaster:
         self._index: dict[tuple[str, ...], set[Watcher]] = {}
         self._filters: dict[WatchFilter, list] = {}  # filter -> [the shared instance, watchers using it]
         self.watchers: set[Watcher] = set()
+        self.stopping = False  # the replica is shutting down: watches end as they register
         # timer wheel: tick number -> watchers due then; a tick costs what is due, not all watchers
         self._timers: dict[int, set[Watcher]] = {}
         self._last_tick = math.floor(time.monotonic() / TICK_S)
@@ -151,12 +162,21 @@ class Broadcaster:
         return self.replica.rv
 
     async def close(self) -> None:
-        self.reset()
+        self.stop_watches()
+        self.history.reset()
+
+    def stop_watches(self) -> None:
+        """Shutdown: end every watch, and each one that starts from now on, with a last
+        bookmark (to those that asked for bookmarks), so clients resume elsewhere without a relist."""
+        self.stopping = True
+        for watcher in list(self.watchers):
+            watcher.close(Ending.SHUTDOWN)
 
     def reset(self) -> None:
-        """End every watch and forget the window (shutdown, or the view is rebuilt)."""
+        """The view is rebuilt: end every watch with 410 Expired (clients relist) and forget
+        the window, whose changes belong to the history the view no longer follows."""
         for watcher in list(self.watchers):
-            watcher.close()
+            watcher.close(Ending.RESET)
         self.history.reset()
 
     # ---- registration ----------------------------------------------------------------------
@@ -170,6 +190,8 @@ class Broadcaster:
         self.watchers.add(watcher)
         for key in keys:
             self._index.setdefault(key, set()).add(watcher)
+        if self.stopping:
+            watcher.close(Ending.SHUTDOWN)
 
     def unregister(self, watcher: Watcher) -> None:
         if watcher not in self.watchers:

@@ -84,7 +84,7 @@ class History:
         """
         await self.check_retained(rv)
         first = self._first_rv()
-        if first is not None and rv + 1 >= first:
+        if first is not None and (rv + 1 >= first or self.replica.lost_between(rv, first)):
             start = bisect.bisect_right(self._rvs, rv, lo=self._start)
             return self._changes[start : start + limit]  # type: ignore[return-value]
         head = self.replica.rv
@@ -93,7 +93,7 @@ class History:
         if cached:
             return cached
         events = await self.replica.store.read_range(rv, limit)
-        if events and rv + 1 < events[0].rv:
+        if events and rv + 1 < events[0].rv and not self.replica.lost_between(rv, events[0].rv):
             raise watch_expired(rv, events[0].rv)
         kinds = self.replica.kinds
         changes = [

@@ -4,6 +4,14 @@ Readiness is a small state machine::
 
     starting --bootstrap: snapshot + replay to the log head--> ready
     ready --Redis unreachable--> ready (stale; the tailer retries with backoff)
+    ready --another history in Redis, or a compaction gap--> rebuilding --bootstrap--> ready
+
+Another history: Redis was emptied (the log's epoch changed) or came back from an older state
+(its head is behind the view), noticed by the tailer (the epoch comes with every read of
+events; the head is checked when idle and after an outage), by consistent reads (the head and
+the epoch in one read) or by a write (refused by the write script). The view is then rebuilt
+from Redis, never mixed: while it is, reads, writes and new watches answer 429, and every
+open watch ends with 410 so its client relists.
 
 The log holds every kind, in one rv sequence; the replica keeps a view per kind it serves. The
 tailer is the only writer of the views (design.md invariant 3): it applies every event, the
@@ -32,7 +40,7 @@ from watchcache.cache.view import Entry, View, stored_entry
 from watchcache.machinery.kinds import Kind
 from watchcache.process import tasks
 from watchcache.storage.entries import Event
-from watchcache.storage.store import RANGE_BATCH, Store
+from watchcache.storage.store import RANGE_BATCH, HistoryChanged, Store
 
 log = logging.getLogger("watchcache.replica")
 
@@ -77,6 +85,9 @@ class Replica:
         self._loop: asyncio.AbstractEventLoop | None = None
         self.consistent_reads = 0  # reads that needed the log head (for /metrics)
         self.head_reads = 0  # the Redis round trips those reads shared
+        self.rebuilds = 0  # views rebuilt because Redis held another history (for /metrics)
+        self.lost: list[tuple[int, int]] = []  # rv ranges (after, upto] a history lost
+        self._rebuilding = False
 
     async def start(self) -> None:
         await self.bootstrap()
@@ -96,13 +107,16 @@ class Replica:
     def add_reset_listener(self, listener: Callable[[], None]) -> None:
         self._reset_listeners.append(listener)
 
-    async def bootstrap(self) -> None:
-        """Snapshot the Redis-side view, then replay the log from the snapshot's head.
+    async def bootstrap(self, served_rv: int = 0) -> None:
+        """Join the log's history, snapshot the Redis-side view, then replay the log from the
+        snapshot's head. ``served_rv``: how far a view rebuilt now had gone (see Store.claim).
 
         The head is read *before* the scan, so every change the scan may have missed or seen
         half of is in the replay, and ``View.apply`` skips what the scan already reflected.
         """
         started = time.monotonic()
+        self.lost = await self.store.claim(served_rv)
+        self._pending.clear()  # entries a writer built in the history left behind
         head = await self.store.head()
         with _collector_paused():  # ~5 containers a pod, none in a cycle: nothing to collect
             for resource, view in self.views.items():
@@ -184,7 +198,10 @@ class Replica:
                 waiters, self._head_waiters = self._head_waiters, []  # later arrivals: a later read
                 self.head_reads += 1
                 try:
-                    head = await self._heads.head()
+                    head, epoch = await self._heads.head()
+                    if self._diverged(head, epoch):
+                        self.history_changed(self._divergence(head, epoch))
+                        raise HistoryChanged()
                 except Exception as exc:
                     _settle(waiters, error=exc)
                 else:
@@ -220,11 +237,51 @@ class Replica:
             if not fut.done():
                 fut.set_result(None)
 
+    def _diverged(self, head: int, epoch: bytes | None) -> bool:
+        """Redis holds another history than the view: emptied, or back at an older state."""
+        return epoch != self.store.epoch or (self.rv > 1 and head < self.rv)
+
+    def _divergence(self, head: int, epoch: bytes | None) -> str:
+        if epoch != self.store.epoch:
+            return "the log's epoch changed (Redis was emptied)"
+        return f"the log head {head} is behind the view's {self.rv} (Redis lost its newest events)"
+
+    def lost_rv(self, rv: int) -> bool:
+        """Whether ``rv`` was given out in a history Redis has lost since."""
+        return any(after < rv <= upto for after, upto in self.lost)
+
+    def lost_between(self, rv: int, next_rv: int) -> bool:
+        """Whether the log's gap from ``rv`` to ``next_rv`` is a lost range (rvs are otherwise
+        consecutive: a gap is events compacted away, or a history that lost them)."""
+        return any(after <= rv and next_rv - 1 <= upto for after, upto in self.lost)
+
+    def history_changed(self, reason: str) -> None:
+        """Someone found another history in Redis: rebuild the view from it, once."""
+        if self._rebuilding:
+            return
+        self._rebuilding, self.ready = True, False  # from now on: 429 until rebuilt
+        task = self._task
+        self._task = tasks.spawn("tailer", self._rebuild_then_tail(reason))
+        if task is not None:
+            task.cancel()
+
+    async def _rebuild_then_tail(self, reason: str) -> None:
+        await self._rebuild(reason)
+        await self._tail_forever()
+
     async def _tail_forever(self) -> None:
         failures = 0
         while True:
             try:
-                events = await self._follower.next(self.rv, TAIL_BLOCK_MS)
+                events, epoch = await self._follower.next(self.rv, TAIL_BLOCK_MS)
+                if epoch != self.store.epoch:
+                    await self._rebuild(self._divergence(0, epoch))
+                    continue
+                if not events or failures:  # idle, or back after an outage: a rollback?
+                    head = await self.store.head()
+                    if self._diverged(head, epoch):
+                        await self._rebuild(self._divergence(head, epoch))
+                        continue
             except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
                 delay = RETRY_BACKOFF_S[min(failures, len(RETRY_BACKOFF_S) - 1)]
                 failures += 1
@@ -232,22 +289,34 @@ class Replica:
                 await asyncio.sleep(delay)
                 continue
             failures = 0
-            if events and events[0].rv > self.rv + 1:
-                await self._resync(events[0].rv)
+            if events and events[0].rv > self.rv + 1 and not self.lost_between(self.rv, events[0].rv):
+                await self._rebuild(
+                    f"the log resumes at {events[0].rv} past the view's {self.rv} (compacted, or lost)"
+                )
             elif events:
                 self._apply(events)
 
-    async def _resync(self, next_rv: int) -> None:
-        """The log was compacted past this replica's position: rebuild the view from scratch.
-
-        Watches of this replica may have missed events; they are ended (clients re-watch and get
-        410, then relist), exactly as when kube-apiserver's watch cache is re-initialised.
-        """
-        log.error("tailer fell behind compaction (at %d, log resumes at %d): resyncing", self.rv, next_rv)
-        self.ready = False
+    async def _rebuild(self, reason: str) -> None:
+        """Rebuild the view from what Redis holds now, as kube-apiserver re-initialises its
+        watch cache: watches of the old view end with 410 (their clients relist), and nothing
+        is served from the view until it is whole again."""
+        log.error("%s: rebuilding the view from Redis; open watches end with 410 Expired", reason)
+        self.rebuilds += 1
+        self._rebuilding, self.ready = True, False
+        served = self.rv
         for listener in self._reset_listeners:
             listener()
-        await self.bootstrap()
+        failures = 0
+        while True:
+            try:
+                await self.bootstrap(served)
+                break
+            except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
+                delay = RETRY_BACKOFF_S[min(failures, len(RETRY_BACKOFF_S) - 1)]
+                failures += 1
+                log.warning("rebuild: Redis unreachable (%s); retrying in %.1fs", exc, delay)
+                await asyncio.sleep(delay)
+        self._rebuilding = False
 
 
 @contextlib.contextmanager

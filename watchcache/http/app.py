@@ -6,8 +6,10 @@ anything unexpected a logged 500) live in :mod:`router`.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator, Sequence
 
 import orjson
@@ -49,6 +51,7 @@ log = logging.getLogger("watchcache.app")
 KINDS = (POD, NAMESPACE, EVENT, NODE, EVENT_V1, LEASE)
 
 HEALTH_PATHS = frozenset({"/livez", "/readyz", "/healthz"})  # open to load balancers
+WATCHES_END_S = 2.0  # how long a graceful stop waits for watches to send their last bookmark
 
 
 # ---- endpoints -----------------------------------------------------------------------------
@@ -121,7 +124,10 @@ async def livez(request: Request) -> Response:
 
 
 async def readyz(request: Request) -> Response:
-    if request.app.state.replica.ready:
+    state = request.app.state
+    if state.draining:
+        return PlainTextResponse("shutting down", status_code=503)
+    if state.replica.ready:
         return PlainTextResponse("ok")
     return PlainTextResponse("view not synced yet", status_code=503)
 
@@ -228,6 +234,7 @@ def create_app(settings: Settings) -> ASGIApp:
         )
         app.state.settings = settings
         app.state.replica = replica
+        app.state.draining = False
         registries = app.state.registries = {
             kind.qualified_resource: ResourceRegistry(kind, store, replica, history) for kind in KINDS
         }
@@ -265,3 +272,19 @@ def create_app(settings: Settings) -> ASGIApp:
     if settings.token_file is not None:
         app = TokenAuthentication(app, TokenFile.load(settings.token_file))
     return app
+
+
+async def drain(app: ASGIApp, delay: float) -> None:
+    """A graceful stop, as kube-apiserver's: /readyz fails at once so load balancers take the
+    replica out, requests are served for ``delay`` seconds more, then every watch ends with a
+    last bookmark and this returns once they have (or after ``WATCHES_END_S``)."""
+    router = app.app if isinstance(app, TokenAuthentication) else app
+    assert isinstance(router, Router)
+    state = router.state
+    state.draining = True
+    await asyncio.sleep(delay)
+    broadcaster: Broadcaster = state.broadcaster
+    broadcaster.stop_watches()
+    deadline = time.monotonic() + WATCHES_END_S
+    while broadcaster.watchers and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)

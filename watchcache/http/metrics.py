@@ -57,6 +57,12 @@ class WatchCacheCollector(Collector):
             "watchcache_head_reads", "Redis reads of the log head, shared by the consistent reads queued.",
             value=replica.head_reads,
         )  # fmt: skip
+        yield CounterMetricFamily(
+            "watchcache_view_rebuilds",
+            "Views rebuilt from Redis: it held another history (emptied, or back at an older state) "
+            "or the log had been compacted past the view.",
+            value=replica.rebuilds,
+        )  # fmt: skip
 
 
 def registry_for(broadcaster: Broadcaster) -> CollectorRegistry:

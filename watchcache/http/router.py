@@ -25,6 +25,7 @@ from starlette.types import Receive, Scope, Send
 
 from watchcache.http.responses import status_response
 from watchcache.machinery import errors
+from watchcache.storage.store import HistoryChanged
 
 log = logging.getLogger("watchcache.router")
 
@@ -132,6 +133,8 @@ def error_response(request: Request, exc: Exception) -> Response:
     """The one mapping from an exception to a Kubernetes ``Status`` response."""
     if isinstance(exc, errors.APIError):
         return status_response(request, exc)
+    if isinstance(exc, HistoryChanged):  # a consistent read found it: the view is being rebuilt
+        return status_response(request, errors.initializing())
     if isinstance(exc, RedisError):
         log.warning("Redis error on %s %s: %s", request.method, request.url.path, exc)
         unavailable = errors.APIError(

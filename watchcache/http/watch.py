@@ -29,7 +29,7 @@ from watchcache.cache.changes import (
     event_line,
     table_event_object,
 )
-from watchcache.cache.dispatcher import CATCH_UP_BATCH, SEND_CHUNK_BYTES, Broadcaster, Watcher
+from watchcache.cache.dispatcher import CATCH_UP_BATCH, SEND_CHUNK_BYTES, Broadcaster, Ending, Watcher
 from watchcache.cache.view import Entry
 from watchcache.http.responses import JSON, negotiate, until_disconnect
 from watchcache.machinery import errors, params
@@ -41,6 +41,7 @@ BOOKMARK_BEFORE_DEADLINE_S = 2.0  # the watch cache sends a last bookmark ~2 s b
 DEFAULT_TIMEOUT_RANGE_S = (1800.0, 3600.0)  # server default watch duration: random in [30, 60) min
 INITIAL_EVENTS_END = "k8s.io/initial-events-end"
 LIST_BLUEPRINT = "kubernetes.io/initial-events-list-blueprint"
+VIEW_REBUILT = "the server rebuilt its view of the storage, whose history changed: list again"
 
 
 def wants_watch(query: Mapping[str, str]) -> bool:
@@ -137,6 +138,7 @@ class WatchStream:
         self.broadcaster.register(watcher)
         try:
             await self.loop(watcher)
+            await self.end(watcher)
         except errors.APIError as exc:
             await self.write(error_line(exc))
         finally:
@@ -153,7 +155,7 @@ class WatchStream:
             opts.send_initial_events if opts.send_initial_events is not None else rv_param in (None, "0")
         )
         if rv_param and rv_param != "0" and not initial:
-            return int(rv_param), None
+            return self.r.registry.resumable_rv(rv_param), None
         reached = await self.r.registry.read_rv(rv_param)  # a list's rules: unset, "0" or N
         if initial:
             return b.rv, b.initial_entries(self.r.filter)  # one synchronous step: no gap, no overlap
@@ -199,6 +201,21 @@ class WatchStream:
                 self.deadline if self.next_bookmark is None else min(self.deadline, self.next_bookmark),
             )
             await watcher.sleep()
+
+    async def end(self, watcher: Watcher) -> None:
+        """The last words of a watch the server ends: on shutdown, what is buffered and a
+        bookmark at the position reached, so the client resumes on another replica from there
+        (kube-apiserver's watch cache does the same); after the view was rebuilt, 410 Expired,
+        so it relists."""
+        if watcher.ending is Ending.RESET:
+            raise errors.expired(VIEW_REBUILT)
+        if watcher.ending is not Ending.SHUTDOWN:
+            return
+        while watcher.live and watcher.buffer:
+            await self.flush(watcher)
+        if self.next_bookmark is not None:
+            reached = self.broadcaster.rv if watcher.live else watcher.cursor
+            await self.write(bookmark_line(self.kind, reached))
 
     async def flush(self, watcher: Watcher) -> None:
         buffer = watcher.buffer

@@ -30,6 +30,13 @@ PING_INTERVAL_S: Final = 0.02
 PING_SOCKET_TIMEOUT_S: Final = 0.5
 # find_free_port() and redis' bind() race with other processes; a lost race is retried.
 START_ATTEMPTS: Final = 3
+# --durability: when the embedded Redis fsyncs its append-only file (appendfsync). Every write:
+# an acknowledged write survives the host's crash, as etcd's do (Redis fsyncs once per event
+# loop turn, before it answers, so concurrent writes share one fsync). Every second: a host
+# crash may lose the last second of acknowledged writes (a process crash loses nothing).
+FSYNC_EVERY_WRITE: Final = "fsync-every-write"
+FSYNC_EVERY_SECOND: Final = "fsync-every-second"
+DURABILITY: Final = {FSYNC_EVERY_WRITE: "always", FSYNC_EVERY_SECOND: "everysec"}
 LOG_TAIL_BYTES: Final = 2000
 PR_SET_PDEATHSIG: Final = 1  # linux/prctl.h
 
@@ -67,11 +74,13 @@ class EmbeddedRedis:
         data_dir: Path,
         *,
         persistence: bool = True,
+        durability: str = FSYNC_EVERY_WRITE,
         binary: str = REDIS_BINARY,
         startup_timeout_s: float = STARTUP_TIMEOUT_S,
     ) -> None:
         self.dir = Path(data_dir) / "redis"
         self.persistence = persistence
+        self.appendfsync = DURABILITY[durability]
         self.binary = binary
         self.startup_timeout_s = startup_timeout_s
         self.port: int | None = None
@@ -141,9 +150,7 @@ class EmbeddedRedis:
             "--logfile", str(self.log_file.resolve()),
         ]  # fmt: skip
         if self.persistence:
-            # everysec: at most one second of writes lost on a crash, at a fraction of the
-            # cost of fsync-always (redis' own recommendation).
-            return [*args, "--appendonly", "yes", "--appendfsync", "everysec"]
+            return [*args, "--appendonly", "yes", "--appendfsync", self.appendfsync]
         return [*args, "--save", "", "--appendonly", "no"]
 
     def _spawn(self, port: int) -> subprocess.Popen[bytes]:

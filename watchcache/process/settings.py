@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
+from watchcache.process.embedded_redis import DURABILITY, FSYNC_EVERY_WRITE
+
 # uvicorn's level names; "trace" is uvicorn's own level below DEBUG.
 LOG_LEVELS: Final = ("critical", "error", "warning", "info", "debug", "trace")
 MAX_PORT: Final = 65535
@@ -93,6 +95,8 @@ class Settings:
     event_ttl: float = 3600.0  # seconds an event is kept after its last write (kube-apiserver: 1h)
     log_retention_lines: int = 10_000  # lines kept per container instance
     log_retention_bytes: int = 10 * 1024 * 1024  # and their bytes (kubelet's containerLogMaxSize)
+    shutdown_delay_seconds: float = 0.0  # served on after SIGTERM with /readyz failing (kube: 0)
+    durability: str = FSYNC_EVERY_WRITE  # when the embedded Redis fsyncs (see embedded_redis)
 
     def __post_init__(self) -> None:
         self.validate()
@@ -111,6 +115,10 @@ class Settings:
             raise ValueError(
                 f"log retention must keep at least one line and {MIN_LOG_BYTES} bytes (a line's most)"
             )
+        if self.durability not in DURABILITY:
+            raise ValueError(f"durability {self.durability!r} is not one of {', '.join(DURABILITY)}")
+        if self.shutdown_delay_seconds < 0:
+            raise ValueError("the shutdown delay cannot be negative")
         if self.catch_up_mib_per_s <= 0:
             raise ValueError("the catch-up rate must be positive")
         if self.log_level not in LOG_LEVELS:

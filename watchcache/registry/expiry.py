@@ -18,6 +18,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 import orjson
+from redis.exceptions import RedisError
 
 from watchcache.cache.replica import Applied
 from watchcache.cache.view import Entry
@@ -77,7 +78,10 @@ class Expiry:
     async def run_forever(self) -> None:
         while True:
             await asyncio.sleep(self.interval_s)
-            await self.sweep()
+            try:
+                await self.sweep()
+            except (RedisError, errors.APIError) as exc:  # Redis away, or the view rebuilding
+                log.warning("expiring %s skipped: %s", self.registry.resource, exc)
 
     async def sweep(self) -> int:
         """Delete what expired; how many went."""

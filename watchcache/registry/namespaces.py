@@ -19,6 +19,8 @@ import contextlib
 import logging
 from collections.abc import Sequence
 
+from redis.exceptions import RedisError
+
 from watchcache.machinery import errors
 from watchcache.machinery.objects import Object
 from watchcache.registry.deletion import DeleteOptions
@@ -92,6 +94,8 @@ class NamespaceLifecycle:
                 await self.sweep()
             except errors.APIError as exc:
                 log.info("namespace controller: %s (retrying)", exc.message)
+            except RedisError as exc:
+                log.warning("namespace controller: %s (retrying)", exc)
 
     async def sweep(self) -> None:
         for name in sorted(self.namespaces.view.terminating):

@@ -40,7 +40,7 @@ class Reaper:
             await asyncio.sleep(REAP_INTERVAL_S)
             try:
                 await self.reap_once()
-            except RedisError as exc:
+            except (RedisError, errors.APIError) as exc:  # Redis away, or the view rebuilding
                 log.warning("finishing deletions skipped: %s", exc)
 
     def due(self) -> list[tuple[str, str, str]]:

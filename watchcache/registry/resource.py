@@ -31,7 +31,15 @@ from watchcache.registry.deletion import (
     removes_after_update,
 )
 from watchcache.storage.entries import EventType
-from watchcache.storage.store import Committed, KeyExists, KeyMissing, Store, Stored, VersionMismatch
+from watchcache.storage.store import (
+    Committed,
+    HistoryChanged,
+    KeyExists,
+    KeyMissing,
+    Store,
+    Stored,
+    VersionMismatch,
+)
 
 WRITE_ATTEMPTS = 16  # CAS retries under contention before answering 409 (apiserver retries too)
 READ_WAIT_S = 3.0  # kube-apiserver waits this long for a resourceVersion "not older than" N
@@ -115,14 +123,29 @@ class ResourceRegistry:
         whatever this replica holds. ``N``: not older than N, waiting up to 3 s, else 504.
         """
         if not resource_version:
+            self.check_ready()
             try:
                 return await self.replica.consistent_rv(self.read_wait_s)
             except TimeoutError as exc:
                 raise errors.resource_version_too_large(exc.args[0], self.replica.rv) from exc
-        wanted = parse_resource_version(resource_version)
+        wanted = self.resumable_rv(resource_version)
         if wanted and not await self.replica.wait_for(wanted, self.read_wait_s):
             raise errors.resource_version_too_large(wanted, self.replica.rv)
         return self.replica.rv
+
+    def check_ready(self) -> None:
+        """Nothing is served from a view being (re)built: 429, as kube-apiserver's watch cache
+        answers while it initialises."""
+        if not self.replica.ready:
+            raise errors.initializing()
+
+    def resumable_rv(self, resource_version: str) -> int:
+        """A read or watch from this rv: 410 if a history Redis lost gave it out."""
+        self.check_ready()
+        rv = parse_resource_version(resource_version)
+        if self.replica.lost_rv(rv):
+            raise errors.expired(f"too old resource version: {rv} (it is of a history the storage lost)")
+        return rv
 
     async def get(self, namespace: str | None, name: str, resource_version: str | None) -> Entry:
         entry = await self.find(namespace, name, resource_version)
@@ -227,16 +250,22 @@ class ResourceRegistry:
         previous: SelectorState | None = None,
     ) -> tuple[Committed, Summary]:
         """Commit one version with its summary: the view's entry, stored beside the JSON."""
+        self.check_ready()
         summary = Summary.of(pod, self.kind.fields)
-        committed = await self.store.write(
-            self.stored,
-            key,
-            event_type,
-            pod,
-            expected_rv=expected_rv,
-            previous=previous,
-            summary=summary.packed(self.kind.fields),
-        )
+        try:
+            committed = await self.store.write(
+                self.stored,
+                key,
+                event_type,
+                pod,
+                expected_rv=expected_rv,
+                previous=previous,
+                summary=summary.packed(self.kind.fields),
+                seen_rv=self.replica.rv,
+            )
+        except HistoryChanged:
+            self.replica.history_changed("a write found another history in Redis")
+            raise errors.initializing() from None
         return committed, summary
 
     def _written(

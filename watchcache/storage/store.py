@@ -9,6 +9,10 @@ Layout (one hash tag, so every key lives in one Cluster slot):
   ``p`` msgpack previous selector state, ``r`` the rv of the version replaced, ``ts`` the
   Redis clock in ms, ``s`` the writer's packed summary of the version (what the view keeps
   beside the JSON: labels, selectable fields, uid);
+- ``{wc}:epoch`` — the identity of the history the log holds, written once when a replica
+  first finds none (a new or emptied Redis); every write names the epoch it was decided in;
+- ``{wc}:lost`` — rv ranges a history lost (Redis came back from an older state): a sorted
+  set, member ``"<after> <upto>"`` scored ``upto``; a watch or list from an rv in one is 410;
 - ``{wc}:compactor`` — the lease of the one replica trimming the stream right now;
 - ``{wc}:logs:<ns>/<pod>/<container>[:previous]`` — a container instance's log lines
   (fields ``ts`` RFC 3339 time, ``l`` the line), ids are Redis ms times;
@@ -27,6 +31,8 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import socket
+import uuid
+from collections import deque
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any, cast
@@ -64,9 +70,16 @@ WRITE_SCRIPT = """
 -- ARGV[6] the offset in ARGV[4] where the rv's digits go
 -- ARGV[7] the version's packed summary (opaque here; "" for none)
 -- ARGV[8] the object's resource (the log holds every kind; KEYS[3] is this resource's view)
--- returns {"ok", rv} | {"exists", current} | {"missing"} | {"conflict", current}
+-- KEYS[4] the history's epoch; ARGV[9] the epoch the writer follows ("": not checked),
+-- ARGV[10] the rv the writer's view has reached: a log head behind it means Redis lost data
+-- returns {"ok", rv} | {"exists", current} | {"missing"} | {"conflict", current} | {"history"}
 -- The entry also records "r", the rv of the version it replaces ("0": none), so the state at
 -- any retained rv can be rebuilt, and "ts", the Redis clock in ms, for age-based retention.
+if ARGV[9] ~= '' then
+  local seen = tonumber(ARGV[10])
+  if redis.call('GET', KEYS[4]) ~= ARGV[9] then return {'history'} end
+  if seen > 1 and tonumber(redis.call('GET', KEYS[1]) or '0') < seen then return {'history'} end
+end
 local current = redis.call('HGET', KEYS[3], ARGV[1])
 local previous_rv = '0'
 if current then
@@ -97,6 +110,25 @@ end
 return {'ok', rv}
 """
 WRITE_SCRIPT_SHA = hashlib.sha1(WRITE_SCRIPT.encode(), usedforsecurity=False).hexdigest()
+
+# A replica (re)joining the log: KEYS epoch, rv counter, lost ranges; ARGV a new epoch (kept
+# only where there is none) and the highest rv the replica served before (0: none). A log head
+# behind that rv is a history that lost its newest events: the counter moves past them, so no
+# rv is given twice, the range is recorded as lost, and the new epoch replaces the old one, so
+# every other replica rebuilds too (some may have seen the lost events, and the moved counter
+# hides the loss from them). Returns the epoch and the lost ranges.
+CLAIM_SCRIPT = """
+local head = tonumber(redis.call('GET', KEYS[2]) or '0')
+local seen = tonumber(ARGV[2])
+if seen > 1 and head < seen then
+  redis.call('SET', KEYS[2], seen)
+  redis.call('ZADD', KEYS[3], seen, head .. ' ' .. seen)
+  redis.call('SET', KEYS[1], ARGV[1])
+else
+  redis.call('SET', KEYS[1], ARGV[1], 'NX')
+end
+return {redis.call('GET', KEYS[1]), redis.call('ZRANGE', KEYS[3], 0, -1)}
+"""
 
 LOG_TTL_S = 7 * 24 * 3600  # a container's log (and its previous) outlives its last line this long
 # A container log append: KEYS the instance's stream, the previous instance's, and a hash of
@@ -170,6 +202,11 @@ class Committed:
 
     rv: int
     json: bytes
+
+
+class HistoryChanged(Exception):
+    """Redis holds another history than the one this replica follows: emptied (a new epoch)
+    or back at an older state (a head behind the replica's view)."""
 
 
 class StoreError(Exception):
@@ -275,12 +312,16 @@ class OwnConnection:
     async def call(self, command: bytes, deadline_s: float) -> Any:
         """Send a packed command and read its reply; a Redis that does not answer within
         ``deadline_s`` fails it with redis-py's TimeoutError."""
+        return (await self.call_many((command,), deadline_s))[0]
+
+    async def call_many(self, commands: tuple[bytes, ...], deadline_s: float) -> list[Any]:
+        """Send packed commands in one write and read their replies (one round trip)."""
         try:
             async with asyncio.timeout(deadline_s):
                 try:
-                    return await self._round_trip(command)
+                    return await self._round_trip(commands)
                 except RedisConnectionError:  # a connection Redis closed: once more, afresh
-                    return await self._round_trip(command)
+                    return await self._round_trip(commands)
         except TimeoutError:  # asyncio's, not redis-py's
             await self.close()
             raise RedisTimeoutError(f"no answer from Redis in {deadline_s:g}s") from None
@@ -288,11 +329,19 @@ class OwnConnection:
             await self.close()
             raise
 
-    async def _round_trip(self, command: bytes) -> Any:
+    async def _round_trip(self, commands: tuple[bytes, ...]) -> list[Any]:
         replies = self._replies
         if replies is None or replies.lost:
             replies = await self._connect()
-        return await replies.request(command)
+        futures = replies.request(commands)
+        try:
+            return [await reply for reply in futures]
+        finally:
+            for reply in futures:  # on an error or a cancellation, the rest are nobody's
+                if not reply.done():
+                    reply.cancel()
+                elif not reply.cancelled():
+                    reply.exception()  # seen: not "never retrieved"
 
     async def _connect(self) -> _Replies:
         await self.close()
@@ -313,37 +362,40 @@ class OwnConnection:
 
 
 class _Replies(asyncio.Protocol):
-    """The protocol of an :class:`OwnConnection`'s transport: one request at a time, its reply
-    parsed by hiredis as the bytes arrive."""
+    """The protocol of an :class:`OwnConnection`'s transport: one request (of one or more
+    commands) at a time, the replies parsed by hiredis as the bytes arrive."""
 
     def __init__(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.WriteTransport, transport)
         self.reader = hiredis.Reader()
-        self.waiter: asyncio.Future[Any] | None = None
+        self.waiters: deque[asyncio.Future[Any]] = deque()
         self.lost = False
 
-    def request(self, command: bytes) -> asyncio.Future[Any]:
-        self.waiter = asyncio.get_running_loop().create_future()
-        self.transport.write(command)
-        return self.waiter
+    def request(self, commands: tuple[bytes, ...]) -> list[asyncio.Future[Any]]:
+        loop = asyncio.get_running_loop()
+        futures = [loop.create_future() for _ in commands]
+        self.waiters.extend(futures)
+        self.transport.write(commands[0] if len(commands) == 1 else b"".join(commands))
+        return futures
 
     def data_received(self, data: bytes) -> None:
         self.reader.feed(data)
-        reply = self.reader.gets()
-        if reply is False:  # not all of it yet
-            return
-        waiter, self.waiter = self.waiter, None
-        if waiter is None or waiter.done():  # nobody asked (its caller gave up): close
-            self.transport.close()
-        elif isinstance(reply, hiredis.ReplyError):
-            waiter.set_exception(ResponseError(str(reply)))
-        else:
-            waiter.set_result(reply)
+        while (reply := self.reader.gets()) is not False:  # False: not all of one yet
+            waiter = self.waiters.popleft() if self.waiters else None
+            if waiter is None or waiter.done():  # nobody asked (its caller gave up): close
+                self.transport.close()
+                return
+            if isinstance(reply, hiredis.ReplyError):
+                waiter.set_exception(ResponseError(str(reply)))
+            else:
+                waiter.set_result(reply)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.lost = True
-        if self.waiter is not None and not self.waiter.done():
-            self.waiter.set_exception(RedisConnectionError("Connection closed by server."))
+        while self.waiters:
+            waiter = self.waiters.popleft()
+            if not waiter.done():
+                waiter.set_exception(RedisConnectionError("Connection closed by server."))
 
 
 class HeadReader:
@@ -351,14 +403,14 @@ class HeadReader:
     every consistent read waits on it, so a Redis that hangs fails it in
     :data:`HEAD_TIMEOUT_S`, sooner than the client's socket timeout."""
 
-    def __init__(self, redis: Redis, rv_key: str) -> None:
+    def __init__(self, redis: Redis, rv_key: str, epoch_key: str) -> None:
         self._conn = OwnConnection(redis)
-        self._command = pack_command("GET", rv_key)
+        self._command = pack_command("MGET", rv_key, epoch_key)
 
-    async def head(self) -> int:
-        """As :meth:`Store.head`."""
-        raw = await self._conn.call(self._command, HEAD_TIMEOUT_S)
-        return int(raw) if raw else 0
+    async def head(self) -> tuple[int, bytes | None]:
+        """As :meth:`Store.head`, with the history's epoch read at the same instant."""
+        raw, epoch = await self._conn.call(self._command, HEAD_TIMEOUT_S)
+        return (int(raw) if raw else 0), epoch
 
     async def close(self) -> None:
         await self._conn.close()
@@ -367,22 +419,29 @@ class HeadReader:
 class LogFollower:
     """Reads new events for the tailer, the one task that reads them in a loop."""
 
-    def __init__(self, redis: Redis, log_key: str) -> None:
+    def __init__(self, redis: Redis, log_key: str, epoch_key: str) -> None:
         self._conn = OwnConnection(redis)
         self._log_key = log_key
+        self._epoch = pack_command("GET", epoch_key)
 
-    async def next(self, after_rv: int, block_ms: int, count: int = RANGE_BATCH) -> list[Event]:
+    async def next(
+        self, after_rv: int, block_ms: int, count: int = RANGE_BATCH
+    ) -> tuple[list[Event], bytes | None]:
         """Block up to ``block_ms`` for events with rv > ``after_rv`` (XREAD BLOCK); a Redis that
-        does not answer within the block time plus :data:`REDIS_TIMEOUT_S` fails it."""
+        does not answer within the block time plus :data:`REDIS_TIMEOUT_S` fails it.
+
+        With them comes the epoch, read in the same round trip right after the events: when it
+        is the one the reader follows, the events are of its history.
+        """
         command = pack_command(
             "XREAD", "COUNT", count, "BLOCK", block_ms, "STREAMS", self._log_key, f"{after_rv}-0"
         )
-        reply = await self._conn.call(command, block_ms / 1e3 + REDIS_TIMEOUT_S)
+        reply, epoch = await self._conn.call_many((command, self._epoch), block_ms / 1e3 + REDIS_TIMEOUT_S)
         if not reply:
-            return []
+            return [], epoch
         # RESP3 (redis-py 8's default) answers a map {stream: entries}, RESP2 [[stream, entries]]
         (entries,) = reply.values() if isinstance(reply, dict) else (entries for _, entries in reply)
-        return [decode_entry(entry_id, _pairs(flat)) for entry_id, flat in entries]
+        return [decode_entry(entry_id, _pairs(flat)) for entry_id, flat in entries], epoch
 
     async def close(self) -> None:
         await self._conn.close()
@@ -405,8 +464,11 @@ class Store:
         self.log_key = f"{prefix}:log"
         self.obj_key = f"{prefix}:obj"
         self.lease_key = f"{prefix}:compactor"
+        self.epoch_key = f"{prefix}:epoch"
+        self.lost_key = f"{prefix}:lost"
         self.prefix = prefix
         self.commits = GroupCommit(redis)
+        self.epoch = b""  # the history this store's writes belong to ("": any; see claim)
 
     async def close(self) -> None:
         await self.commits.close()
@@ -416,11 +478,20 @@ class Store:
         raw = await self.redis.get(self.rv_key)
         return int(raw) if raw else 0
 
+    async def claim(self, served_rv: int = 0) -> list[tuple[int, int]]:
+        """Join the log's history (:data:`CLAIM_SCRIPT`): from now on writes are refused
+        unless Redis still holds it. Returns the rv ranges lost so far, as (after, upto]."""
+        keys = (self.epoch_key, self.rv_key, self.lost_key)
+        epoch, lost = await self.redis.eval(CLAIM_SCRIPT, 3, *keys, uuid.uuid4().hex, served_rv)
+        self.epoch = epoch
+        ranges = (member.split() for member in lost)
+        return [(int(after), int(upto)) for after, upto in ranges]
+
     def head_reader(self) -> HeadReader:
-        return HeadReader(self.redis, self.rv_key)
+        return HeadReader(self.redis, self.rv_key, self.epoch_key)
 
     def log_follower(self) -> LogFollower:
-        return LogFollower(self.redis, self.log_key)
+        return LogFollower(self.redis, self.log_key, self.epoch_key)
 
     def objects_key(self, resource: str) -> str:
         """The Redis-side view of one resource (see the module doc for pods' name)."""
@@ -440,25 +511,28 @@ class Store:
         expected_rv: int | None,
         previous: SelectorState | None = None,
         summary: bytes = b"",
+        seen_rv: int = 0,
     ) -> Committed:
         """Append one event and update the Redis-side view.
 
         ``expected_rv=None`` means the key must not exist (create). The pod is encoded here,
         once; on success its ``metadata.resourceVersion`` is the rv the log gave it, and the
         result carries the JSON every reader will serve. ``summary`` is stored beside it as
-        is, for readers that need it without parsing the JSON.
+        is, for readers that need it without parsing the JSON. The write is refused with
+        :class:`HistoryChanged` unless Redis still holds the claimed history up to ``seen_rv``,
+        the rv the writer's view has reached.
         """
         precondition = "" if expected_rv is None else str(expected_rv)
         version = unstamped(pod)
-        keys = (self.rv_key, self.log_key, self.objects_key(resource))
+        keys = (self.rv_key, self.log_key, self.objects_key(resource), self.epoch_key)
         args = (*keys, key, event_type, precondition, version.json)
-        tail = (pack_previous(previous), version.at, summary, resource)
+        tail = (pack_previous(previous), version.at, summary, resource, self.epoch, seen_rv)
         commits = self.commits
         try:
-            result = await commits.call(pack_command("EVALSHA", WRITE_SCRIPT_SHA, 3, *args, *tail))
+            result = await commits.call(pack_command("EVALSHA", WRITE_SCRIPT_SHA, 4, *args, *tail))
         except NoScriptError:
             # a Redis restarted or flushed forgets its scripts; EVAL also caches it again
-            result = await commits.call(pack_command("EVAL", WRITE_SCRIPT, 3, *args, *tail))
+            result = await commits.call(pack_command("EVAL", WRITE_SCRIPT, 4, *args, *tail))
         status = result[0]
         if status == b"ok":
             rv = int(result[1])
@@ -468,6 +542,8 @@ class Store:
             raise KeyExists(_decode_stored(result[1]))
         if status == b"missing":
             raise KeyMissing()
+        if status == b"history":
+            raise HistoryChanged()
         raise VersionMismatch(_decode_stored(result[1]))
 
     async def oldest_rv(self) -> int | None:
