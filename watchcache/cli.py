@@ -139,6 +139,13 @@ runtime_options = options(
     option("--log-retention-bytes", type=click.IntRange(min=MIN_LOG_BYTES),
            default=DEFAULTS.log_retention_bytes,
            help="...and at most this many bytes of them (a kubelet's containerLogMaxSize: 10Mi)."),
+    option("--min-replicas-acked", type=click.IntRange(min=0), default=DEFAULTS.min_replicas_acked,
+           help="Answer a write only once this many replicas of the (external) Redis confirm "
+                "they hold it (Redis WAIT), so a failover to one of them cannot lose it; if they "
+                "do not within --min-replicas-acked-timeout the answer is 504: the write is "
+                "applied, and may be lost on a failover."),
+    option("--min-replicas-acked-timeout", type=GO_DURATION, default="1s",
+           help="How long the Redis replicas have to confirm a write (a Go duration)."),
     option("--shutdown-delay-seconds", type=click.FloatRange(min=0),
            default=DEFAULTS.shutdown_delay_seconds,
            help="On SIGTERM or SIGINT, /readyz fails at once and requests are still served this "

@@ -223,7 +223,11 @@ def create_app(settings: Settings) -> ASGIApp:
     @contextlib.asynccontextmanager
     async def lifespan(app: Router) -> AsyncIterator[None]:
         redis = connect(redis_url)
-        store = Store(redis)
+        store = Store(
+            redis,
+            min_replicas=settings.min_replicas_acked,
+            replica_timeout_ms=max(1, round(settings.min_replicas_acked_timeout * 1000)),
+        )
         replica = Replica(store, KINDS)
         history = History(replica)
         broadcaster = Broadcaster(replica, history, catch_up=Pacer(settings.catch_up_mib_per_s * MIB))

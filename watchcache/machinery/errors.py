@@ -336,6 +336,19 @@ def too_large(message: str) -> APIError:
     return APIError(413, "RequestEntityTooLarge", f"Request entity too large: {message}")
 
 
+def write_not_confirmed(acked: int, needed: int, timeout_s: float) -> APIError:
+    """A write the storage applied but did not confirm as durable in time (kube-apiserver's
+    timeout answer: the request may still take effect)."""
+    return APIError(
+        504,
+        "Timeout",
+        f"Timeout: the write was applied, but {acked} of the {needed} Redis replicas required "
+        f"confirmed it within {timeout_s:g}s; it may still be confirmed, or be lost if Redis fails "
+        "over now: read the object to see",
+        {"retryAfterSeconds": 1},
+    )
+
+
 def resource_version_too_large(requested: int, current: int) -> Timeout:
     return Timeout(
         504,

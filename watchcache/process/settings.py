@@ -97,6 +97,8 @@ class Settings:
     log_retention_bytes: int = 10 * 1024 * 1024  # and their bytes (kubelet's containerLogMaxSize)
     shutdown_delay_seconds: float = 0.0  # served on after SIGTERM with /readyz failing (kube: 0)
     durability: str = FSYNC_EVERY_WRITE  # when the embedded Redis fsyncs (see embedded_redis)
+    min_replicas_acked: int = 0  # Redis replicas that must confirm a write before it is answered
+    min_replicas_acked_timeout: float = 1.0  # seconds they have, else 504
 
     def __post_init__(self) -> None:
         self.validate()
@@ -117,6 +119,10 @@ class Settings:
             )
         if self.durability not in DURABILITY:
             raise ValueError(f"durability {self.durability!r} is not one of {', '.join(DURABILITY)}")
+        if self.min_replicas_acked < 0 or self.min_replicas_acked_timeout <= 0:
+            raise ValueError("--min-replicas-acked cannot be negative, and its timeout must be positive")
+        if self.min_replicas_acked and self.redis_url is None:
+            raise ValueError("--min-replicas-acked needs --redis-url: the embedded Redis has no replicas")
         if self.shutdown_delay_seconds < 0:
             raise ValueError("the shutdown delay cannot be negative")
         if self.catch_up_mib_per_s <= 0:

@@ -31,6 +31,7 @@ from watchcache.registry.deletion import (
     removes_after_update,
 )
 from watchcache.storage.entries import EventType
+from watchcache.storage.groupcommit import NotReplicated
 from watchcache.storage.store import (
     Committed,
     HistoryChanged,
@@ -266,6 +267,9 @@ class ResourceRegistry:
         except HistoryChanged:
             self.replica.history_changed("a write found another history in Redis")
             raise errors.initializing() from None
+        except NotReplicated as exc:
+            timeout_s = self.store.commits.replica_timeout_ms / 1000
+            raise errors.write_not_confirmed(exc.acked, exc.needed, timeout_s) from None
         return committed, summary
 
     def _written(

@@ -16,6 +16,12 @@ and the batch runs without other clients' commands between its own (they reached
 together anyway). A command Redis refuses to queue (a malformed one: the store sends none)
 aborts its batch: nothing in it ran, and each of its commands is told so.
 
+With ``min_replicas`` (``--min-replicas-acked``), a batch that holds a write is followed by
+``WAIT min_replicas timeout`` in the same send: its writes are answered only once Redis says
+that many of its replicas have them, or fail with :class:`NotReplicated` when the timeout
+passes first (the write is applied on the primary and may still reach them). One ``WAIT`` per
+batch, not per write; reads in the batch are answered as they are.
+
 A broken connection fails the commands sent on it and not yet answered with
 ``ConnectionError`` (their outcome is unknown: a write may have been applied, as when any
 request times out), and the next call connects afresh. The reader is always reading, so a
@@ -43,6 +49,14 @@ from watchcache.process import tasks
 REPLY_TIMEOUT_S = 10.0  # as the client's socket timeout (store.REDIS_TIMEOUT_S)
 MULTI = b"*1\r\n$5\r\nMULTI\r\n"
 EXEC = b"*1\r\n$4\r\nEXEC\r\n"
+
+
+class NotReplicated(Exception):
+    """A write Redis ran, but fewer of its replicas than required confirmed in time."""
+
+    def __init__(self, reply: Any, acked: int, needed: int) -> None:
+        super().__init__(f"{acked} of {needed} Redis replicas confirmed the write in time")
+        self.reply, self.acked, self.needed = reply, acked, needed
 
 
 def pack_command(*args: str | bytes | int) -> bytes:
@@ -80,6 +94,31 @@ class _Transaction:
         return True
 
 
+class _Replicated:
+    """The ``WAIT`` after a batch: settles the callers' futures from the batch's own (held
+    until now) and the number of replicas that confirmed it."""
+
+    __slots__ = ("futures", "held", "needed", "writes")
+
+    def __init__(
+        self,
+        held: list[asyncio.Future[Any]],
+        futures: list[asyncio.Future[Any]],
+        writes: list[bool],
+        needed: int,
+    ) -> None:
+        self.held, self.futures, self.writes, self.needed = held, futures, writes, needed
+
+    def take(self, reply: Any) -> bool:
+        acked = reply if isinstance(reply, int) else 0
+        for held, fut, write in zip(self.held, self.futures, self.writes, strict=True):
+            result = (held.exception() or held.result()) if held.done() else RedisConnectionError("no reply")
+            if write and acked < self.needed and not isinstance(result, Exception):
+                result = NotReplicated(result, acked, self.needed)
+            _settle(fut, result)
+        return True
+
+
 def _settle(fut: asyncio.Future[Any], reply: Any) -> None:
     if fut.done():  # its caller gave up (cancelled)
         return
@@ -92,13 +131,22 @@ def _settle(fut: asyncio.Future[Any], reply: Any) -> None:
 class GroupCommit:
     """One pipelined connection: :meth:`call` from any number of tasks, replies in order."""
 
-    def __init__(self, redis: Redis, reply_timeout_s: float = REPLY_TIMEOUT_S) -> None:
+    def __init__(
+        self,
+        redis: Redis,
+        reply_timeout_s: float = REPLY_TIMEOUT_S,
+        *,
+        min_replicas: int = 0,
+        replica_timeout_ms: int = 1000,
+    ) -> None:
         pool = redis.connection_pool
         # the pool's address, auth and TLS; no socket timeout: a deadline per batch instead
         self._make = lambda: pool.connection_class(**{**pool.connection_kwargs, "socket_timeout": None})
         self._conn: AbstractConnection | None = None
-        self._queued: list[tuple[bytes, asyncio.Future[Any]]] = []
-        self._in_flight: deque[asyncio.Future[Any] | _Transaction] = deque()
+        self._queued: list[tuple[bytes, asyncio.Future[Any], bool]] = []
+        self._in_flight: deque[asyncio.Future[Any] | _Transaction | _Replicated] = deque()
+        self.min_replicas, self.replica_timeout_ms = min_replicas, replica_timeout_ms
+        self._wait = pack_command("WAIT", min_replicas, replica_timeout_ms)
         self._flusher: asyncio.Task[None] | None = None
         self._reader: asyncio.Task[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -106,13 +154,13 @@ class GroupCommit:
         self.batches = 0  # sends, and the commands they carried (tests, benchmarks)
         self.commands = 0
 
-    def call(self, packed: bytes) -> asyncio.Future[Any]:
+    def call(self, packed: bytes, *, write: bool = False) -> asyncio.Future[Any]:
         """Queue one command packed by :func:`pack_command`; the future gets its reply (or its
-        error)."""
+        error). A ``write`` waits for ``min_replicas`` replicas to confirm it."""
         if self._loop is None:
             self._loop = asyncio.get_running_loop()
         fut: asyncio.Future[Any] = self._loop.create_future()
-        self._queued.append((packed, fut))
+        self._queued.append((packed, fut, write))
         if self._flusher is None:
             self._flusher = tasks.spawn("group-commit", self._flush(), self._loop)
         return fut
@@ -120,7 +168,7 @@ class GroupCommit:
     async def close(self) -> None:
         await tasks.cancel(self._flusher, self._reader)
         self._fail(self._in_flight, RedisConnectionError("the group commit connection was closed"))
-        self._fail([fut for _, fut in self._queued], RedisConnectionError("closed"))
+        self._fail([fut for _, fut, _ in self._queued], RedisConnectionError("closed"))
         self._queued = []
         if self._conn is not None:
             await self._conn.disconnect()
@@ -132,25 +180,32 @@ class GroupCommit:
         try:
             while self._queued:
                 batch, self._queued = self._queued, []
-                batch = [(packed, fut) for packed, fut in batch if not fut.done()]  # given up
+                batch = [queued for queued in batch if not queued[1].done()]  # given up
                 if batch:
                     await self._send(batch)
         finally:
             self._flusher = None
 
-    async def _send(self, batch: list[tuple[bytes, asyncio.Future[Any]]]) -> None:
-        futures = [fut for _, fut in batch]
+    async def _send(self, batch: list[tuple[bytes, asyncio.Future[Any], bool]]) -> None:
+        futures = [fut for _, fut, _ in batch]
         try:
             conn = await self._connected()
         except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
             self._fail(futures, exc)
             return
+        writes = [write for _, _, write in batch]
+        replicated = self.min_replicas > 0 and any(writes)
+        assert self._loop is not None
+        answered = [self._loop.create_future() for _ in futures] if replicated else futures
         if len(batch) > 1:
-            payload = b"".join([MULTI, *(packed for packed, _ in batch), EXEC])
-            self._in_flight.append(_Transaction(futures))
+            payload = b"".join([MULTI, *(packed for packed, _, _ in batch), EXEC])
+            self._in_flight.append(_Transaction(answered))
         else:
             payload = batch[0][0]
-            self._in_flight.append(futures[0])
+            self._in_flight.append(answered[0])
+        if replicated:
+            payload += self._wait
+            self._in_flight.append(_Replicated(answered, futures, writes, self.min_replicas))
         try:
             await conn.send_packed_command(payload, check_health=False)
         except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
@@ -158,7 +213,6 @@ class GroupCommit:
             return
         self.batches += 1
         self.commands += len(futures)
-        assert self._loop is not None
         self._loop.call_later(self._reply_timeout_s, self._check_answered, futures[-1], conn)
 
     async def _connected(self) -> AbstractConnection:
@@ -187,7 +241,7 @@ class GroupCommit:
                 self._broken(RedisConnectionError("unexpected reply from Redis"))
                 return
             pending = in_flight[0]
-            if isinstance(pending, _Transaction):
+            if isinstance(pending, _Transaction | _Replicated):
                 if pending.take(reply):
                     in_flight.popleft()
             else:
@@ -210,8 +264,14 @@ class GroupCommit:
             tasks.spawn("group-commit-close", conn.disconnect(nowait=True))
 
     @staticmethod
-    def _fail(pending: Iterable[asyncio.Future[Any] | _Transaction], error: Exception) -> None:
+    def _fail(pending: Iterable[asyncio.Future[Any] | _Transaction | _Replicated], error: Exception) -> None:
         for item in pending:
-            for fut in item.futures if isinstance(item, _Transaction) else (item,):
+            for fut in item.futures if isinstance(item, _Transaction | _Replicated) else (item,):
                 if not fut.done():
                     fut.set_exception(error)
+            if isinstance(item, _Replicated):  # its held replies are nobody's now
+                for held in item.held:
+                    if held.done() and not held.cancelled():
+                        held.exception()
+                    else:
+                        held.cancel()

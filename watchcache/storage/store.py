@@ -58,7 +58,7 @@ from watchcache.storage.entries import (
     stored_json,
     unstamped,
 )
-from watchcache.storage.groupcommit import GroupCommit, pack_command
+from watchcache.storage.groupcommit import GroupCommit, NotReplicated, pack_command
 
 WRITE_SCRIPT = """
 -- KEYS[1] rv counter, KEYS[2] event stream, KEYS[3] Redis-side view (hash)
@@ -458,7 +458,9 @@ class Store:
     go through :class:`GroupCommit` (one send per event-loop turn); everything else through
     the client."""
 
-    def __init__(self, redis: Redis, prefix: str = "{wc}") -> None:
+    def __init__(
+        self, redis: Redis, prefix: str = "{wc}", *, min_replicas: int = 0, replica_timeout_ms: int = 1000
+    ) -> None:
         self.redis = redis
         self.rv_key = f"{prefix}:rv"
         self.log_key = f"{prefix}:log"
@@ -467,7 +469,7 @@ class Store:
         self.epoch_key = f"{prefix}:epoch"
         self.lost_key = f"{prefix}:lost"
         self.prefix = prefix
-        self.commits = GroupCommit(redis)
+        self.commits = GroupCommit(redis, min_replicas=min_replicas, replica_timeout_ms=replica_timeout_ms)
         self.epoch = b""  # the history this store's writes belong to ("": any; see claim)
 
     async def close(self) -> None:
@@ -527,12 +529,12 @@ class Store:
         keys = (self.rv_key, self.log_key, self.objects_key(resource), self.epoch_key)
         args = (*keys, key, event_type, precondition, version.json)
         tail = (pack_previous(previous), version.at, summary, resource, self.epoch, seen_rv)
-        commits = self.commits
         try:
-            result = await commits.call(pack_command("EVALSHA", WRITE_SCRIPT_SHA, 4, *args, *tail))
-        except NoScriptError:
-            # a Redis restarted or flushed forgets its scripts; EVAL also caches it again
-            result = await commits.call(pack_command("EVAL", WRITE_SCRIPT, 4, *args, *tail))
+            result = await self._write_script(*args, *tail)
+        except NotReplicated as exc:
+            if exc.reply[0] == b"ok":
+                raise  # written, and not confirmed: the caller cannot know whether it will last
+            result = exc.reply  # nothing was written: the outcome stands
         status = result[0]
         if status == b"ok":
             rv = int(result[1])
@@ -545,6 +547,13 @@ class Store:
         if status == b"history":
             raise HistoryChanged()
         raise VersionMismatch(_decode_stored(result[1]))
+
+    async def _write_script(self, *args: Any) -> Any:
+        try:
+            return await self.commits.call(pack_command("EVALSHA", WRITE_SCRIPT_SHA, 4, *args), write=True)
+        except NoScriptError:
+            # a Redis restarted or flushed forgets its scripts; EVAL also caches it again
+            return await self.commits.call(pack_command("EVAL", WRITE_SCRIPT, 4, *args), write=True)
 
     async def oldest_rv(self) -> int | None:
         """The rv of the oldest event still retained in the log (None for an empty log)."""
