@@ -49,13 +49,15 @@ class Server:
 
 
 def start_server(
-    redis_url: str, workdir: Path, *extra: str, scheme: str = "http", verify: object = False
+    redis_url: str | None, workdir: Path, *extra: str, scheme: str = "http", verify: object = False
 ) -> Server:
+    """``redis_url`` None: ``extra`` says where Redis is (Sentinels)."""
     port = find_free_port()
     workdir.mkdir(parents=True, exist_ok=True)
     log = workdir / f"server-{port}.log"
+    redis = ["--redis-url", redis_url] if redis_url is not None else []
     args = [
-        sys.executable, "-m", "watchcache", "serve", "--port", str(port), "--redis-url", redis_url,
+        sys.executable, "-m", "watchcache", "serve", "--port", str(port), *redis,
         "--data-dir", str(workdir), *extra,
     ]  # fmt: skip
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}

@@ -108,6 +108,10 @@ server_options = options(
 runtime_options = options(
     option("--redis-url",
            help="Redis URL; omitted = start an embedded redis-server with its data in --data-dir"),
+    option("--redis-sentinel", metavar="HOST:PORT,...",
+           help="Find the Redis master through these Sentinels (with --redis-master) instead of "
+                "--redis-url; after a failover every connection reconnects to the new master."),
+    option("--redis-master", metavar="NAME", help="The master's name at --redis-sentinel."),
     option("--durability", type=click.Choice(list(DURABILITY)), default=DEFAULTS.durability,
            help="When the embedded Redis fsyncs its append-only file: fsync-every-write (an "
                 "acknowledged write survives a host crash, as with etcd; concurrent writes share "
@@ -188,7 +192,9 @@ def serve(**flags: Any) -> None:
     with contextlib.ExitStack() as stack:
         stack.enter_context(_stop_signals_raise_system_exit())
         redis_url, redis_note = settings.redis_url, _redact(settings.redis_url)
-        if redis_url is None:
+        if settings.redis_sentinel is not None:
+            redis_note = f"master {settings.redis_master!r} of Sentinels {settings.redis_sentinel}"
+        elif redis_url is None:
             embedded = stack.enter_context(_embedded_redis(settings.data_dir, settings.durability))
             redis_url = embedded.url
             redis_note = f"embedded at {redis_url}, data in {embedded.dir}, {settings.durability}"

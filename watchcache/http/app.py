@@ -215,14 +215,13 @@ class TokenAuthentication:
 
 
 def create_app(settings: Settings) -> ASGIApp:
-    """The ASGI app of one replica; ``settings.redis_url`` must name a reachable Redis."""
-    if settings.redis_url is None:
-        raise ValueError("create_app needs a Redis URL (the CLI starts an embedded Redis)")
-    redis_url = settings.redis_url
+    """The ASGI app of one replica; ``settings`` must name a Redis (a URL or Sentinels)."""
+    if not settings.external_redis:
+        raise ValueError("create_app needs a Redis URL or Sentinels (the CLI starts an embedded Redis)")
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Router) -> AsyncIterator[None]:
-        redis = connect(redis_url)
+        redis = connect(settings.redis_url, sentinels=settings.sentinels, master=settings.redis_master or "")
         store = Store(
             redis,
             min_replicas=settings.min_replicas_acked,

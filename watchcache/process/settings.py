@@ -81,6 +81,8 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8080
     redis_url: str | None = None
+    redis_sentinel: str | None = None  # "host:port,host:port": the Sentinels to ask for the master
+    redis_master: str | None = None  # the master's name at those Sentinels
     data_dir: Path = Path(".watchcache")
     token_file: Path | None = None
     allow_anonymous: bool = False
@@ -121,7 +123,13 @@ class Settings:
             raise ValueError(f"durability {self.durability!r} is not one of {', '.join(DURABILITY)}")
         if self.min_replicas_acked < 0 or self.min_replicas_acked_timeout <= 0:
             raise ValueError("--min-replicas-acked cannot be negative, and its timeout must be positive")
-        if self.min_replicas_acked and self.redis_url is None:
+        if (self.redis_sentinel is None) != (self.redis_master is None):
+            raise ValueError("--redis-sentinel and --redis-master go together: the Sentinels, and "
+                             "the name of the master they watch")  # fmt: skip
+        if self.redis_sentinel is not None and self.redis_url is not None:
+            raise ValueError("give --redis-url or --redis-sentinel, not both")
+        self.sentinels  # noqa: B018  (parsed now: a bad address fails at start)
+        if self.min_replicas_acked and not self.external_redis:
             raise ValueError("--min-replicas-acked needs --redis-url: the embedded Redis has no replicas")
         if self.shutdown_delay_seconds < 0:
             raise ValueError("the shutdown delay cannot be negative")
@@ -147,6 +155,26 @@ class Settings:
                 "give --token-file, or pass --allow-anonymous to let anyone who can reach "
                 "the port read and write pods"
             )
+
+    @property
+    def external_redis(self) -> bool:
+        """A Redis of the user's (a URL or Sentinels), not the embedded one."""
+        return self.redis_url is not None or self.redis_sentinel is not None
+
+    @property
+    def sentinels(self) -> list[tuple[str, int]]:
+        """``--redis-sentinel`` as (host, port) pairs."""
+        out = []
+        for address in (self.redis_sentinel or "").split(","):
+            if not address.strip():
+                continue
+            host, _, port = address.strip().rpartition(":")
+            if not host or not port.isdigit() or not 0 < int(port) <= MAX_PORT:
+                raise ValueError(f"--redis-sentinel: {address.strip()!r} is not host:port")
+            out.append((host.strip("[]"), int(port)))
+        if self.redis_sentinel is not None and not out:
+            raise ValueError("--redis-sentinel names no Sentinel")
+        return out
 
     @property
     def loopback(self) -> bool:

@@ -33,7 +33,7 @@ import hashlib
 import socket
 import uuid
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -42,6 +42,7 @@ import orjson
 from redis.asyncio import Redis
 from redis.asyncio.connection import AbstractConnection
 from redis.asyncio.retry import Retry
+from redis.asyncio.sentinel import Sentinel
 from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import NoScriptError, ResponseError
@@ -259,13 +260,19 @@ def _decode_stored(raw: bytes) -> Stored:
 
 REDIS_TIMEOUT_S = 10.0  # longest wait for any Redis command; > every XREAD BLOCK we send
 HEAD_TIMEOUT_S = 3.0  # longest wait for the log head before consistent reads answer 503
+# the errors of a master Sentinel demoted: a blocked read is unblocked, a write refused
+DEMOTED = ("UNBLOCKED", "READONLY")
+SENTINEL_TIMEOUT_S = 1.0  # a Sentinel that does not answer in this is skipped for the next
 
 # TCP keepalive: first probe after 10 s idle, then every 3 s; dead after 3 unanswered
 KEEPALIVE = {socket.TCP_KEEPIDLE: 10, socket.TCP_KEEPINTVL: 3, socket.TCP_KEEPCNT: 3}
 
 
-def connect(url: str) -> Redis:
-    """The replica's Redis client.
+def connect(url: str | None, *, sentinels: Sequence[tuple[str, int]] = (), master: str = "") -> Redis:
+    """The replica's Redis client: at ``url``, or the master Sentinel names (``sentinels`` and
+    ``master``), asked again whenever a connection is made, so after a failover every
+    connection reconnects to the new master (one to the old one, now a replica, is closed by
+    it or answers READONLY, and redis-py's Sentinel connections then reconnect).
 
     Its socket timeout, :data:`REDIS_TIMEOUT_S`, bounds every command, so a Redis that hangs
     fails requests with 503 instead of holding them; it is longer than any ``XREAD BLOCK`` we
@@ -277,17 +284,22 @@ def connect(url: str) -> Redis:
     fresh one; ``from_url`` clients do not retry otherwise. Should the connection break after
     Redis ran a write, the resent write fails its precondition (409): never applied twice.
     """
-    tcp: dict[str, Any] = {"socket_keepalive": True, "socket_keepalive_options": KEEPALIVE}
+    options: dict[str, Any] = {
+        "decode_responses": False,
+        "retry": Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,)),
+        "socket_timeout": REDIS_TIMEOUT_S,
+        "health_check_interval": 30,
+        "socket_keepalive": True,
+        "socket_keepalive_options": KEEPALIVE,
+    }
+    if sentinels:
+        asked = {"socket_timeout": SENTINEL_TIMEOUT_S}
+        return Sentinel(sentinels, sentinel_kwargs=asked, **options).master_for(master, redis_class=Redis)
+    if url is None:
+        raise ValueError("connect needs a Redis URL or Sentinels")
     if url.startswith("unix:"):  # a unix socket has no TCP keepalive (redis-py refuses the options)
-        tcp = {}
-    return Redis.from_url(
-        url,
-        decode_responses=False,
-        retry=Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,)),
-        socket_timeout=REDIS_TIMEOUT_S,
-        health_check_interval=30,
-        **tcp,
-    )
+        del options["socket_keepalive"], options["socket_keepalive_options"]
+    return Redis.from_url(url, **options)
 
 
 class OwnConnection:
@@ -325,6 +337,11 @@ class OwnConnection:
         except TimeoutError:  # asyncio's, not redis-py's
             await self.close()
             raise RedisTimeoutError(f"no answer from Redis in {deadline_s:g}s") from None
+        except ResponseError as exc:
+            if not str(exc).startswith(DEMOTED):
+                raise
+            await self.close()  # a master turned replica (a failover): the next call asks again
+            raise RedisConnectionError(f"the Redis master is now a replica ({exc})") from None
         except BaseException:  # an error or a cancellation: a reply may still be on its way
             await self.close()
             raise
