@@ -197,10 +197,11 @@ class Replica:
             while self._head_waiters:
                 waiters, self._head_waiters = self._head_waiters, []  # later arrivals: a later read
                 self.head_reads += 1
+                seen = self.rv  # the tailer may apply newer events while the read is out
                 try:
                     head, epoch = await self._heads.head()
-                    if self._diverged(head, epoch):
-                        self.history_changed(self._divergence(head, epoch))
+                    if self._diverged(head, epoch, seen):
+                        self.history_changed(self._divergence(head, epoch, seen))
                         raise HistoryChanged()
                 except Exception as exc:
                     _settle(waiters, error=exc)
@@ -237,14 +238,16 @@ class Replica:
             if not fut.done():
                 fut.set_result(None)
 
-    def _diverged(self, head: int, epoch: bytes | None) -> bool:
-        """Redis holds another history than the view: emptied, or back at an older state."""
-        return epoch != self.store.epoch or (self.rv > 1 and head < self.rv)
+    def _diverged(self, head: int, epoch: bytes | None, seen: int) -> bool:
+        """Redis holds another history than the view: emptied, or back at an older state.
+        ``seen``: the view's rv before ``head`` was asked for (the view may have moved past
+        the head since, legitimately: the read is a moment old when it arrives)."""
+        return epoch != self.store.epoch or (seen > 1 and head < seen)
 
-    def _divergence(self, head: int, epoch: bytes | None) -> str:
+    def _divergence(self, head: int, epoch: bytes | None, seen: int) -> str:
         if epoch != self.store.epoch:
             return "the log's epoch changed (Redis was emptied)"
-        return f"the log head {head} is behind the view's {self.rv} (Redis lost its newest events)"
+        return f"the log head {head} is behind the view's {seen} (Redis lost its newest events)"
 
     def lost_rv(self, rv: int) -> bool:
         """Whether ``rv`` was given out in a history Redis has lost since."""
@@ -275,12 +278,13 @@ class Replica:
             try:
                 events, epoch = await self._follower.next(self.rv, TAIL_BLOCK_MS)
                 if epoch != self.store.epoch:
-                    await self._rebuild(self._divergence(0, epoch))
+                    await self._rebuild(self._divergence(0, epoch, self.rv))
                     continue
                 if not events or failures:  # idle, or back after an outage: a rollback?
+                    seen = self.rv
                     head = await self.store.head()
-                    if self._diverged(head, epoch):
-                        await self._rebuild(self._divergence(head, epoch))
+                    if self._diverged(head, epoch, seen):
+                        await self._rebuild(self._divergence(head, epoch, seen))
                         continue
             except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
                 delay = RETRY_BACKOFF_S[min(failures, len(RETRY_BACKOFF_S) - 1)]
