@@ -256,6 +256,7 @@ def test_nothing_acknowledged_is_lost_and_no_informer_relists(aof_redis: AofRedi
     fleet = Fleet(aof_redis.url, tmp_path)
     outcomes, stop = Outcomes(), threading.Event()
     rng = random.Random(SEED)
+    recovered_s: list[float] = []
     writers = [Writer(i, fleet, outcomes, stop) for i in range(WRITERS)]
     informers = [Informer(i, fleet, outcomes, threading.Event()) for i in range(INFORMERS)]
     try:
@@ -268,6 +269,10 @@ def test_nothing_acknowledged_is_lost_and_no_informer_relists(aof_redis: AofRedi
                 aof_redis.kill()
                 time.sleep(0.5)
                 aof_redis.start()
+                back = time.monotonic()
+                for server in list(fleet.servers):  # every replica serves again within 5 s
+                    _wait_until(lambda s=server: _consistent_list_ok(s.url), f"{server.url} serves", 5.0)
+                recovered_s.append(time.monotonic() - back)
         stop.set()
         for writer in writers:
             writer.join(30)
@@ -277,6 +282,7 @@ def test_nothing_acknowledged_is_lost_and_no_informer_relists(aof_redis: AofRedi
             informer.stop.set()
         assert outcomes.problems == []
         assert fleet.kills == KILLS and sum(w.acknowledged for w in writers) > 100
+        assert len(recovered_s) == 1 and recovered_s[0] <= 5.0  # ready after Redis returns
         assert sum(i.cut for i in informers) > 0  # the kills did cut watches, which resumed
         expected = {
             name: known[1]
@@ -296,6 +302,13 @@ def test_nothing_acknowledged_is_lost_and_no_informer_relists(aof_redis: AofRedi
         for informer in informers:
             informer.stop.set()
         fleet.stop()
+
+
+def _consistent_list_ok(url: str) -> bool:
+    try:
+        return httpx.get(f"{url}{PODS}", params={"limit": "1"}, timeout=TIMEOUT).status_code == 200
+    except httpx.TransportError:
+        return False
 
 
 def _items(url: str) -> dict[str, str | None]:

@@ -112,6 +112,10 @@ runtime_options = options(
            help="Find the Redis master through these Sentinels (with --redis-master) instead of "
                 "--redis-url; after a failover every connection reconnects to the new master."),
     option("--redis-master", metavar="NAME", help="The master's name at --redis-sentinel."),
+    option("--redis-read-url",
+           help="A replica of the Redis to read the log from (the view's bootstrap and its "
+                "tailer), so that with many watchcache replicas the primary serves only writes "
+                "and head reads; consistent reads still wait for the primary's head."),
     option("--durability", type=click.Choice(list(DURABILITY)), default=DEFAULTS.durability,
            help="When the embedded Redis fsyncs its append-only file: fsync-every-write (an "
                 "acknowledged write survives a host crash, as with etcd; concurrent writes share "
@@ -198,6 +202,8 @@ def serve(**flags: Any) -> None:
             embedded = stack.enter_context(_embedded_redis(settings.data_dir, settings.durability))
             redis_url = embedded.url
             redis_note = f"embedded at {redis_url}, data in {embedded.dir}, {settings.durability}"
+        if settings.redis_read_url is not None:
+            redis_note += f"; the log read from {_redact(settings.redis_read_url)}"
         _run(dataclasses.replace(settings, redis_url=redis_url), cert, key, redis_note)
 
 

@@ -65,8 +65,11 @@ Listener = Callable[[list[Applied]], None]
 class Replica:
     """Owns the view of one process and keeps it following the log."""
 
-    def __init__(self, store: Store, kinds: Iterable[Kind]) -> None:
+    def __init__(self, store: Store, kinds: Iterable[Kind], *, log_reader: Store | None = None) -> None:
         self.store = store
+        # where the bootstrap and the tailer read the log: a Redis replica (--redis-read-url)
+        # takes those reads off the primary; writes, heads and history checks stay on it
+        self.log_reader = log_reader or store
         # one view per stored kind: a version served from another's objects reads that one's
         self.kinds = {kind.storage_resource: kind.storage for kind in kinds}
         self.views = {resource: View(k.fields, k.index_field) for resource, k in self.kinds.items()}
@@ -80,7 +83,7 @@ class Replica:
         self._task: asyncio.Task[Any] | None = None
         self._head_waiters: list[asyncio.Future[int]] = []
         self._heads = store.head_reader()  # only _read_heads uses it: one read at a time
-        self._follower = store.log_follower()  # only the tailer uses it
+        self._follower = self.log_reader.log_follower()  # only the tailer uses it
         self._head_reader: asyncio.Task[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self.consistent_reads = 0  # reads that needed the log head (for /metrics)
@@ -117,7 +120,8 @@ class Replica:
         started = time.monotonic()
         self.lost = await self.store.claim(served_rv)
         self._pending.clear()  # entries a writer built in the history left behind
-        head = await self.store.head()
+        reader = self.log_reader  # snapshot, head and replay from one Redis: they agree
+        head = await reader.head()
         with _collector_paused():  # ~5 containers a pod, none in a cycle: nothing to collect
             for resource, view in self.views.items():
                 fields = view.fields
@@ -125,7 +129,7 @@ class Replica:
                 view.load(
                     [
                         stored_entry(key, stored.rv, stored.json, stored.summary, fields)
-                        async for key, stored in self.store.snapshot(resource)
+                        async for key, stored in reader.snapshot(resource)
                     ]
                 )
             # The view is long-lived: a full collection would otherwise walk every pod's
@@ -135,7 +139,7 @@ class Replica:
             gc.freeze()
         counts = ", ".join(f"{len(view)} {resource}" for resource, view in self.views.items())
         self.rv = max(head, 1)  # rv 1 is the empty store's: the first event is 2
-        while events := await self.store.read_range(self.rv):
+        while events := await reader.read_range(self.rv):
             self._apply(events)
             if len(events) < RANGE_BATCH:
                 break

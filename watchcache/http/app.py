@@ -227,7 +227,8 @@ def create_app(settings: Settings) -> ASGIApp:
             min_replicas=settings.min_replicas_acked,
             replica_timeout_ms=max(1, round(settings.min_replicas_acked_timeout * 1000)),
         )
-        replica = Replica(store, KINDS)
+        reads = connect(settings.redis_read_url) if settings.redis_read_url else None
+        replica = Replica(store, KINDS, log_reader=Store(reads) if reads is not None else None)
         history = History(replica)
         broadcaster = Broadcaster(replica, history, catch_up=Pacer(settings.catch_up_mib_per_s * MIB))
         compactor = Compactor(
@@ -270,6 +271,8 @@ def create_app(settings: Settings) -> ASGIApp:
             await replica.stop()
             await store.close()
             await redis.aclose()
+            if reads is not None:
+                await reads.aclose()
 
     app: ASGIApp = Router(routes(KINDS), lifespan)
     if settings.token_file is not None:

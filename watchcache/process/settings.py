@@ -83,6 +83,7 @@ class Settings:
     redis_url: str | None = None
     redis_sentinel: str | None = None  # "host:port,host:port": the Sentinels to ask for the master
     redis_master: str | None = None  # the master's name at those Sentinels
+    redis_read_url: str | None = None  # a replica of that Redis to read the log from
     data_dir: Path = Path(".watchcache")
     token_file: Path | None = None
     allow_anonymous: bool = False
@@ -129,6 +130,9 @@ class Settings:
         if self.redis_sentinel is not None and self.redis_url is not None:
             raise ValueError("give --redis-url or --redis-sentinel, not both")
         self.sentinels  # noqa: B018  (parsed now: a bad address fails at start)
+        if self.redis_read_url is not None and not self.external_redis:
+            raise ValueError("--redis-read-url needs --redis-url or --redis-sentinel: it names a "
+                             "replica of that Redis")  # fmt: skip
         if self.min_replicas_acked and not self.external_redis:
             raise ValueError("--min-replicas-acked needs --redis-url: the embedded Redis has no replicas")
         if self.shutdown_delay_seconds < 0:

@@ -1,6 +1,9 @@
-"""--min-replicas-acked: a write is answered once Redis replicas confirm it (Redis WAIT), or
+"""watchcache over a Redis primary with a replica.
+
+--min-replicas-acked: a write is answered once Redis replicas confirm it (Redis WAIT), or
 with 504 when they do not in time, and then it is applied on the primary (kube-apiserver's
-timeout: the request may still take effect). Writes that change nothing keep their answers."""
+timeout: the request may still take effect). Writes that change nothing keep their answers.
+--redis-read-url: the log is read from the replica, and consistent reads stay consistent."""
 
 from __future__ import annotations
 
@@ -18,6 +21,7 @@ import redis
 from watchcache.process.embedded_redis import REDIS_BINARY, EmbeddedRedis, find_free_port
 
 from .conftest import Server, pod_manifest, start_server
+from .watch_support import RawWatch
 
 NS = "acked"
 PODS = f"/api/v1/namespaces/{NS}/pods"
@@ -96,3 +100,37 @@ def test_the_embedded_redis_has_no_replicas_to_wait_for(tmp_path: Path) -> None:
     )  # fmt: skip
     assert done.returncode == 2
     assert "--min-replicas-acked needs --redis-url" in done.stderr
+
+
+@pytest.fixture(scope="module")
+def reading_server(
+    primary: EmbeddedRedis, replica: redis.Redis, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Server]:
+    replica_url = f"redis://127.0.0.1:{replica.connection_pool.connection_kwargs['port']}/0?client_name=reader"
+    primary_url = f"{primary.url}?client_name=reader"  # its connections told apart from the other server's
+    srv = start_server(primary_url, tmp_path_factory.mktemp("reading-server"), "--redis-read-url", replica_url)
+    yield srv
+    srv.stop()
+
+
+def _commands(client: redis.Redis) -> list[str]:
+    """The last command of each of the reading server's connections to this Redis."""
+    return [c["cmd"] for c in client.client_list() if c["name"] == "reader"]
+
+
+def test_the_log_is_read_from_the_redis_replica(
+    reading_server: Server, primary: EmbeddedRedis, replica: redis.Redis
+) -> None:
+    """--redis-read-url: the tailer's XREADs go to the replica, none to the primary; the
+    replica's view still serves consistent reads of what was just written."""
+    primary_client = redis.Redis.from_url(primary.url)
+    with reading_server.client() as api, RawWatch(reading_server.url, PODS, {"watch": "1"}) as watch:
+        for i in range(5):
+            assert api.post(PODS, json=pod_manifest(f"read-{i}")).status_code == 201
+            assert api.get(f"{PODS}/read-{i}").status_code == 200  # consistent: waits for the head
+        names = [e["object"]["metadata"]["name"] for e in watch.read_until(lambda e: e["object"]["metadata"]["name"] == "read-4", 10)]
+        assert [n for n in names if n.startswith("read-")] == [f"read-{i}" for i in range(5)]
+        assert "xread" in _commands(replica)  # the tailer, blocked in XREAD on the replica
+        assert "xread" not in _commands(primary_client) and _commands(primary_client)
+    assert "the log read from redis://127.0.0.1" in reading_server.log.read_text()
+    primary_client.close()
