@@ -8,8 +8,9 @@ import pytest
 
 from watchcache.process.tokens import TokenFile, User, bearer_token
 
-ALICE = User(name="alice", uid="u-1", groups=("system:masters", "dev"))
-BOB = User(name="bob", uid="u-2", groups=())
+AUTHENTICATED = "system:authenticated"  # kube-apiserver puts every authenticated user in it
+ALICE = User(name="alice", uid="u-1", groups=("system:masters", "dev", AUTHENTICATED))
+BOB = User(name="bob", uid="u-2", groups=(AUTHENTICATED,))
 
 TOKEN_CSV = """\
 s3cret-a,alice,u-1,"system:masters,dev"
@@ -88,12 +89,12 @@ def test_record_with_empty_token_is_skipped_like_kube_apiserver() -> None:
 
 def test_repeated_token_keeps_the_last_user() -> None:
     parsed = TokenFile.parse(["t,first,1\n", "t,second,2\n"])
-    assert parsed.authenticate("Bearer t") == User("second", "2")
+    assert parsed.authenticate("Bearer t") == User("second", "2", (AUTHENTICATED,))
 
 
 def test_extra_columns_after_groups_are_ignored() -> None:
     parsed = TokenFile.parse(['t,u,1,"a, b,,",extra\n'])
-    assert parsed.authenticate("Bearer t") == User("u", "1", ("a", "b"))
+    assert parsed.authenticate("Bearer t") == User("u", "1", ("a", "b", AUTHENTICATED))
 
 
 def test_load_reads_a_file_and_remembers_the_first_token(tmp_path: Path) -> None:

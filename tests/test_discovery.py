@@ -55,15 +55,18 @@ def test_legacy_api_versions_list_v1_and_the_server_address() -> None:
     assert discovery.api_versions("10.0.0.1:8443") is discovery.api_versions("10.0.0.1:8443")
 
 
-def test_apis_lists_the_named_groups_and_the_core_group_alone_lists_none() -> None:
+def test_apis_lists_the_named_groups_and_the_core_group_alone_lists_only_authorization() -> None:
     names = [g["name"] for g in orjson.loads(DOCS.api_group_list)["groups"]]
-    assert names == ["events.k8s.io", "coordination.k8s.io"]
+    assert names == ["events.k8s.io", "authorization.k8s.io", "coordination.k8s.io"]  # kube's order
     core_only = discovery.documents([k for k in KINDS if not k.group])
+    version = {"groupVersion": "authorization.k8s.io/v1", "version": "v1"}
     assert orjson.loads(core_only.api_group_list) == {
         "kind": "APIGroupList",
         "apiVersion": "v1",
-        "groups": [],
+        "groups": [{"name": "authorization.k8s.io", "versions": [version], "preferredVersion": version}],
     }
+    reviews = orjson.loads(core_only.resource_lists["/apis/authorization.k8s.io/v1"])["resources"]
+    assert [(r["name"], r["verbs"]) for r in reviews] == [("selfsubjectaccessreviews", ["create"])]
 
 
 def test_api_v1_lists_each_kind_and_the_served_subresources_exactly() -> None:

@@ -24,6 +24,7 @@ import click
 
 from watchcache.process.embedded_redis import DURABILITY, EmbeddedRedis, EmbeddedRedisError
 from watchcache.process.kubeconfig import render_kubeconfig
+from watchcache.process.policy import PolicyError, PolicyFile
 from watchcache.process.settings import LOG_LEVELS, MIN_LOG_BYTES, Settings, parse_duration
 from watchcache.process.tls import ensure_self_signed, serving_hosts
 from watchcache.process.tokens import TokenFile
@@ -94,6 +95,10 @@ server_options = options(
     option("--token-file", type=_existing_file,
            help='kube-apiserver --token-auth-file CSV (token,user,uid,"group1,group2"). Every '
                 "request then needs one of its bearer tokens, and TLS is switched on."),
+    option("--authorization-policy-file", type=_existing_file,
+           help="kube-apiserver ABAC policy file (one abac.authorization.kubernetes.io/v1beta1 "
+                "Policy per line): a request no line allows gets 403 (system:masters may do "
+                "everything). Without it every authenticated user may do everything."),
     option("--allow-anonymous", is_flag=True, default=DEFAULTS.allow_anonymous,
            help="Allow listening on a non-loopback host without a token file: anyone who can "
                 "reach the port may then read and write pods."),
@@ -192,6 +197,7 @@ def serve(**flags: Any) -> None:
     gracefully."""
     settings = build_settings(flags)
     load_tokens(settings)  # a bad token file fails now, not on the first request
+    load_policy(settings)  # so does a bad policy file: never an open server
     cert, key = serving_cert(settings)
     with contextlib.ExitStack() as stack:
         stack.enter_context(_stop_signals_raise_system_exit())
@@ -414,6 +420,15 @@ def build_settings(flags: dict[str, Any]) -> Settings:
         return Settings(**flags)
     except ValueError as exc:
         raise click.UsageError(str(exc)) from exc
+
+
+def load_policy(settings: Settings) -> PolicyFile | None:
+    if settings.authorization_policy_file is None:
+        return None
+    try:
+        return PolicyFile.load(settings.authorization_policy_file)
+    except PolicyError as exc:
+        raise click.BadParameter(str(exc), param_hint="--authorization-policy-file") from exc
 
 
 def load_tokens(settings: Settings) -> TokenFile | None:

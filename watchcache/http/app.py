@@ -25,6 +25,7 @@ from watchcache.cache.replica import Replica
 from watchcache.http import binding, discovery, resources
 from watchcache.http import logs as logs_api
 from watchcache.http import watch as watch_api
+from watchcache.http.authorization import REVIEW_PATH, Authorization, self_subject_access_review
 from watchcache.http.metrics import registry_for
 from watchcache.http.responses import JSON, negotiate
 from watchcache.http.router import Endpoint, Route, Router
@@ -36,6 +37,7 @@ from watchcache.kinds.pods import POD
 from watchcache.machinery import errors
 from watchcache.machinery.kinds import Kind
 from watchcache.process import tasks
+from watchcache.process.policy import PolicyFile
 from watchcache.process.settings import Settings
 from watchcache.process.tokens import TokenFile
 from watchcache.registry.expiry import Expiry
@@ -180,6 +182,7 @@ def routes(kinds: Sequence[Kind]) -> list[Route]:
         *(Route(path, static(body), GET) for path, body in docs.resource_lists.items()),
         Route("/openapi/v3", static(docs.openapi_v3_root), GET),
         *(Route(path, static(body), GET) for path, body in docs.openapi_v3.items()),
+        Route(REVIEW_PATH, self_subject_access_review, POST),
         Route("/metrics", metrics, GET),
         Route("/livez", livez, GET),
         Route("/healthz", livez, GET),
@@ -274,7 +277,13 @@ def create_app(settings: Settings) -> ASGIApp:
             if reads is not None:
                 await reads.aclose()
 
-    app: ASGIApp = Router(routes(KINDS), lifespan)
+    router = Router(routes(KINDS), lifespan)
+    app: ASGIApp = router
+    policy = router.state.policy = (
+        PolicyFile.load(settings.authorization_policy_file) if settings.authorization_policy_file else None
+    )
+    if policy is not None:
+        app = Authorization(app, policy, HEALTH_PATHS)
     if settings.token_file is not None:
         app = TokenAuthentication(app, TokenFile.load(settings.token_file))
     return app
@@ -284,8 +293,9 @@ async def drain(app: ASGIApp, delay: float) -> None:
     """A graceful stop, as kube-apiserver's: /readyz fails at once so load balancers take the
     replica out, requests are served for ``delay`` seconds more, then every watch ends with a
     last bookmark and this returns once they have (or after ``WATCHES_END_S``)."""
-    router = app.app if isinstance(app, TokenAuthentication) else app
-    assert isinstance(router, Router)
+    router = app
+    while not isinstance(router, Router):  # inside authentication and authorization
+        router = router.app  # type: ignore[attr-defined]
     state = router.state
     state.draining = True
     await asyncio.sleep(delay)

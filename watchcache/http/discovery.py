@@ -83,12 +83,35 @@ def api_groups(kinds: Sequence[Kind]) -> dict[str, bytes]:
     }
 
 
+# group-versions served beside the kinds, with their resources (kubectl auth can-i finds
+# selfsubjectaccessreviews through discovery)
+SERVED_APART: dict[str, list[dict[str, Any]]] = {
+    "authorization.k8s.io/v1": [
+        {
+            "name": "selfsubjectaccessreviews",
+            "singularName": "selfsubjectaccessreview",
+            "namespaced": False,
+            "kind": "SelfSubjectAccessReview",
+            "verbs": ["create"],
+        }
+    ]
+}
+
+
+# kube-apiserver's order of the groups in /apis (its groups' priorities), of those served here
+GROUP_ORDER = ("events.k8s.io", "authorization.k8s.io", "coordination.k8s.io")
+
+
 def _group_versions(kinds: Sequence[Kind]) -> dict[str, list[str]]:
     found: dict[str, list[str]] = {}
     for kind in kinds:
         if kind.group and kind.version not in found.setdefault(kind.group, []):
             found[kind.group].append(kind.version)
-    return found
+    for group_version in SERVED_APART:
+        group, version = group_version.split("/")
+        found.setdefault(group, []).append(version)
+    rank = {group: i for i, group in enumerate(GROUP_ORDER)}
+    return dict(sorted(found.items(), key=lambda item: rank.get(item[0], len(rank))))
 
 
 ITEM_VERBS = ["get", "patch", "update"]  # of a subresource that is an object view (status)
@@ -140,7 +163,12 @@ def api_resource_lists(kinds: Sequence[Kind]) -> dict[str, bytes]:
     by_path: dict[str, list[Kind]] = {}
     for kind in kinds:
         by_path.setdefault(group_version_path(kind), []).append(kind)
-    return {path: api_resource_list(found) for path, found in by_path.items()}
+    head = {"kind": "APIResourceList", "apiVersion": "v1"}
+    apart = {
+        f"/apis/{gv}": orjson.dumps({**head, "groupVersion": gv, "resources": resources})
+        for gv, resources in SERVED_APART.items()
+    }
+    return {**{path: api_resource_list(found) for path, found in by_path.items()}, **apart}
 
 
 def api_resource_list(kinds: Sequence[Kind]) -> bytes:

@@ -86,6 +86,7 @@ class Settings:
     redis_read_url: str | None = None  # a replica of that Redis to read the log from
     data_dir: Path = Path(".watchcache")
     token_file: Path | None = None
+    authorization_policy_file: Path | None = None  # ABAC; None: every authenticated user may do all
     allow_anonymous: bool = False
     tls_cert_file: Path | None = None
     tls_private_key_file: Path | None = None

@@ -2,7 +2,7 @@
 
 The file format and the header rules are kube-apiserver's (``authenticator/token/tokenfile`` and
 ``authentication/request/bearertoken``), so an existing token file and kubeconfig work
-unchanged. Authorization is out of scope: every listed user may do everything.
+unchanged. Every user is in the group ``system:authenticated`` too, as kube-apiserver puts them.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from pathlib import Path
 logger = logging.getLogger(__name__)
 
 MIN_COLUMNS = 3  # token, user name, uid; groups optional
+AUTHENTICATED = "system:authenticated"
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,4 +115,6 @@ def _record(row: list[str], where: str) -> tuple[str, User]:
         logger.warning("%s: empty token, line ignored", where)
     # Go's strings.Split would keep "" and surrounding blanks as group names; they never help.
     groups = tuple(g.strip() for g in row[3].split(",") if g.strip()) if len(row) > 3 else ()
+    if AUTHENTICATED not in groups:  # as kube-apiserver adds it to every authenticated user
+        groups += (AUTHENTICATED,)
     return token, User(name=name, uid=uid, groups=groups)
