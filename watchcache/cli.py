@@ -159,6 +159,15 @@ runtime_options = options(
                 "applied, and may be lost on a failover."),
     option("--min-replicas-acked-timeout", type=GO_DURATION, default="1s",
            help="How long the Redis replicas have to confirm a write (a Go duration)."),
+    option("--max-requests-inflight", type=click.IntRange(min=0), default=DEFAULTS.max_requests_inflight,
+           help="Read-only requests served at once; more get 429 with Retry-After (kube-apiserver's "
+                "flag; watches, logs and system:masters are not counted; 0: no limit)."),
+    option("--max-mutating-requests-inflight", type=click.IntRange(min=0),
+           default=DEFAULTS.max_mutating_requests_inflight,
+           help="Mutating requests served at once; more get 429 (0: no limit)."),
+    option("--request-head-timeout", type=GO_DURATION, default="32s",
+           help="A connection whose request head has not arrived whole in this long is closed "
+                "(kube-apiserver's 32 s); heads over 1 MiB get 431."),
     option("--shutdown-delay-seconds", type=click.FloatRange(min=0),
            default=DEFAULTS.shutdown_delay_seconds,
            help="On SIGTERM or SIGINT, /readyz fails at once and requests are still served this "
@@ -473,6 +482,7 @@ def _run(settings: Settings, cert: Path | None, key: Path | None, redis_note: st
     gc.set_threshold(*GC_THRESHOLDS)
 
     from watchcache.http.app import create_app
+    from watchcache.http.limits import GuardedHttpTools
     from watchcache.http.server import GracefulServer
 
     app = create_app(settings)
@@ -481,7 +491,7 @@ def _run(settings: Settings, cert: Path | None, key: Path | None, redis_note: st
         host=settings.host,
         port=settings.port,
         loop="uvloop",
-        http="httptools",
+        http=type("HttpTools", (GuardedHttpTools,), {"head_timeout_s": settings.request_head_timeout}),
         lifespan="on",
         access_log=False,
         proxy_headers=False,  # nothing reads the client address; the middleware costs every request

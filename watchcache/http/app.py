@@ -26,6 +26,7 @@ from watchcache.http import binding, discovery, resources
 from watchcache.http import logs as logs_api
 from watchcache.http import watch as watch_api
 from watchcache.http.authorization import REVIEW_PATH, Authorization, self_subject_access_review
+from watchcache.http.limits import InFlight
 from watchcache.http.metrics import registry_for
 from watchcache.http.responses import JSON, negotiate
 from watchcache.http.router import Endpoint, Route, Router
@@ -256,7 +257,7 @@ def create_app(settings: Settings) -> ASGIApp:
                 reg.admit = namespaces.admit
         expiry = Expiry(registries[EVENT.qualified_resource], settings.event_ttl)
         app.state.broadcaster = broadcaster
-        app.state.metrics = registry_for(broadcaster)
+        app.state.metrics = registry_for(broadcaster, app.state.inflight.counts)
         await replica.start()
         await namespaces.ensure_defaults()
         background = [
@@ -284,6 +285,9 @@ def create_app(settings: Settings) -> ASGIApp:
     )
     if policy is not None:
         app = Authorization(app, policy, HEALTH_PATHS)
+    app = router.state.inflight = InFlight(
+        app, settings.max_requests_inflight, settings.max_mutating_requests_inflight, HEALTH_PATHS
+    )
     if settings.token_file is not None:
         app = TokenAuthentication(app, TokenFile.load(settings.token_file))
     return app

@@ -13,13 +13,29 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector, CollectorRegistry
 
 from watchcache.cache.dispatcher import Broadcaster
+from watchcache.http.limits import InFlightCounts
 
 
 class WatchCacheCollector(Collector):
-    def __init__(self, broadcaster: Broadcaster) -> None:
+    def __init__(self, broadcaster: Broadcaster, inflight: InFlightCounts) -> None:
         self.broadcaster = broadcaster
+        self.inflight = inflight
 
     def collect(self) -> Iterator[Metric]:
+        inflight = GaugeMetricFamily(
+            "apiserver_current_inflight_requests", "Requests being served now, by kind (kube-apiserver's).",
+            labels=["request_kind"],
+        )  # fmt: skip
+        inflight.add_metric(["readOnly"], self.inflight.read_only)
+        inflight.add_metric(["mutating"], self.inflight.mutating)
+        yield inflight
+        refused = CounterMetricFamily(
+            "watchcache_requests_refused_inflight", "Requests answered 429: over an in-flight limit.",
+            labels=["request_kind"],
+        )  # fmt: skip
+        refused.add_metric(["readOnly"], self.inflight.refused_read_only)
+        refused.add_metric(["mutating"], self.inflight.refused_mutating)
+        yield refused
         b = self.broadcaster
         m = b.metrics
         yield GaugeMetricFamily("watchcache_watchers", "Open watches.", value=len(b.watchers))
@@ -65,8 +81,8 @@ class WatchCacheCollector(Collector):
         )  # fmt: skip
 
 
-def registry_for(broadcaster: Broadcaster) -> CollectorRegistry:
+def registry_for(broadcaster: Broadcaster, inflight: InFlightCounts) -> CollectorRegistry:
     registry = CollectorRegistry(auto_describe=True)
-    registry.register(WatchCacheCollector(broadcaster))
+    registry.register(WatchCacheCollector(broadcaster, inflight))
     ProcessCollector(registry=registry)  # process CPU and RSS, which a load test reads
     return registry

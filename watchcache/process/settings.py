@@ -99,6 +99,9 @@ class Settings:
     event_ttl: float = 3600.0  # seconds an event is kept after its last write (kube-apiserver: 1h)
     log_retention_lines: int = 10_000  # lines kept per container instance
     log_retention_bytes: int = 10 * 1024 * 1024  # and their bytes (kubelet's containerLogMaxSize)
+    max_requests_inflight: int = 400  # read-only requests served at once (0: no limit), as kube
+    max_mutating_requests_inflight: int = 200  # and mutating ones
+    request_head_timeout: float = 32.0  # seconds a request head may take (kube's ReadHeaderTimeout)
     shutdown_delay_seconds: float = 0.0  # served on after SIGTERM with /readyz failing (kube: 0)
     durability: str = FSYNC_EVERY_WRITE  # when the embedded Redis fsyncs (see embedded_redis)
     min_replicas_acked: int = 0  # Redis replicas that must confirm a write before it is answered
@@ -136,6 +139,10 @@ class Settings:
                              "replica of that Redis")  # fmt: skip
         if self.min_replicas_acked and not self.external_redis:
             raise ValueError("--min-replicas-acked needs --redis-url: the embedded Redis has no replicas")
+        if self.max_requests_inflight < 0 or self.max_mutating_requests_inflight < 0:
+            raise ValueError("in-flight limits cannot be negative (0: no limit)")
+        if self.request_head_timeout <= 0:
+            raise ValueError("the request head timeout must be positive")
         if self.shutdown_delay_seconds < 0:
             raise ValueError("the shutdown delay cannot be negative")
         if self.catch_up_mib_per_s <= 0:

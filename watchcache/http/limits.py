@@ -1,0 +1,153 @@
+"""kube-apiserver's limits on requests, so that abuse cannot starve normal clients.
+
+- In flight (``--max-requests-inflight``, ``--max-mutating-requests-inflight``, 400 and 200 as
+  kube-apiserver's defaults, 0: no limit): a request over its limit is answered at once with
+  429 ``TooManyRequests`` and ``Retry-After: 1``, which client-go honours. As kube-apiserver's
+  max-in-flight filter: long-running requests (watches, logs) are not counted, nor are
+  ``system:masters``' requests, and health endpoints are never refused.
+- The request head (:class:`GuardedHttpTools`, uvicorn's httptools protocol): it must arrive
+  whole within the head timeout (Go's ``ReadHeaderTimeout``; kube-apiserver 32 s), else the
+  connection is closed, so trickling or silent connections do not stay open; and it may be at
+  most 1 MiB (Go's ``MaxHeaderBytes``), else 431, never a 5xx.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from starlette.responses import Response
+from starlette.types import ASGIApp, Receive, Scope, Send
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+from watchcache.http.responses import JSON
+from watchcache.machinery import errors
+
+MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+MAX_HEAD_BYTES = 1 << 20  # Go's http.DefaultMaxHeaderBytes, which kube-apiserver keeps
+REQUEST_HEAD_TIMEOUT_S = 32.0  # kube-apiserver's ReadHeaderTimeout
+TOO_MANY = errors.APIError(
+    429, "TooManyRequests", "Too many requests, please try again later.", {"retryAfterSeconds": 1}
+)
+
+
+@dataclass
+class InFlightCounts:
+    """Requests being served now and requests refused so far, read-only and mutating (metrics)."""
+
+    read_only: int = 0
+    mutating: int = 0
+    refused_read_only: int = 0
+    refused_mutating: int = 0
+
+
+class InFlight:
+    """ASGI middleware after authentication: sheds requests over the in-flight limits."""
+
+    def __init__(
+        self, app: ASGIApp, max_read_only: int, max_mutating: int, open_paths: frozenset[str]
+    ) -> None:
+        self.app, self.open_paths = app, open_paths
+        self.max_read_only, self.max_mutating = max_read_only, max_mutating
+        self.counts = InFlightCounts()
+        self.refusal = orjson.dumps(TOO_MANY.status())
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] in self.open_paths or _exempt(scope):
+            await self.app(scope, receive, send)
+            return
+        counts = self.counts
+        if scope["method"] in MUTATING:
+            if self.max_mutating and counts.mutating >= self.max_mutating:
+                counts.refused_mutating += 1
+                await self._refuse(scope, receive, send)
+                return
+            counts.mutating += 1
+            try:
+                await self.app(scope, receive, send)
+            finally:
+                counts.mutating -= 1
+            return
+        if self.max_read_only and counts.read_only >= self.max_read_only:
+            counts.refused_read_only += 1
+            await self._refuse(scope, receive, send)
+            return
+        counts.read_only += 1
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            counts.read_only -= 1
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = Response(self.refusal, 429, media_type=JSON, headers={"Retry-After": "1"})
+        await response(scope, receive, send)
+
+
+def _exempt(scope: Scope) -> bool:
+    """Long-running requests (watches, logs) and system:masters' requests are not counted."""
+    path: str = scope["path"]
+    if "/watch/" in path or path.endswith("/log"):
+        return True
+    query: bytes = scope.get("query_string", b"")
+    if b"watch=" in query and any(p in (b"watch=true", b"watch=1", b"watch=True") for p in query.split(b"&")):
+        return True
+    user: Any = scope.get("user")
+    return user is not None and "system:masters" in user.groups
+
+
+class GuardedHttpTools(HttpToolsProtocol):
+    """uvicorn's httptools protocol with a deadline and a size limit on each request head."""
+
+    head_timeout_s = REQUEST_HEAD_TIMEOUT_S
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._head_bytes = 0
+        self._head_timer: asyncio.TimerHandle | None = None
+        self._start_head()
+
+    def _start_head(self) -> None:
+        if self._head_timer is None:
+            self._head_bytes = 0
+            self._head_timer = self.loop.call_later(self.head_timeout_s, self._head_too_slow)
+
+    def data_received(self, data: bytes) -> None:
+        if self._head_timer is not None:  # reading a head: count it (a body's bytes come after)
+            self._head_bytes += len(data)
+            if self._head_bytes > MAX_HEAD_BYTES:
+                self._refuse_head()
+                return
+        super().data_received(data)
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        self._start_head()  # the next request on a kept-alive connection: its own deadline
+
+    def on_headers_complete(self) -> None:
+        self._stop_head()
+        super().on_headers_complete()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._stop_head()
+        super().connection_lost(exc)
+
+    def _stop_head(self) -> None:
+        if self._head_timer is not None:
+            self._head_timer.cancel()
+            self._head_timer = None
+
+    def _head_too_slow(self) -> None:
+        self._head_timer = None
+        if self.cycle is None or self.cycle.response_complete:  # no request is being served
+            self.transport.close()
+
+    def _refuse_head(self) -> None:
+        self._stop_head()
+        body = b"431 Request Header Fields Too Large"
+        self.transport.write(
+            b"HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-type: text/plain; charset=utf-8\r\n"
+            b"content-length: %d\r\nconnection: close\r\n\r\n%s" % (len(body), body)
+        )
+        self.transport.close()
