@@ -49,6 +49,9 @@ class Config:
 # ---- the ceiling: the Lua write transaction from one redis-py process ---------------------------
 
 
+AUTHOR = b'["bench","create","bench","watchcache-bench/1"]'  # as the server records a writer
+
+
 class LuaWrites:
     """The service's write transaction (``store.WRITE_SCRIPT``) through redis-py's client as
     anyone would drive it: one ``EVALSHA`` per write, one ``HGET`` to read a version."""
@@ -71,7 +74,7 @@ class LuaWrites:
         version = unstamped(pod)
         summary = Summary.of(pod, POD_FIELDS).packed(POD_FIELDS)
         args = [key, event_type, precondition, version.json, pack_previous(None), version.at, summary, "pods",
-                self.epoch, 0]  # fmt: skip
+                self.epoch, 0, AUTHOR]  # fmt: skip
         result = await self.script(keys=self.keys, args=args)
         assert result[0] == b"ok", result
 

@@ -21,6 +21,7 @@ from typing import Any, Final, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 import click
+import orjson
 
 from watchcache.process.embedded_redis import DURABILITY, EmbeddedRedis, EmbeddedRedisError
 from watchcache.process.kubeconfig import render_kubeconfig
@@ -330,6 +331,54 @@ def simulate(**flags: Any) -> None:
             uvloop.run(run_simulation(flags))
         except ValueError as exc:
             raise click.UsageError(str(exc)) from exc
+
+
+@cli.command()
+@client_options
+@option("-n", "--namespace", help="The object's namespace (none for a cluster-scoped kind).")
+@option("--objects", is_flag=True, help="Print each version's object too (JSON, one per line).")
+@option("--diff", metavar="RV1,RV2", help="Print the JSON Patch from one version to the other instead.")
+@click.argument("target", metavar="RESOURCE/NAME")
+def history(target: str, namespace: str | None, objects: bool, diff: str | None, **flags: Any) -> None:
+    """Print an object's history from the server's log: every retained version with its
+    resourceVersion, time, user, verb, field manager and user agent (RESOURCE as kubectl names
+    it in its API group: pods, nodes, leases.coordination.k8s.io).
+    """
+    import uvloop
+
+    from watchcache.simulator.client import ApiError
+    from watchcache.simulator.simulate import client_from_flags
+
+    resource, _, name = target.partition("/")
+    if not resource or not name:
+        raise click.BadParameter("want RESOURCE/NAME, e.g. pods/web", param_hint="RESOURCE/NAME")
+    where = f"/namespaces/{namespace}" if namespace else ""
+    path = f"/apis/history.watchcache.io/v1{where}/{resource}/{name}"
+    params = {"diff": diff} if diff else ({"objects": "true"} if objects else {})
+
+    async def fetch() -> Any:
+        client = client_from_flags(flags)
+        try:
+            return await client.call("GET", path, params=params)
+        finally:
+            await client.close()
+
+    try:
+        answer = uvloop.run(fetch())
+    except (ApiError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    if diff:
+        click.echo(orjson.dumps(answer["patch"], option=orjson.OPT_INDENT_2).decode())
+        return
+    rows: list[tuple[str, ...]] = [("REVISION", "TIME", "TYPE", "USER", "VERB", "MANAGER", "USER AGENT")]
+    columns = ("resourceVersion", "time", "type", "user", "verb", "fieldManager", "userAgent")
+    rows += [tuple(i[c] or ("(server)" if c == "user" else "") for c in columns) for i in answer["items"]]
+    widths = [max(len(row[col]) for row in rows) for col in range(len(rows[0]))]
+    for row in rows:
+        click.echo("   ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+    if objects:
+        for item in answer["items"]:
+            click.echo(orjson.dumps(item["object"]).decode())
 
 
 @cli.command()

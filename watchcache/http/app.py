@@ -22,7 +22,7 @@ from watchcache.cache.dispatcher import Broadcaster
 from watchcache.cache.history import History
 from watchcache.cache.pacing import MIB, Pacer
 from watchcache.cache.replica import Replica
-from watchcache.http import binding, discovery, resources
+from watchcache.http import binding, discovery, history, resources
 from watchcache.http import logs as logs_api
 from watchcache.http import watch as watch_api
 from watchcache.http.authorization import REVIEW_PATH, Authorization, self_subject_access_review
@@ -184,6 +184,8 @@ def routes(kinds: Sequence[Kind]) -> list[Route]:
         Route("/openapi/v3", static(docs.openapi_v3_root), GET),
         *(Route(path, static(body), GET) for path, body in docs.openapi_v3.items()),
         Route(REVIEW_PATH, self_subject_access_review, POST),
+        Route(f"{history.ROOT}/namespaces/{{namespace}}/{{resource}}/{{name}}", history.object_history, GET),
+        Route(f"{history.ROOT}/{{resource}}/{{name}}", history.object_history, GET),
         Route("/metrics", metrics, GET),
         Route("/livez", livez, GET),
         Route("/healthz", livez, GET),

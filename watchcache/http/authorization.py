@@ -33,6 +33,7 @@ ANONYMOUS = User(name="system:anonymous", uid="", groups=("system:unauthenticate
 VERBS = {"POST": "create", "GET": "get", "HEAD": "get", "PUT": "update", "PATCH": "patch", "DELETE": "delete"}
 NAMESPACE_SUBRESOURCES = frozenset({"status", "finalize"})
 GROUP = "authorization.k8s.io"
+HISTORY_GROUP = "history.watchcache.io"  # http.history's extension path
 REVIEWS = "selfsubjectaccessreviews"
 REVIEW_PATH = f"/apis/{GROUP}/v1/{REVIEWS}"
 
@@ -66,6 +67,9 @@ def attributes(user: User, method: str, path: str, query: Mapping[str, str]) -> 
         verb = "list" if watch is None or watch.lower() in ("false", "0") else "watch"
     if not name and verb == "delete":
         verb = "deletecollection"
+    if group == HISTORY_GROUP:  # an object's history is authorized as a get of the object
+        resource, _, group = resource.partition(".")
+        verb = "get"
     return Request(user.name, user.groups, verb, True, group, resource, subresource, namespace, name)
 
 

@@ -25,6 +25,7 @@ from starlette.types import Receive, Scope, Send
 
 from watchcache.http.responses import status_response
 from watchcache.machinery import errors
+from watchcache.registry import authors
 from watchcache.storage.store import HistoryChanged
 
 log = logging.getLogger("watchcache.router")
@@ -88,7 +89,10 @@ class Router:
             raw = route.raw if route is not None and scope["method"] == "GET" else None
             if raw is not None and await raw(scope, params, send):
                 return
-            response = await self._dispatch(scope, Request(scope, receive), found)
+            request = Request(scope, receive)
+            if scope["method"] in AUTHORED:
+                _record_author(request)
+            response = await self._dispatch(scope, request, found)
         except Exception as exc:
             response = error_response(Request(scope, receive), exc)
         await response(scope, receive, send)
@@ -127,6 +131,23 @@ class Router:
                     await context.__aexit__(None, None, None)
                 await send({"type": "lifespan.shutdown.complete"})
                 return
+
+
+AUTHORED = {"POST": "create", "PUT": "update", "PATCH": "patch", "DELETE": "delete"}
+APPLY_PATCH = "application/apply-patch+yaml"
+
+
+def _record_author(request: Request) -> None:
+    """Who the versions this request writes are by (``registry.authors``): its user, verb
+    (apply is server-side apply's patch), field manager (as given, else as derived from the
+    User-Agent) and User-Agent."""
+    user = request.scope.get("user")
+    agent = request.headers.get("user-agent", "")
+    verb = AUTHORED[request.scope["method"]]
+    if verb == "patch" and request.headers.get("content-type", "").startswith(APPLY_PATCH):
+        verb = "apply"
+    manager = request.query_params.get("fieldManager") or agent.partition("/")[0]
+    authors.writing_as(user.name if user is not None else "system:anonymous", verb, manager, agent)
 
 
 def error_response(request: Request, exc: Exception) -> Response:

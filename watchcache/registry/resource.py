@@ -23,6 +23,7 @@ from watchcache.machinery.objects import Object, object_key, with_resource_versi
 from watchcache.machinery.options import ListOptions, decode_continue, encode_continue
 from watchcache.machinery.rest import GENERATE_NAME_ATTEMPTS, generate_name, same_content, timestamp
 from watchcache.machinery.selectors import SelectorState
+from watchcache.registry import authors
 from watchcache.registry.deletion import (
     DeleteOptions,
     DeletePlan,
@@ -263,6 +264,7 @@ class ResourceRegistry:
                 previous=previous,
                 summary=summary.packed(self.kind.fields),
                 seen_rv=self.replica.rv,
+                author=authors.author(),
             )
         except HistoryChanged:
             self.replica.history_changed("a write found another history in Redis")

@@ -31,7 +31,8 @@ class Event:
     applying its own write already holds the entry the writer built, and never parses it."""
 
     __slots__ = (
-        "_pod", "json", "key", "previous", "previous_rv", "resource", "rv", "summary", "time_ms", "type",
+        "_pod", "author", "json", "key", "previous", "previous_rv", "resource", "rv", "summary", "time_ms",
+        "type",
     )  # fmt: skip
 
     def __init__(
@@ -45,8 +46,10 @@ class Event:
         time_ms: int = 0,  # when Redis appended it (its clock, ms)
         summary: bytes = b"",  # the writer's packed view summary (``view.Summary``), if any
         resource: str = LEGACY_RESOURCE,  # the kind's qualified resource: keys are unique within it
+        author: bytes = b"",  # who wrote it (``registry.authors``; "": the server itself, or older)
     ) -> None:
         self.rv = rv
+        self.author = author
         self.resource = resource
         self.type = type
         self.key = key
@@ -132,7 +135,7 @@ def unpack_previous(data: bytes) -> SelectorState | None:
 
 
 def decode_entry(entry_id: bytes | str, fields: dict[bytes, bytes]) -> Event:
-    """Turn one XRANGE/XREAD entry (``<rv>-0``, fields t/k/o/p/r/ts/s) into an :class:`Event`."""
+    """Turn one XRANGE/XREAD entry (``<rv>-0``, fields t/k/o/p/r/ts/s/g/a) into an :class:`Event`."""
     raw_id = entry_id.decode() if isinstance(entry_id, bytes) else entry_id
     rv = int(raw_id.partition("-")[0])
     return Event(
@@ -145,4 +148,5 @@ def decode_entry(entry_id: bytes | str, fields: dict[bytes, bytes]) -> Event:
         int(fields.get(b"ts", b"0")),
         fields.get(b"s", b""),
         fields[b"g"].decode() if b"g" in fields else LEGACY_RESOURCE,
+        fields.get(b"a", b""),
     )

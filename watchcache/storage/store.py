@@ -71,6 +71,7 @@ WRITE_SCRIPT = """
 -- ARGV[6] the offset in ARGV[4] where the rv's digits go
 -- ARGV[7] the version's packed summary (opaque here; "" for none)
 -- ARGV[8] the object's resource (the log holds every kind; KEYS[3] is this resource's view)
+-- ARGV[11] who wrote it (opaque here: JSON [user, verb, field manager, user agent]; "": none)
 -- KEYS[4] the history's epoch; ARGV[9] the epoch the writer follows ("": not checked),
 -- ARGV[10] the rv the writer's view has reached: a log head behind it means Redis lost data
 -- returns {"ok", rv} | {"exists", current} | {"missing"} | {"conflict", current} | {"history"}
@@ -102,7 +103,7 @@ local ts = tostring(now[1] * 1000 + math.floor(now[2] / 1000))
 local at = tonumber(ARGV[6])
 local object = string.sub(ARGV[4], 1, at) .. rv .. string.sub(ARGV[4], at + 1)
 redis.call('XADD', KEYS[2], rv .. '-0', 'g', ARGV[8], 't', ARGV[2], 'k', ARGV[1], 'o', object,
-  'p', ARGV[5], 'r', previous_rv, 'ts', ts, 's', ARGV[7])
+  'p', ARGV[5], 'r', previous_rv, 'ts', ts, 's', ARGV[7], 'a', ARGV[11] or '')
 if ARGV[2] == 'DELETED' then
   redis.call('HDEL', KEYS[3], ARGV[1])
 else
@@ -531,6 +532,7 @@ class Store:
         previous: SelectorState | None = None,
         summary: bytes = b"",
         seen_rv: int = 0,
+        author: bytes = b"",
     ) -> Committed:
         """Append one event and update the Redis-side view.
 
@@ -545,7 +547,7 @@ class Store:
         version = unstamped(pod)
         keys = (self.rv_key, self.log_key, self.objects_key(resource), self.epoch_key)
         args = (*keys, key, event_type, precondition, version.json)
-        tail = (pack_previous(previous), version.at, summary, resource, self.epoch, seen_rv)
+        tail = (pack_previous(previous), version.at, summary, resource, self.epoch, seen_rv, author)
         try:
             result = await self._write_script(*args, *tail)
         except NotReplicated as exc:
@@ -571,6 +573,27 @@ class Store:
         except NoScriptError:
             # a Redis restarted or flushed forgets its scripts; EVAL also caches it again
             return await self.commits.call(pack_command("EVAL", WRITE_SCRIPT, 4, *args), write=True)
+
+    async def event(self, rv: int) -> Event | None:
+        """The log's entry at ``rv`` (None: compacted away, or never written)."""
+        entries = await self._xrange(self.log_key, min=f"{rv}-0", max=f"{rv}-0", count=1)
+        return decode_entry(*entries[0]) if entries else None
+
+    async def last_event_of(self, resource: str, key: str, batch: int = RANGE_BATCH) -> Event | None:
+        """The newest retained event of one object, found by reading the log backwards: for an
+        object the view no longer holds (a history of a deleted object)."""
+        upper, wanted = "+", (key.encode(), resource.encode())
+        while entries := cast(
+            list[StreamEntry], await self.redis.xrevrange(self.log_key, max=upper, min="-", count=batch)
+        ):
+            for entry_id, fields in entries:
+                if (fields.get(b"k"), fields.get(b"g", LEGACY_RESOURCE.encode())) == wanted:
+                    return decode_entry(entry_id, fields)
+            oldest = int(entries[-1][0].partition(b"-")[0])
+            if len(entries) < batch or oldest <= 1:
+                return None
+            upper = f"{oldest - 1}-0"
+        return None
 
     async def oldest_rv(self) -> int | None:
         """The rv of the oldest event still retained in the log (None for an empty log)."""
