@@ -78,6 +78,20 @@ def start_server(
     raise RuntimeError(f"watchcache did not become ready:\n{log.read_text()}")
 
 
+def start_guarded_server(redis_url: str, workdir: Path, tokens: dict[str, str], policy: str) -> Server:
+    """A server with a token file (user -> token; a user named alice is in system:masters, the
+    others in no group of their own) and an ABAC policy file."""
+    token_file = workdir / "tokens.csv"
+    token_file.write_text("".join(
+        f"{token},{user},{uid}" + (',"system:masters"' if user == "alice" else "") + "\n"
+        for uid, (user, token) in enumerate(tokens.items(), 1)
+    ))  # fmt: skip
+    policy_file = workdir / "policy.jsonl"
+    policy_file.write_text(policy)
+    return start_server(redis_url, workdir, "--token-file", str(token_file), "--authorization-policy-file",
+                        str(policy_file), scheme="https")  # fmt: skip
+
+
 @pytest.fixture(scope="session")
 def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedRedis]:
     with EmbeddedRedis(tmp_path_factory.mktemp("redis"), persistence=False) as redis:

@@ -19,7 +19,7 @@ from watchcache.process.embedded_redis import EmbeddedRedis
 from watchcache.process.policy import PolicyError, PolicyFile, Request
 from watchcache.process.tokens import User
 
-from .conftest import Server, pod_manifest, start_server, write_kubeconfig
+from .conftest import Server, pod_manifest, start_guarded_server, write_kubeconfig
 
 V = '"apiVersion": "abac.authorization.kubernetes.io/v1beta1", "kind": "Policy"'
 POLICY = f"""\
@@ -134,16 +134,7 @@ def test_serve_refuses_to_start_with_a_malformed_policy(tmp_path: Path) -> None:
 
 @pytest.fixture(scope="module")
 def guarded(private_redis: EmbeddedRedis, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    workdir = tmp_path_factory.mktemp("authz")
-    tokens = workdir / "tokens.csv"
-    tokens.write_text(
-        f'{TOKENS["alice"]},alice,1,"system:masters"\n'
-        + "".join(f"{TOKENS[name]},{name},{i}\n" for i, name in enumerate(["bob", "carol", "dave"], 2))
-    )
-    policy = workdir / "policy.jsonl"
-    policy.write_text(POLICY)
-    srv = start_server(private_redis.url, workdir, "--token-file", str(tokens), "--authorization-policy-file",
-                       str(policy), scheme="https")  # fmt: skip
+    srv = start_guarded_server(private_redis.url, tmp_path_factory.mktemp("authz"), TOKENS, POLICY)
     yield srv
     srv.stop()
 

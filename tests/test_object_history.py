@@ -15,7 +15,7 @@ import pytest
 
 from watchcache.process.embedded_redis import EmbeddedRedis
 
-from .conftest import Server, pod_manifest, start_server
+from .conftest import Server, pod_manifest, start_guarded_server
 
 V = '"apiVersion": "abac.authorization.kubernetes.io/v1beta1", "kind": "Policy"'
 POLICY = f'{{{V}, "spec": {{"user": "bob", "namespace": "audit", "resource": "*", "apiGroup": "*"}}}}\n'
@@ -26,13 +26,7 @@ HISTORY = "/apis/history.watchcache.io/v1/namespaces/audit/pods/web"
 
 @pytest.fixture(scope="module")
 def audited(private_redis: EmbeddedRedis, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    workdir = tmp_path_factory.mktemp("audit")
-    tokens = workdir / "tokens.csv"
-    tokens.write_text(f'{TOKENS["alice"]},alice,1,"system:masters"\n{TOKENS["bob"]},bob,2\n{TOKENS["dave"]},dave,3\n')
-    policy = workdir / "policy.jsonl"
-    policy.write_text(POLICY)
-    srv = start_server(private_redis.url, workdir, "--token-file", str(tokens), "--authorization-policy-file",
-                       str(policy), scheme="https")  # fmt: skip
+    srv = start_guarded_server(private_redis.url, tmp_path_factory.mktemp("audit"), TOKENS, POLICY)
     yield srv
     srv.stop()
 

@@ -291,10 +291,8 @@ class Replica:
                         await self._rebuild(self._divergence(head, epoch, seen))
                         continue
             except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
-                delay = RETRY_BACKOFF_S[min(failures, len(RETRY_BACKOFF_S) - 1)]
+                await _back_off("tailer", failures, exc)
                 failures += 1
-                log.warning("tailer: Redis unreachable (%s); retrying in %.1fs", exc, delay)
-                await asyncio.sleep(delay)
                 continue
             failures = 0
             if events and events[0].rv > self.rv + 1 and not self.lost_between(self.rv, events[0].rv):
@@ -320,11 +318,16 @@ class Replica:
                 await self.bootstrap(served)
                 break
             except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
-                delay = RETRY_BACKOFF_S[min(failures, len(RETRY_BACKOFF_S) - 1)]
+                await _back_off("rebuild", failures, exc)
                 failures += 1
-                log.warning("rebuild: Redis unreachable (%s); retrying in %.1fs", exc, delay)
-                await asyncio.sleep(delay)
         self._rebuilding = False
+
+
+async def _back_off(what: str, failures: int, exc: Exception) -> None:
+    """Wait before trying an unreachable Redis again, longer after each failure in a row."""
+    delay = RETRY_BACKOFF_S[min(failures, len(RETRY_BACKOFF_S) - 1)]
+    log.warning("%s: Redis unreachable (%s); retrying in %.1fs", what, exc, delay)
+    await asyncio.sleep(delay)
 
 
 @contextlib.contextmanager

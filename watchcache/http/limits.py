@@ -14,7 +14,7 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
@@ -25,7 +25,7 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from watchcache.http.responses import JSON
 from watchcache.machinery import errors
 
-MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+MUTATING_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 MAX_HEAD_BYTES = 1 << 20  # Go's http.DefaultMaxHeaderBytes, which kube-apiserver keeps
 REQUEST_HEAD_TIMEOUT_S = 32.0  # kube-apiserver's ReadHeaderTimeout
 TOO_MANY = errors.APIError(
@@ -33,14 +33,15 @@ TOO_MANY = errors.APIError(
 )
 
 
+READ_ONLY, MUTATING = 0, 1  # the two kinds of request, as indexes of the counts below
+
+
 @dataclass
 class InFlightCounts:
-    """Requests being served now and requests refused so far, read-only and mutating (metrics)."""
+    """Requests being served now and requests refused so far, by kind (read-only, mutating)."""
 
-    read_only: int = 0
-    mutating: int = 0
-    refused_read_only: int = 0
-    refused_mutating: int = 0
+    current: list[int] = field(default_factory=lambda: [0, 0])
+    refused: list[int] = field(default_factory=lambda: [0, 0])
 
 
 class InFlight:
@@ -50,7 +51,7 @@ class InFlight:
         self, app: ASGIApp, max_read_only: int, max_mutating: int, open_paths: frozenset[str]
     ) -> None:
         self.app, self.open_paths = app, open_paths
-        self.max_read_only, self.max_mutating = max_read_only, max_mutating
+        self.limits = (max_read_only, max_mutating)  # by kind; 0: no limit
         self.counts = InFlightCounts()
         self.refusal = orjson.dumps(TOO_MANY.status())
 
@@ -58,31 +59,18 @@ class InFlight:
         if scope["type"] != "http" or scope["path"] in self.open_paths or _exempt(scope):
             await self.app(scope, receive, send)
             return
-        counts = self.counts
-        if scope["method"] in MUTATING:
-            if self.max_mutating and counts.mutating >= self.max_mutating:
-                counts.refused_mutating += 1
-                await self._refuse(scope, receive, send)
-                return
-            counts.mutating += 1
-            try:
-                await self.app(scope, receive, send)
-            finally:
-                counts.mutating -= 1
+        kind = MUTATING if scope["method"] in MUTATING_METHODS else READ_ONLY
+        current, limit = self.counts.current, self.limits[kind]
+        if limit and current[kind] >= limit:
+            self.counts.refused[kind] += 1
+            response = Response(self.refusal, 429, media_type=JSON, headers={"Retry-After": "1"})
+            await response(scope, receive, send)
             return
-        if self.max_read_only and counts.read_only >= self.max_read_only:
-            counts.refused_read_only += 1
-            await self._refuse(scope, receive, send)
-            return
-        counts.read_only += 1
+        current[kind] += 1
         try:
             await self.app(scope, receive, send)
         finally:
-            counts.read_only -= 1
-
-    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
-        response = Response(self.refusal, 429, media_type=JSON, headers={"Retry-After": "1"})
-        await response(scope, receive, send)
+            current[kind] -= 1
 
 
 def _exempt(scope: Scope) -> bool:

@@ -26,15 +26,14 @@ class WatchCacheCollector(Collector):
             "apiserver_current_inflight_requests", "Requests being served now, by kind (kube-apiserver's).",
             labels=["request_kind"],
         )  # fmt: skip
-        inflight.add_metric(["readOnly"], self.inflight.read_only)
-        inflight.add_metric(["mutating"], self.inflight.mutating)
-        yield inflight
         refused = CounterMetricFamily(
             "watchcache_requests_refused_inflight", "Requests answered 429: over an in-flight limit.",
             labels=["request_kind"],
         )  # fmt: skip
-        refused.add_metric(["readOnly"], self.inflight.refused_read_only)
-        refused.add_metric(["mutating"], self.inflight.refused_mutating)
+        for kind, label in enumerate(("readOnly", "mutating")):
+            inflight.add_metric([label], self.inflight.current[kind])
+            refused.add_metric([label], self.inflight.refused[kind])
+        yield inflight
         yield refused
         b = self.broadcaster
         m = b.metrics
