@@ -28,6 +28,7 @@ from watchcache.http import watch as watch_api
 from watchcache.http.authorization import REVIEW_PATH, Authorization, self_subject_access_review
 from watchcache.http.limits import InFlight
 from watchcache.http.metrics import registry_for
+from watchcache.http.request_metrics import RequestMetrics
 from watchcache.http.responses import JSON, negotiate
 from watchcache.http.router import Endpoint, Route, Router
 from watchcache.kinds.events import EVENT, EVENT_V1
@@ -259,7 +260,7 @@ def create_app(settings: Settings) -> ASGIApp:
                 reg.admit = namespaces.admit
         expiry = Expiry(registries[EVENT.qualified_resource], settings.event_ttl)
         app.state.broadcaster = broadcaster
-        app.state.metrics = registry_for(broadcaster, app.state.inflight.counts)
+        app.state.metrics = registry_for(broadcaster, app.state.inflight.counts, app.state.request_metrics)
         await replica.start()
         await namespaces.ensure_defaults()
         background = [
@@ -292,6 +293,7 @@ def create_app(settings: Settings) -> ASGIApp:
     )
     if settings.token_file is not None:
         app = TokenAuthentication(app, TokenFile.load(settings.token_file))
+    app = router.state.request_metrics = RequestMetrics(app, HEALTH_PATHS)  # 401s counted too
     return app
 
 

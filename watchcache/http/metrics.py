@@ -14,6 +14,7 @@ from prometheus_client.registry import Collector, CollectorRegistry
 
 from watchcache.cache.dispatcher import Broadcaster
 from watchcache.http.limits import InFlightCounts
+from watchcache.http.request_metrics import RequestCollector, RequestMetrics
 
 
 class WatchCacheCollector(Collector):
@@ -61,8 +62,22 @@ class WatchCacheCollector(Collector):
             "watchcache_view_resource_version", "The rv the views have applied.", value=replica.rv
         )
         objects = GaugeMetricFamily("watchcache_view_objects", "Objects in the view.", labels=["resource"])
+        stored = GaugeMetricFamily(
+            "apiserver_storage_objects", "Objects stored, by resource (kube's).", labels=["resource"]
+        )
         for resource, view in replica.views.items():
             objects.add_metric([resource], len(view))
+            stored.add_metric([resource], len(view))
+        yield stored
+        watching: dict[str, int] = {}
+        for watcher in list(b.watchers):
+            watching[watcher.filter.resource] = watching.get(watcher.filter.resource, 0) + 1
+        watchers = GaugeMetricFamily(
+            "apiserver_registered_watchers", "Open watches, by resource (kube's).", labels=["resource"]
+        )
+        for resource, count in sorted(watching.items()):
+            watchers.add_metric([resource], count)
+        yield watchers
         yield objects
         yield CounterMetricFamily(
             "watchcache_consistent_reads", "Reads that waited for the log head (no resourceVersion).",
@@ -80,8 +95,11 @@ class WatchCacheCollector(Collector):
         )  # fmt: skip
 
 
-def registry_for(broadcaster: Broadcaster, inflight: InFlightCounts) -> CollectorRegistry:
+def registry_for(
+    broadcaster: Broadcaster, inflight: InFlightCounts, requests: RequestMetrics
+) -> CollectorRegistry:
     registry = CollectorRegistry(auto_describe=True)
     registry.register(WatchCacheCollector(broadcaster, inflight))
+    registry.register(RequestCollector(requests))
     ProcessCollector(registry=registry)  # process CPU and RSS, which a load test reads
     return registry

@@ -1,0 +1,66 @@
+"""kube-apiserver's request metrics in /metrics, with its names and labels, read from real
+requests; and the object and watcher gauges kube-apiserver dashboards use."""
+
+from __future__ import annotations
+
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from watchcache.http.request_metrics import _labels
+
+from .conftest import Server, pod_manifest
+from .watch_support import RawWatch
+
+NS = "metered"
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "query", "content_type", "expected"),
+    [
+        ("GET", "/api/v1/namespaces/a/pods", b"", "", ("LIST", "", "v1", "pods", "", "namespace")),
+        ("GET", "/api/v1/pods", b"watch=true", "", ("WATCH", "", "v1", "pods", "", "cluster")),
+        ("GET", "/api/v1/namespaces/a/pods/w/log", b"", "", ("GET", "", "v1", "pods", "log", "resource")),
+        ("POST", "/api/v1/namespaces/a/pods", b"", "", ("POST", "", "v1", "pods", "", "namespace")),
+        ("PATCH", "/api/v1/namespaces/a/pods/w", b"", "application/apply-patch+yaml",
+         ("APPLY", "", "v1", "pods", "", "resource")),
+        ("DELETE", "/api/v1/namespaces/a/pods", b"", "", ("DELETE", "", "v1", "pods", "", "namespace")),
+        ("PUT", "/apis/coordination.k8s.io/v1/namespaces/a/leases/l", b"", "",
+         ("PUT", "coordination.k8s.io", "v1", "leases", "", "resource")),
+        ("GET", "/apis", b"", "", ("GET", "", "", "", "", "")),
+    ],
+)  # fmt: skip
+def test_labels_are_kube_apiservers(
+    method: str, path: str, query: bytes, content_type: str, expected: tuple[str, ...]
+) -> None:
+    headers = [(b"content-type", content_type.encode())] if content_type else []
+    scope = {"method": method, "path": path, "query_string": query, "headers": headers}
+    assert _labels(scope) == expected
+
+
+def _samples(server: Server) -> dict[str, list]:
+    with server.client() as api:
+        text = api.get("/metrics").text
+    return {family.name: family.samples for family in text_string_to_metric_families(text)}
+
+
+@pytest.mark.e2e
+def test_requests_are_counted_and_timed(private_server: Server) -> None:
+    with private_server.client() as api:
+        assert api.post(f"/api/v1/namespaces/{NS}/pods", json=pod_manifest("m")).status_code == 201
+        assert api.get(f"/api/v1/namespaces/{NS}/pods/missing").status_code == 404
+    with RawWatch(private_server.url, f"/api/v1/namespaces/{NS}/pods", {"watch": "1"}):
+        samples = _samples(private_server)
+    created = {"verb": "POST", "group": "", "version": "v1", "resource": "pods", "subresource": "",
+               "scope": "namespace", "component": "apiserver", "code": "201"}  # fmt: skip
+    totals = {tuple(sorted(s.labels.items())): s.value for s in samples["apiserver_request"]
+              if s.name == "apiserver_request_total"}  # fmt: skip
+    assert totals[tuple(sorted(created.items()))] >= 1
+    missing = {**created, "verb": "GET", "scope": "resource", "code": "404"}
+    assert totals[tuple(sorted(missing.items()))] >= 1
+    buckets = [s for s in samples["apiserver_request_duration_seconds"]
+               if s.name.endswith("_bucket") and s.labels["verb"] == "POST" and s.labels["le"] == "+Inf"]  # fmt: skip
+    assert buckets and buckets[0].value >= 1
+    watchers = {s.labels["resource"]: s.value for s in samples["apiserver_registered_watchers"]}
+    assert watchers["pods"] >= 1
+    objects = {s.labels["resource"]: s.value for s in samples["apiserver_storage_objects"]}
+    assert objects["pods"] >= 1
