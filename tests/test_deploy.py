@@ -10,8 +10,10 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 import yaml
+from prometheus_client.parser import text_string_to_metric_families
 
 from watchcache.cli import serve
 
@@ -93,3 +95,15 @@ def test_kubernetes_replicas_probe_readiness_and_find_redis_through_sentinel() -
     assert monitored.group(2) == f"redis-0.{redis['spec']['serviceName']}"
     assert int(monitored.group(3)) <= sentinels["spec"]["replicas"] // 2 + 1  # a quorum that can be met
     assert int(args["--min-replicas-acked"]) < redis["spec"]["replicas"]
+
+
+@pytest.mark.e2e
+def test_the_grafana_dashboard_reads_metrics_the_server_exports(private_server: Any) -> None:
+    dashboard = orjson.loads((ROOT / "deploy" / "grafana" / "watchcache-dashboard.json").read_bytes())
+    exprs = [target["expr"] for panel in dashboard["panels"] for target in panel["targets"]]
+    wanted = {name for expr in exprs for name in re.findall(r"([a-zA-Z_:][a-zA-Z0-9_:]*)\{", expr)}
+    with private_server.client() as api:
+        api.get("/api/v1/pods")  # so that request metrics have a sample
+        text = api.get("/metrics").text
+    exported = {sample.name for family in text_string_to_metric_families(text) for sample in family.samples}
+    assert wanted and wanted <= exported, wanted - exported
