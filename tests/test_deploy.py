@@ -17,6 +17,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from watchcache.cli import serve
 
+from .watch_support import RawWatch
+
 ROOT = Path(__file__).resolve().parent.parent
 KUBE = ROOT / "deploy" / "kubernetes"
 SERVE_FLAGS = {opt for param in serve.params for opt in param.opts}
@@ -102,8 +104,10 @@ def test_the_grafana_dashboard_reads_metrics_the_server_exports(private_server: 
     dashboard = orjson.loads((ROOT / "deploy" / "grafana" / "watchcache-dashboard.json").read_bytes())
     exprs = [target["expr"] for panel in dashboard["panels"] for target in panel["targets"]]
     wanted = {name for expr in exprs for name in re.findall(r"([a-zA-Z_:][a-zA-Z0-9_:]*)\{", expr)}
+    watch = RawWatch(private_server.url, "/api/v1/pods", {"watch": "1"})  # so watches have a sample
     with private_server.client() as api:
-        api.get("/api/v1/pods")  # so that request metrics have a sample
+        api.get("/api/v1/pods")  # and requests
         text = api.get("/metrics").text
+    watch.close()
     exported = {sample.name for family in text_string_to_metric_families(text) for sample in family.samples}
     assert wanted and wanted <= exported, wanted - exported
