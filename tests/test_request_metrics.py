@@ -3,12 +3,16 @@ requests; and the object and watcher gauges kube-apiserver dashboards use."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
+import orjson
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from watchcache.http.request_metrics import _labels
 
-from .conftest import Server, pod_manifest
+from .conftest import Server, pod_manifest, start_server
 from .watch_support import RawWatch
 
 NS = "metered"
@@ -64,3 +68,19 @@ def test_requests_are_counted_and_timed(private_server: Server) -> None:
     assert watchers["pods"] >= 1
     objects = {s.labels["resource"]: s.value for s in samples["apiserver_storage_objects"]}
     assert objects["pods"] >= 1
+
+
+@pytest.mark.e2e
+def test_the_json_access_log_has_a_line_a_request(private_redis: Any, tmp_path: Path) -> None:
+    server = start_server(private_redis.url, tmp_path, "--access-log-format", "json")
+    try:
+        with server.client(headers={"User-Agent": "probe/1"}) as api:
+            assert api.get(f"/api/v1/namespaces/{NS}/pods/nope").status_code == 404
+            assert api.post(f"/api/v1/namespaces/{NS}/pods", json=pod_manifest("logged")).status_code == 201
+    finally:
+        server.stop()
+    entries = [orjson.loads(line) for line in server.log.read_text().splitlines() if line.startswith("{")]
+    seen = [(e["method"], e["verb"], e["resource"], e["scope"], e["status"], e["userAgent"]) for e in entries]
+    assert ("GET", "GET", "pods", "resource", 404, "probe/1") in seen
+    assert ("POST", "POST", "pods", "namespace", 201, "probe/1") in seen
+    assert all(e["time"].endswith("Z") and e["durationMs"] >= 0 for e in entries)

@@ -26,7 +26,7 @@ import orjson
 from watchcache.process.embedded_redis import DURABILITY, EmbeddedRedis, EmbeddedRedisError
 from watchcache.process.kubeconfig import render_kubeconfig
 from watchcache.process.policy import PolicyError, PolicyFile
-from watchcache.process.settings import LOG_LEVELS, MIN_LOG_BYTES, Settings, parse_duration
+from watchcache.process.settings import ACCESS_LOGGER, LOG_LEVELS, MIN_LOG_BYTES, Settings, parse_duration
 from watchcache.process.tls import ensure_self_signed, serving_hosts
 from watchcache.process.tokens import TokenFile
 
@@ -169,6 +169,9 @@ runtime_options = options(
     option("--request-head-timeout", type=GO_DURATION, default="32s",
            help="A connection whose request head has not arrived whole in this long is closed "
                 "(kube-apiserver's 32 s); heads over 1 MiB get 431."),
+    option("--access-log-format", type=click.Choice(["none", "json"]), default=DEFAULTS.access_log_format,
+           help="json: a JSON object a request on stdout (time, user, verb, resource, namespace, name, "
+                "status, duration, user agent); none: no access log."),
     option("--shutdown-delay-seconds", type=click.FloatRange(min=0),
            default=DEFAULTS.shutdown_delay_seconds,
            help="On SIGTERM or SIGINT, /readyz fails at once and requests are still served this "
@@ -576,6 +579,10 @@ def _log_config(level: str) -> dict[str, Any]:
         "level": level.upper(),
         "propagate": False,
     }
+    # the access log (--access-log-format json): a JSON object a line on stdout, nothing around it
+    config["formatters"]["bare"] = {"format": "%(message)s"}
+    config["handlers"]["bare"] = {"formatter": "bare", "class": "logging.StreamHandler", "stream": "ext://sys.stdout"}
+    config["loggers"][ACCESS_LOGGER] = {"handlers": ["bare"], "level": "INFO", "propagate": False}
     return config
 
 

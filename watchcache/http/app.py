@@ -40,7 +40,7 @@ from watchcache.machinery import errors
 from watchcache.machinery.kinds import Kind
 from watchcache.process import tasks
 from watchcache.process.policy import PolicyFile
-from watchcache.process.settings import Settings
+from watchcache.process.settings import ACCESS_LOGGER, Settings
 from watchcache.process.tokens import TokenFile
 from watchcache.registry.expiry import Expiry
 from watchcache.registry.namespaces import NamespaceLifecycle
@@ -293,7 +293,8 @@ def create_app(settings: Settings) -> ASGIApp:
     )
     if settings.token_file is not None:
         app = TokenAuthentication(app, TokenFile.load(settings.token_file))
-    app = router.state.request_metrics = RequestMetrics(app, HEALTH_PATHS)  # 401s counted too
+    access_log = logging.getLogger(ACCESS_LOGGER) if settings.access_log_format == "json" else None
+    app = router.state.request_metrics = RequestMetrics(app, HEALTH_PATHS, access_log)  # 401s counted too
     return app
 
 

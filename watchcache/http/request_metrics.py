@@ -11,10 +11,13 @@ update and a bisect, not a client-library call per label set.
 from __future__ import annotations
 
 import bisect
+import logging
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -37,8 +40,10 @@ Labels = tuple[str, str, str, str, str, str]
 class RequestMetrics:
     """ASGI middleware: counts every request by its labels and status, and times it."""
 
-    def __init__(self, app: ASGIApp, open_paths: frozenset[str]) -> None:
-        self.app, self.open_paths = app, open_paths
+    def __init__(
+        self, app: ASGIApp, open_paths: frozenset[str], access_log: logging.Logger | None = None
+    ) -> None:
+        self.app, self.open_paths, self.access_log = app, open_paths, access_log
         self.totals: dict[tuple[Labels, str], int] = {}
         self.durations: dict[Labels, list[float]] = {}  # bucket counts, then the sum and count
         self._labels: dict[tuple[str, str, bytes], Labels] = {}
@@ -58,9 +63,12 @@ class RequestMetrics:
         try:
             await self.app(scope, receive, send_status)
         finally:
-            self._count(scope, status[0], time.perf_counter() - started)
+            seconds = time.perf_counter() - started
+            labels = self._count(scope, status[0], seconds)
+            if self.access_log is not None:
+                self.access_log.info(_access_line(scope, labels, status[0], seconds))
 
-    def _count(self, scope: Scope, status: int, seconds: float) -> None:
+    def _count(self, scope: Scope, status: int, seconds: float) -> Labels:
         # a request's labels follow from its method, path, query and type: read once per path
         request = (scope["method"], scope["path"], scope.get("query_string", b""))
         labels = self._labels.get(request)
@@ -71,13 +79,35 @@ class RequestMetrics:
         counted = (labels, str(status))
         self.totals[counted] = self.totals.get(counted, 0) + 1
         if labels[0] == "WATCH":  # a watch lasts as long as it is open: not a latency
-            return
+            return labels
         observed = self.durations.get(labels)
         if observed is None:
             observed = self.durations[labels] = [0.0] * (len(BUCKETS) + 3)  # and +Inf, sum, count
         observed[bisect.bisect_left(BUCKETS, seconds)] += 1  # the first bucket it fits
         observed[-2] += seconds
         observed[-1] += 1
+        return labels
+
+
+def _access_line(scope: Scope, labels: Labels, status: int, seconds: float) -> str:
+    """One request of the access log, as JSON (what kube-apiserver's audit log's Metadata level
+    says of a request, without the audit policy)."""
+    user = scope.get("user")
+    agent = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"user-agent"), "")
+    query = scope.get("query_string", b"").decode("latin-1")
+    line = {
+        "time": datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z"),
+        "user": user.name if user is not None else "",
+        "method": scope["method"],
+        "path": scope["path"] + (f"?{query}" if query else ""),
+        "verb": labels[0],
+        "resource": labels[3] + (f"/{labels[4]}" if labels[4] else ""),
+        "scope": labels[5],
+        "status": status,
+        "durationMs": round(seconds * 1e3, 3),
+        "userAgent": agent,
+    }
+    return orjson.dumps(line).decode()
 
 
 def _labels(scope: Scope) -> Labels:

@@ -68,6 +68,9 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+ACCESS_LOGGER = "watchcache.access"  # the logger of --access-log-format json
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     """How one watchcache replica listens, authenticates and finds its Redis.
@@ -102,6 +105,7 @@ class Settings:
     max_requests_inflight: int = 400  # read-only requests served at once (0: no limit), as kube
     max_mutating_requests_inflight: int = 200  # and mutating ones
     request_head_timeout: float = 32.0  # seconds a request head may take (kube's ReadHeaderTimeout)
+    access_log_format: str = "none"  # "json": a JSON object a request on stdout
     shutdown_delay_seconds: float = 0.0  # served on after SIGTERM with /readyz failing (kube: 0)
     durability: str = FSYNC_EVERY_WRITE  # when the embedded Redis fsyncs (see embedded_redis)
     min_replicas_acked: int = 0  # Redis replicas that must confirm a write before it is answered
@@ -143,6 +147,8 @@ class Settings:
             raise ValueError("in-flight limits cannot be negative (0: no limit)")
         if self.request_head_timeout <= 0:
             raise ValueError("the request head timeout must be positive")
+        if self.access_log_format not in ("none", "json"):
+            raise ValueError(f"access log format {self.access_log_format!r} is not none or json")
         if self.shutdown_delay_seconds < 0:
             raise ValueError("the shutdown delay cannot be negative")
         if self.catch_up_mib_per_s <= 0:
