@@ -8,6 +8,7 @@ from typing import Any
 
 import orjson
 import pytest
+import redis
 from prometheus_client.parser import text_string_to_metric_families
 
 from watchcache.http.request_metrics import _labels
@@ -68,6 +69,26 @@ def test_requests_are_counted_and_timed(private_server: Server) -> None:
     assert watchers["pods"] >= 1
     objects = {s.labels["resource"]: s.value for s in samples["apiserver_storage_objects"]}
     assert objects["pods"] >= 1
+
+
+@pytest.mark.e2e
+def test_watch_events_and_terminated_watchers_are_counted(private_server: Server, private_redis: Any) -> None:
+    path = f"/api/v1/namespaces/{NS}/pods"
+    with RawWatch(private_server.url, path, {"watch": "1"}) as watch, private_server.client() as api:
+        assert api.post(path, json=pod_manifest("seen")).status_code == 201
+        watch.read_count(1, 5)
+        samples = _samples(private_server)
+    events = {s.labels["resource"]: s.value for s in samples["apiserver_watch_events"] if s.name.endswith("_total")}
+    assert events["pods"] >= 1
+    admin = redis.Redis.from_url(private_redis.url)
+    head = int(admin.get("{wc}:rv"))
+    admin.xtrim("{wc}:log", minid=f"{head}-0")  # as the compactor would: only the newest event left
+    admin.close()
+    with RawWatch(private_server.url, path, {"watch": "1", "resourceVersion": "2"}) as expired:
+        assert expired.read_to_end(5)[-1]["object"]["code"] == 410  # from before the retained log
+    terminated = {s.labels["resource"]: s.value for s in _samples(private_server)["apiserver_terminated_watchers"]
+                  if s.name.endswith("_total")}  # fmt: skip
+    assert terminated["pods"] >= 1
 
 
 @pytest.mark.e2e

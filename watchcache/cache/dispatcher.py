@@ -93,6 +93,8 @@ class Metrics:
 
     events_dispatched: int = 0
     deliveries: int = 0
+    deliveries_by_resource: dict[str, int] = field(default_factory=dict)  # kube's watch events, by resource
+    terminated: dict[str, int] = field(default_factory=dict)  # watches the server ended with 410, by resource
     parked: int = 0
     resumed: int = 0
     dispatch_lag_s: float = 0.0  # from Redis appending the newest event to its dispatch
@@ -262,7 +264,11 @@ class Broadcaster:
             if waiter is not None and not waiter.done():
                 waiter.set_result(None)
             delivered += 1
-        self.metrics.deliveries += delivered
+        if delivered:
+            metrics, by_resource = self.metrics, self.metrics.deliveries_by_resource
+            metrics.deliveries += delivered
+            resource = change.kind.qualified_resource
+            by_resource[resource] = by_resource.get(resource, 0) + delivered
 
     def _park(self, watcher: Watcher, undelivered_rv: int) -> None:
         """Stop live delivery and release the buffer: a parked watcher costs a cursor only.

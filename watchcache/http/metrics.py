@@ -78,6 +78,20 @@ class WatchCacheCollector(Collector):
         for resource, count in sorted(watching.items()):
             watchers.add_metric([resource], count)
         yield watchers
+        events = CounterMetricFamily(
+            "apiserver_watch_events", "Events sent to watchers, by resource (kube's).", labels=["resource"]
+        )
+        for resource, count in sorted(m.deliveries_by_resource.items()):
+            events.add_metric([resource], count)
+        yield events
+        terminated = CounterMetricFamily(
+            "apiserver_terminated_watchers",
+            "Watches the server ended with 410 (fallen out of retention, or the view rebuilt), by resource.",
+            labels=["resource"],
+        )
+        for resource, count in sorted(m.terminated.items()):
+            terminated.add_metric([resource], count)
+        yield terminated
         yield objects
         yield CounterMetricFamily(
             "watchcache_consistent_reads", "Reads that waited for the log head (no resourceVersion).",

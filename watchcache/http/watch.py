@@ -140,6 +140,9 @@ class WatchStream:
             await self.loop(watcher)
             await self.end(watcher)
         except errors.APIError as exc:
+            if exc.code == 410:  # fell out of retention, or the view was rebuilt: the client relists
+                terminated = self.broadcaster.metrics.terminated
+                terminated[self.r.filter.resource] = terminated.get(self.r.filter.resource, 0) + 1
             await self.write(error_line(exc))
         finally:
             self.broadcaster.unregister(watcher)
