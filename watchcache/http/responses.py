@@ -116,7 +116,9 @@ def add_warnings(response: Response, warnings: Iterable[str]) -> None:
     for text in warnings:
         if text not in seen:
             seen.add(text)
-            response.headers.append("Warning", warning_header(text))
+            # UTF-8 bytes, as kube-apiserver writes them (a field name in a warning may be any
+            # text; a header encoded as latin-1, Starlette's way, fails on such a name: a 500)
+            response.raw_headers.append((b"warning", warning_header(text).encode()))
 
 
 async def until_disconnect(receive: Receive) -> None:
