@@ -106,3 +106,15 @@ def test_the_limits_are_kube_apiservers_by_default(tmp_path: Path) -> None:
     defaults = Settings()
     assert (defaults.max_requests_inflight, defaults.max_mutating_requests_inflight) == (400, 200)
     assert defaults.request_head_timeout == 32.0
+
+
+@pytest.mark.parametrize(
+    ("query", "watching"),
+    [(b"", False), (b"watch=true", True), (b"watch=1", True), (b"watch=True", True), (b"watch=yes", True),
+     (b"watch=false", False), (b"watch=0", False), (b"limit=1&watch=1", True), (b"nowatch=1", False)],
+)  # fmt: skip
+def test_a_watch_is_read_from_the_query_as_kube_reads_it(query: bytes, watching: bool) -> None:
+    """One rule for the in-flight exemption, the authorization verb and the metrics' verb."""
+    from watchcache.http.authorization import watch_requested
+
+    assert watch_requested(query) is watching

@@ -116,8 +116,7 @@ class Authorization:
             return
         user = scope.get("user") or ANONYMOUS
         if MASTERS not in user.groups:
-            query = _query(scope)
-            request = attributes(user, scope["method"], scope["path"], query)
+            request = attributes(user, scope["method"], scope["path"], scope_query(scope))
             if not allowed(self.policy, request):
                 status = orjson.dumps(forbidden(request).status())
                 await Response(status, 403, media_type=JSON)(scope, receive, send)
@@ -125,11 +124,21 @@ class Authorization:
         await self.app(scope, receive, send)
 
 
-def _query(scope: Scope) -> Mapping[str, str]:
-    raw = scope.get("query_string", b"")
-    if b"watch=" not in raw:
-        return {}
-    return {k: v for k, _, v in (p.partition("=") for p in raw.decode("latin-1").split("&"))}
+def watch_requested(query_string: bytes) -> bool:
+    """Whether a query asks for a watch: a ``watch`` value other than false or 0, as
+    kube-apiserver reads it (the one place that rule is, for every middleware that needs it)."""
+    if b"watch=" not in query_string:
+        return False
+    for part in query_string.split(b"&"):
+        name, _, value = part.partition(b"=")
+        if name == b"watch":
+            return value.lower() not in (b"false", b"0")
+    return False
+
+
+def scope_query(scope: Scope) -> Mapping[str, str]:
+    """The part of a request's query its attributes depend on (whether it watches)."""
+    return {"watch": "true"} if watch_requested(scope.get("query_string", b"")) else {}
 
 
 # ---- SelfSubjectAccessReview ----------------------------------------------------------------

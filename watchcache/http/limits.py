@@ -22,6 +22,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+from watchcache.http.authorization import watch_requested
 from watchcache.http.responses import JSON
 from watchcache.machinery import errors
 
@@ -78,8 +79,7 @@ def _exempt(scope: Scope) -> bool:
     path: str = scope["path"]
     if "/watch/" in path or path.endswith("/log"):
         return True
-    query: bytes = scope.get("query_string", b"")
-    if b"watch=" in query and any(p in (b"watch=true", b"watch=1", b"watch=True") for p in query.split(b"&")):
+    if watch_requested(scope.get("query_string", b"")):
         return True
     user: Any = scope.get("user")
     return user is not None and "system:masters" in user.groups

@@ -22,7 +22,7 @@ from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily, M
 from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from watchcache.http.authorization import attributes
+from watchcache.http.authorization import attributes, scope_query
 from watchcache.process.tokens import User
 
 # kube-apiserver's apiserver_request_duration_seconds buckets
@@ -111,9 +111,7 @@ def _access_line(scope: Scope, labels: Labels, status: int, seconds: float) -> s
 
 
 def _labels(scope: Scope) -> Labels:
-    query = scope.get("query_string", b"")
-    watch = {"watch": "true"} if b"watch=true" in query or b"watch=1" in query else {}
-    request = attributes(scope.get("user") or NOBODY, scope["method"], scope["path"], watch)
+    request = attributes(scope.get("user") or NOBODY, scope["method"], scope["path"], scope_query(scope))
     if not request.resource_request:
         return scope["method"], "", "", "", "", ""
     verb: str = REPORTED_VERBS.get(request.verb) or scope["method"]

@@ -25,6 +25,7 @@ from starlette.types import Receive, Scope, Send
 
 from watchcache.http.responses import status_response
 from watchcache.machinery import errors
+from watchcache.machinery.params import default_field_manager
 from watchcache.registry import authors
 from watchcache.storage.store import HistoryChanged
 
@@ -146,7 +147,7 @@ def _record_author(request: Request) -> None:
     verb = AUTHORED[request.scope["method"]]
     if verb == "patch" and request.headers.get("content-type", "").startswith(APPLY_PATCH):
         verb = "apply"
-    manager = request.query_params.get("fieldManager") or agent.partition("/")[0]
+    manager = request.query_params.get("fieldManager") or default_field_manager(agent)
     authors.writing_as(user.name if user is not None else "system:anonymous", verb, manager, agent)
 
 

@@ -57,12 +57,18 @@ def field_validation(params: Mapping[str, str], options_kind: str) -> str:
     return value or "Warn"
 
 
+def default_field_manager(user_agent: str) -> str:
+    """The manager of a write that names none: its User-Agent up to the first ``/``, printable,
+    at most 128 bytes (kube's ``prefixFromUserAgent``)."""
+    printable = "".join(c for c in user_agent.partition("/")[0] if c.isprintable())
+    return printable.encode()[:FIELD_MANAGER_MAX_BYTES].decode(errors="ignore")
+
+
 def field_manager(params: Mapping[str, str], user_agent: str, options_kind: str) -> str:
     """The ``fieldManager`` parameter, else the User-Agent up to its first ``/``."""
     given = params.get("fieldManager")
     if given is None:
-        printable = "".join(c for c in user_agent.partition("/")[0] if c.isprintable())
-        return printable.encode()[:FIELD_MANAGER_MAX_BYTES].decode(errors="ignore")
+        return default_field_manager(user_agent)
     problems = []
     if len(given.encode()) > FIELD_MANAGER_MAX_BYTES:
         problems.append(errors.too_long("fieldManager", FIELD_MANAGER_MAX_BYTES))
