@@ -167,6 +167,11 @@ def _group_version(value: JSON) -> str:
 
 # --- apply --------------------------------------------------------------------------------------
 
+Tree = dict[str, Any]  # FieldsV1: path element -> subtree; {} a member leaf, "." a member with children
+_NO_KEYS: Final[frozenset[str]] = frozenset()
+_TOP_UNOWNED: Final = frozenset({"apiVersion", "kind"})
+_METADATA: Final[Path] = ("f:metadata",)
+
 
 def apply(
     live: dict[str, Any] | None,
@@ -185,29 +190,36 @@ def apply(
     on it. Raises a 409 ``Conflict`` (patch.md §5 texts) unless ``force``.
     """
     reset = "spec" if subresource == "status" else "status"
-    config = {k: v for k, v in applied.items() if k != reset}
-    new_set = applied_fields(applied, subresource)
     base = copied(live) if live is not None else {}
     entries = [dict(e) for e in (base.get("metadata") or {}).get("managedFields") or []]
-    merged = _merge(base, copied(config), "")
     mine = _find_entry(entries, manager, subresource)
-    others = [(e, fields_from_v1(e.get("fieldsV1") or {})) for e in entries if e is not mine]
-    conflicts = find_conflicts(live or {}, merged, new_set, others)
+    others = [e for e in entries if e is not mine]
+    owned_before = [e.get("fieldsV1") or {} for e in others]
+    walk = _Walk(applied, track=bool(others))
+    config = {k: v for k, v in applied.items() if k != reset}
+    try:
+        merged, new_tree = _merge_map(base, config, (), walk, _TOP_UNOWNED)
+    except errors.BadRequest:
+        _check_typed(_owned(config), "", (), applied)  # the first such element in document order
+        raise
+    new_tree = new_tree or {}
+    conflicts = _conflicts(walk.changed, others)
     if conflicts and not force:
         raise conflict_error(conflicts)
-    taken: dict[int, set[Path]] = {}
     for entry, path in conflicts:  # force: the applier takes these fields over
-        taken.setdefault(id(entry), set()).add(path)
-    for entry, owned in others:
-        if id(entry) in taken:
-            entry["fieldsV1"] = fields_to_v1(owned - taken[id(entry)])
-    old_set = fields_from_v1(mine.get("fieldsV1") or {}) if mine else set()
-    for path in removable(old_set - new_set, new_set.union(*(s for _, s in others))):
-        _remove(merged, path)
-    if live is not None and not conflicts and new_set == old_set and _content(merged) == _content(live):
+        entry["fieldsV1"] = _sorted(_without(entry.get("fieldsV1") or {}, path) or {})
+    old_tree = (mine.get("fieldsV1") or {}) if mine else {}
+    same = new_tree == old_tree
+    if not same:  # the applier's fields moved: compare as sets, and drop what it no longer sends
+        new_set, old_set = fields_from_v1(new_tree), fields_from_v1(old_tree)
+        same = new_set == old_set
+        if dropped := old_set - new_set:
+            for path in removable(dropped, new_set.union(*map(fields_from_v1, owned_before))):
+                _remove(merged, path)
+    if live is not None and not conflicts and same and _content(merged) == _content(live):
         return base  # re-applying the same configuration: no change, not even the entry's time
     entry = {"manager": manager, "operation": APPLY, "apiVersion": api_version, "time": now,
-             "fieldsType": "FieldsV1", "fieldsV1": fields_to_v1(new_set)}  # fmt: skip
+             "fieldsType": "FieldsV1", "fieldsV1": new_tree}  # fmt: skip
     if subresource:
         entry["subresource"] = subresource
     _set_entries(merged, [entry if e is mine else e for e in entries] + ([] if mine else [entry]))
@@ -237,43 +249,173 @@ def _content(obj: dict[str, Any]) -> dict[str, Any]:
     return {**obj, "metadata": meta}
 
 
-# --- field sets ---------------------------------------------------------------------------------
+# --- merge, and the applied field set on the way --------------------------------------------------
 
 
-def applied_fields(applied: dict[str, Any], subresource: str | None = None) -> set[Path]:
-    """Every field of an applied configuration that the applier will own."""
-    reset = "spec" if subresource == "status" else "status"
-    owned = {k: v for k, v in applied.items() if k not in ("apiVersion", "kind", reset)}
-    meta = owned.get("metadata")
-    if isinstance(meta, dict):
-        owned["metadata"] = {k: v for k, v in meta.items() if k not in UNOWNED_METADATA}
-        if not owned["metadata"]:
-            del owned["metadata"]
-    out: set[Path] = set()
-    if owned:
-        _collect(owned, "", (), out, applied)
+class _Walk:
+    """What one walk of an applied configuration learns besides the merged object: the member
+    paths whose value the merge changes (a leaf's value, or a list element that is new), the
+    only fields that can conflict, as structured-merge-diff's ``Compare`` reports them. With no
+    other manager there is nothing to conflict with, and nothing is recorded."""
+
+    def __init__(self, applied: dict[str, Any], track: bool) -> None:
+        self.applied = applied  # for the text of a 400
+        self.track = track
+        self.changed: set[Path] = set()
+
+    def change(self, path: Path) -> None:
+        if self.track:
+            self.changed.add(path)
+
+
+def _merge_map(
+    live: JSON, applied: dict[str, Any], path: Path, walk: _Walk, unowned: frozenset[str]
+) -> tuple[dict[str, Any], Tree | None]:
+    """``applied`` merged into ``live`` (a private copy), and the FieldsV1 tree of what the
+    applier owns in it (None: nothing; keys in ``unowned`` are merged but owned by no one)."""
+    out: dict[str, Any] = live if isinstance(live, dict) else {}
+    if not applied and not unowned:  # an empty map is a leaf of its own
+        if out is not live:
+            walk.change(path)
+        return out, {}
+    tree: Tree = {}
+    for key, value in applied.items():
+        if key in unowned:
+            if value is None:
+                out.pop(key, None)
+            else:
+                out[key] = _merge(out.get(key, _MISSING), value, key)
+            continue
+        pe = "f:" + key
+        sub = (*path, pe)
+        if value is None:  # the applier owns the field and wants it unset
+            if key in out:
+                del out[key]
+                walk.change(sub)
+            tree[pe] = {}
+            continue
+        merged, node = _merge_owned(out.get(key, _MISSING), value, key, sub, walk)
+        out[key] = merged
+        if node is not None:
+            tree[pe] = node
+    if not tree:
+        return out, None
+    return out, {pe: tree[pe] for pe in sorted(tree)}
+
+
+def _merge_owned(live: JSON, applied: JSON, field: str, path: Path, walk: _Walk) -> tuple[JSON, Tree | None]:
+    """One owned value merged: maps key by key, keyed lists element by element, else a leaf."""
+    if isinstance(applied, dict):
+        return _merge_map(live, applied, path, walk, UNOWNED_METADATA if path == _METADATA else _NO_KEYS)
+    if isinstance(applied, list) and applied and (field in MERGE_KEYS or field in SET_LISTS):
+        return _merge_keyed(live, applied, field, path, walk)
+    merged = _merge(live, applied, field)  # a scalar, an atomic list or an empty one
+    if merged != live:
+        walk.change(path)
+    return merged, {}
+
+
+def _merge_keyed(
+    live: JSON, applied: list[JSON], field: str, path: Path, walk: _Walk
+) -> tuple[list[JSON], Tree]:
+    """A list keyed by its merge keys (or a set) merged by element identity, in
+    structured-merge-diff's order (``visitListItems`` in typed/merge.go): live elements keep
+    their places; applied elements not yet live go where the applied list puts them relative
+    to the shared ones. Against a live value that is no list, the applied list replaces it."""
+    keys = _element_keys(applied, field, path, walk.applied)
+    nodes: Tree = {}
+    out: list[JSON] = []
+    if isinstance(live, list):
+        probe = "v:" if field in SET_LISTS else _key_probe(field)
+        lkeys = [_lenient_element(e, probe) for e in live]
+        by_key: dict[str | None, JSON] = {}
+        for k, e in zip(lkeys, live, strict=True):
+            by_key.setdefault(k, e)
+        last = dict(zip(keys, applied, strict=True))  # an applied key twice (a set): its last element
+        for index in _interleave(lkeys, keys):
+            if index >= 0:
+                out.append(live[index])
+                continue
+            k = keys[-index - 1]
+            element, nodes[k] = _merge_element(by_key.get(k, _MISSING), last[k], field, (*path, k), walk)
+            out.append(element)
+    else:
+        for k, e in zip(keys, applied, strict=True):
+            element, nodes[k] = _merge_element(_MISSING, e, field, (*path, k), walk)
+            out.append(element)
+    return out, {k: nodes[k] for k in sorted(nodes, key=_element_order)}
+
+
+def _merge_element(live: JSON, applied: JSON, field: str, path: Path, walk: _Walk) -> tuple[JSON, Tree]:
+    if live is _MISSING:
+        walk.change(path)  # a new element
+    if field in SET_LISTS:
+        return applied, {}
+    merged, node = _merge_map(live, applied, path, walk, _NO_KEYS)
+    return merged, {".": {}, **node} if node else {}
+
+
+def _element_keys(applied: list[JSON], field: str, path: Path, root: dict[str, Any]) -> list[str]:
+    """Each applied element's path element; one without its key fields, or a key twice in a
+    keyed list, fails the apply (structured-merge-diff cannot type the configuration)."""
+    keys: list[str] = []
+    seen: set[str] = set()
+    for index, element in enumerate(applied):
+        pe = _path_element(element, field)
+        if pe is None:
+            raise _typed_patch_error(root, path, index, element)
+        if pe in seen and field not in SET_LISTS:
+            raise _typed_patch_error(root, path, index, element, duplicate=pe)
+        seen.add(pe)
+        keys.append(pe)
+    return keys
+
+
+def _interleave(lkeys: list[str | None], rkeys: list[str]) -> list[int]:
+    """The merged list's order: ``i >= 0`` keeps live element ``i``, ``-j - 1`` merges the
+    element keyed as applied element ``j`` (each key once, at its first place)."""
+    rset, lset = set(rkeys), set(lkeys)
+    shared = iter([k for k in rkeys if k in lset])
+    next_shared = next(shared, None)
+    done: set[str] = set()
+    out: list[int] = []
+    li = ri = 0
+    while li < len(lkeys) or ri < len(rkeys):
+        if li < len(lkeys):
+            lk = lkeys[li]
+            if lk not in rset:
+                out.append(li)
+                li += 1
+                continue
+            if lk in done or next_shared not in (None, lk):
+                li += 1  # merged already, or shared but placed when the applied list reaches it
+                continue
+        k = rkeys[ri]
+        if k not in done:
+            done.add(k)
+            out.append(-ri - 1)
+        if k == next_shared:
+            next_shared = next(shared, None)
+        ri += 1
     return out
 
 
-def _collect(value: JSON, field: str, prefix: Path, out: set[Path], applied: dict[str, Any]) -> None:
-    """Leaves, and keyed list elements as members; an empty map or list is a leaf itself."""
-    if isinstance(value, dict) and value:
-        for key, sub in value.items():
-            _collect(sub, key, (*prefix, f"f:{key}"), out, applied)
-    elif isinstance(value, list) and value and (field in MERGE_KEYS or field in SET_LISTS):
-        seen: set[str] = set()
-        for index, element in enumerate(value):
-            pe = _path_element(element, field)
-            if pe is None:
-                raise _typed_patch_error(applied, prefix, index, element)
-            if pe in seen and field not in SET_LISTS:
-                raise _typed_patch_error(applied, prefix, index, element, duplicate=pe)
-            seen.add(pe)
-            out.add((*prefix, pe))
-            if field in MERGE_KEYS:
-                _collect(element, "", (*prefix, pe), out, applied)
-    else:
-        out.add(prefix)
+def _merge(live: JSON, applied: JSON, field: str) -> JSON:
+    """``applied`` merged into ``live`` where nobody's fields are tracked: unowned metadata,
+    and the values of leaves (an atomic list is replaced, a keyed one given no elements kept)."""
+    if isinstance(applied, dict):
+        out = live if isinstance(live, dict) else {}
+        for key, value in applied.items():
+            if value is None:
+                out.pop(key, None)
+            else:
+                out[key] = _merge(out.get(key, _MISSING), value, key)
+        return out
+    if isinstance(applied, list):
+        if not applied and isinstance(live, list) and field in _LIST_FIELDS:
+            return list(live)
+        return [_merge(_MISSING, e, "") if isinstance(e, dict) else e for e in applied]
+    return applied
 
 
 def _path_element(element: JSON, field: str) -> str | None:
@@ -289,6 +431,48 @@ def _path_element(element: JSON, field: str) -> str | None:
 
 def _key_element(element: dict[str, Any], names: Iterable[str]) -> str:
     return "k:" + orjson.dumps({n: element.get(n, KEY_DEFAULTS.get(n)) for n in names}).decode()
+
+
+def _key_probe(field: str) -> str:
+    """A ``k:`` path element naming ``field``'s key fields, for :func:`_lenient_element`."""
+    return "k:" + orjson.dumps(dict.fromkeys(MERGE_KEYS[field])).decode()
+
+
+def _lenient_element(element: JSON, pe: str) -> str | None:
+    """A live element's path element in the form ``pe`` has (live lists are not re-validated)."""
+    if pe.startswith("v:"):
+        return "v:" + orjson.dumps(element).decode()
+    if not isinstance(element, dict):
+        return None
+    return _key_element(element, orjson.loads(pe[2:]))
+
+
+def _owned(config: dict[str, Any]) -> dict[str, Any]:
+    """The part of a configuration the applier will own (server-set metadata is not owned)."""
+    owned = {k: v for k, v in config.items() if k not in _TOP_UNOWNED}
+    meta = owned.get("metadata")
+    if isinstance(meta, dict):
+        owned["metadata"] = {k: v for k, v in meta.items() if k not in UNOWNED_METADATA}
+    return owned
+
+
+def _check_typed(value: JSON, field: str, prefix: Path, root: dict[str, Any]) -> None:
+    """Raise for the first element that cannot be typed in document order, as
+    structured-merge-diff names it (the merge meets elements in the merged list's order)."""
+    if isinstance(value, dict):
+        for key, sub in value.items():
+            _check_typed(sub, key, (*prefix, f"f:{key}"), root)
+    elif isinstance(value, list) and value and field in _LIST_FIELDS:
+        seen: set[str] = set()
+        for index, element in enumerate(value):
+            pe = _path_element(element, field)
+            if pe is None:
+                raise _typed_patch_error(root, prefix, index, element)
+            if pe in seen and field not in SET_LISTS:
+                raise _typed_patch_error(root, prefix, index, element, duplicate=pe)
+            seen.add(pe)
+            if field in MERGE_KEYS:
+                _check_typed(element, "", (*prefix, pe), root)
 
 
 def _typed_patch_error(
@@ -314,6 +498,61 @@ def _typed_patch_error(
     )
 
 
+# --- field sets: conflicts, taking over, removing -------------------------------------------------
+
+
+def _conflicts(changed: set[Path], others: list[Entry]) -> list[tuple[Entry, Path]]:
+    """(entry, path) for each changed field another manager owns, managers and paths in order."""
+    if not changed:
+        return []
+    paths = sorted(changed, key=_path_order)
+    found: list[tuple[Entry, Path]] = []
+    for entry in sorted(others, key=_manager_id):
+        tree = entry.get("fieldsV1") or {}
+        found += [(entry, p) for p in paths if _owns(tree, p)]
+    return found
+
+
+def _owns(tree: Tree, path: Path) -> bool:
+    """Whether ``path`` is a member of the FieldsV1 ``tree`` (a leaf, or a node with ``"."``)."""
+    node: JSON = tree
+    for pe in path:
+        if not isinstance(node, dict):
+            return False
+        node = node.get(pe, _MISSING)
+        if node is _MISSING:
+            return False
+    return not isinstance(node, dict) or not node or "." in node
+
+
+def _without(tree: Tree, path: Path) -> Tree | None:
+    """``tree`` less the member ``path`` (copied along it, the rest shared; None: nothing left):
+    a node left with no member below goes, a member left with no children becomes a leaf."""
+    out = dict(tree)
+    head, rest = path[0], path[1:]
+    child = out[head]
+    if rest:
+        reduced = _without(child, rest)
+        if reduced is None:
+            del out[head]
+        else:
+            out[head] = {} if reduced == {".": {}} else reduced
+    elif isinstance(child, dict) and "." in child and len(child) > 1:
+        out[head] = {k: v for k, v in child.items() if k != "."}  # its children stay owned
+    else:
+        del out[head]
+    return out or None
+
+
+def _sorted(tree: Tree) -> Tree:
+    """A FieldsV1 tree in structured-merge-diff's order: ``"."`` first, then path elements."""
+    out: Tree = {".": {}} if "." in tree else {}
+    for pe in sorted((pe for pe in tree if pe != "."), key=_element_order):
+        sub = tree[pe]
+        out[pe] = _sorted(sub) if isinstance(sub, dict) and sub else sub
+    return out
+
+
 def fields_from_v1(tree: dict[str, Any], prefix: Path = ()) -> set[Path]:
     """FieldsV1 JSON → member paths (``"."`` makes its parent a member)."""
     out: set[Path] = set()
@@ -324,29 +563,6 @@ def fields_from_v1(tree: dict[str, Any], prefix: Path = ()) -> set[Path]:
             out |= fields_from_v1(sub, (*prefix, key))
         else:
             out.add((*prefix, key))
-    return out
-
-
-def fields_to_v1(paths: Iterable[Path]) -> dict[str, Any]:
-    """Member paths → FieldsV1 JSON, ``"."`` first, then elements in structured-merge-diff order."""
-    trie: dict[str, Any] = {}
-    for path in paths:
-        node = trie
-        for pe in path:
-            node = node.get(pe) or node.setdefault(pe, {})
-        node[_MEMBER] = {}
-    return _v1(trie)
-
-
-_MEMBER: Final = ""  # in fields_to_v1's trie: the path so far is a member (no path element is "")
-
-
-def _v1(node: dict[str, Any]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for pe in sorted((pe for pe in node if pe), key=_element_order):
-        child = node[pe]
-        sub = _v1(child)
-        out[pe] = {".": {}, **sub} if sub and _MEMBER in child else sub
     return out
 
 
@@ -369,38 +585,6 @@ def removable(dropped: set[Path], kept: set[Path]) -> list[Path]:
     return out
 
 
-# --- values at paths ----------------------------------------------------------------------------
-
-
-def members(obj: JSON) -> dict[Path, JSON]:
-    """Every member path of ``obj`` with its value (lists by element key, as :func:`_child`
-    follows them), from one walk: a lookup per path then, instead of a walk from the root that
-    scans lists and encodes keys."""
-    out: dict[Path, JSON] = {}
-    _members(obj, "", (), out)
-    return out
-
-
-def _members(node: JSON, field: str, prefix: Path, out: dict[Path, JSON]) -> None:
-    if isinstance(node, dict):
-        for key, sub in node.items():
-            path = (*prefix, f"f:{key}")
-            out[path] = sub
-            _members(sub, key, path, out)
-    elif isinstance(node, list) and field in _LIST_FIELDS:
-        for element in node:
-            if field in SET_LISTS:
-                pe = "v:" + orjson.dumps(element).decode()
-            elif isinstance(element, dict):
-                pe = _key_element(element, MERGE_KEYS[field])
-            else:
-                continue
-            path = (*prefix, pe)
-            if path not in out:  # as _child: the first element with the key
-                out[path] = element
-                _members(element, "", path, out)
-
-
 def _child(node: JSON, pe: str) -> JSON:
     if pe.startswith("f:"):
         return node.get(pe[2:], _MISSING) if isinstance(node, dict) else _MISSING
@@ -409,15 +593,6 @@ def _child(node: JSON, pe: str) -> JSON:
             if _lenient_element(element, pe) == pe:
                 return element
     return _MISSING
-
-
-def _lenient_element(element: JSON, pe: str) -> str | None:
-    """A live element's path element in the form ``pe`` has (live lists are not re-validated)."""
-    if pe.startswith("v:"):
-        return "v:" + orjson.dumps(element).decode()
-    if not isinstance(element, dict):
-        return None
-    return _key_element(element, orjson.loads(pe[2:]))
 
 
 def _remove(node: JSON, path: Path) -> None:
@@ -435,105 +610,6 @@ def _remove(node: JSON, path: Path) -> None:
         del node[name]
     else:
         node.remove(child)
-
-
-# --- merge --------------------------------------------------------------------------------------
-
-
-def _merge(live: JSON, applied: JSON, field: str) -> JSON:
-    """``applied`` merged into ``live`` (both private copies): §4 semantics with apply's list keys."""
-    if isinstance(applied, dict):
-        out = live if isinstance(live, dict) else {}
-        for key, value in applied.items():
-            if value is None:  # the applier owns the field and wants it unset
-                out.pop(key, None)
-            else:
-                out[key] = _merge(out.get(key, _MISSING), value, key)
-        return out
-    if isinstance(applied, list):
-        keyed = field in SET_LISTS or (field in MERGE_KEYS and all(isinstance(e, dict) for e in applied))
-        if keyed and isinstance(live, list):
-            return _merge_list(live, applied, field)
-        return [_merge(_MISSING, e, "") if isinstance(e, dict) else e for e in applied]
-    return applied
-
-
-def _merge_list(live: list[JSON], applied: list[JSON], field: str) -> list[JSON]:
-    """Merge by element identity in structured-merge-diff's order.
-
-    Live elements keep their places; applied elements not yet live go where the applied list
-    puts them relative to the shared ones (``visitListItems`` in typed/merge.go).
-    """
-    lkeys = [_lenient_element(e, "v:" if field in SET_LISTS else _key_probe(field)) for e in live]
-    rkeys = [_path_element(e, field) for e in applied]
-    rset = set(rkeys)
-    by_key: dict[str | None, JSON] = {}
-    for k, e in zip(lkeys, live, strict=True):
-        by_key.setdefault(k, e)
-    applied_by_key = dict(zip(rkeys, applied, strict=True))
-    shared = iter([k for k in rkeys if k in by_key])
-    next_shared = next(shared, None)
-    done: set[str | None] = set()
-    out: list[JSON] = []
-    li = ri = 0
-    while li < len(live) or ri < len(applied):
-        if li < len(live):
-            lk = lkeys[li]
-            if lk not in rset:
-                out.append(live[li])
-                li += 1
-                continue
-            if lk in done or next_shared not in (None, lk):
-                li += 1  # merged already, or shared but placed when the applied list reaches it
-                continue
-        k = rkeys[ri]
-        if k not in done:
-            done.add(k)
-            out.append(_merge_element(by_key.get(k, _MISSING), applied_by_key[k], field))
-        if k == next_shared:
-            next_shared = next(shared, None)
-        ri += 1
-    return out
-
-
-def _key_probe(field: str) -> str:
-    """A ``k:`` path element naming ``field``'s key fields, for :func:`_lenient_element`."""
-    return "k:" + orjson.dumps(dict.fromkeys(MERGE_KEYS[field])).decode()
-
-
-def _merge_element(live: JSON, applied: JSON, field: str) -> JSON:
-    if field in SET_LISTS:
-        return applied
-    return _merge(live, applied, "")
-
-
-# --- conflicts ----------------------------------------------------------------------------------
-
-
-def find_conflicts(
-    live: dict[str, Any],
-    merged: dict[str, Any],
-    applied: set[Path],
-    others: list[tuple[Entry, set[Path]]],
-) -> list[tuple[Entry, Path]]:
-    """(entry, path) for each field another manager owns that the merge gives a new value.
-
-    Leaves compare values; a member with children (a list element) only conflicts when it is
-    new, as structured-merge-diff's ``Compare`` reports ``Modified`` on leaves only.
-    """
-    contested = applied.intersection(set().union(*(owned for _, owned in others)))
-    if not contested:  # nobody else owns a field of the configuration
-        return []
-    parents = {p[:i] for p in applied for i in range(1, len(p))}
-    before, after = members(live), members(merged)
-    changed = {
-        p for p in contested
-        if (p not in before if p in parents else before.get(p, _MISSING) != after.get(p, _MISSING))
-    }  # fmt: skip
-    found = []
-    for entry, owned in sorted(others, key=lambda o: _manager_id(o[0])):
-        found += [(entry, p) for p in sorted(owned & changed, key=_path_order)]
-    return found
 
 
 def conflict_error(conflicts: list[tuple[Entry, Path]]) -> errors.Conflict:
