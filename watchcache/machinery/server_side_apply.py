@@ -210,7 +210,7 @@ def apply(
         entry["fieldsV1"] = _sorted(_without(entry.get("fieldsV1") or {}, path) or {})
     old_tree = (mine.get("fieldsV1") or {}) if mine else {}
     same = new_tree == old_tree
-    if not same:  # the applier's fields moved: compare as sets, and drop what it no longer sends
+    if not same and old_tree:  # the applier's fields moved: compare as sets, drop what it no longer sends
         new_set, old_set = fields_from_v1(new_tree), fields_from_v1(old_tree)
         same = new_set == old_set
         if dropped := old_set - new_set:
@@ -326,8 +326,7 @@ def _merge_keyed(
     nodes: Tree = {}
     out: list[JSON] = []
     if isinstance(live, list):
-        probe = "v:" if field in SET_LISTS else _key_probe(field)
-        lkeys = [_lenient_element(e, probe) for e in live]
+        lkeys = [_live_element(e, field) for e in live]
         by_key: dict[str | None, JSON] = {}
         for k, e in zip(lkeys, live, strict=True):
             by_key.setdefault(k, e)
@@ -433,9 +432,11 @@ def _key_element(element: dict[str, Any], names: Iterable[str]) -> str:
     return "k:" + orjson.dumps({n: element.get(n, KEY_DEFAULTS.get(n)) for n in names}).decode()
 
 
-def _key_probe(field: str) -> str:
-    """A ``k:`` path element naming ``field``'s key fields, for :func:`_lenient_element`."""
-    return "k:" + orjson.dumps(dict.fromkeys(MERGE_KEYS[field])).decode()
+def _live_element(element: JSON, field: str) -> str | None:
+    """A live element's path element (live lists are not re-validated: no key defaults checked)."""
+    if field in SET_LISTS:
+        return "v:" + orjson.dumps(element).decode()
+    return _key_element(element, MERGE_KEYS[field]) if isinstance(element, dict) else None
 
 
 def _lenient_element(element: JSON, pe: str) -> str | None:
