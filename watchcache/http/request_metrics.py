@@ -46,7 +46,7 @@ class RequestMetrics:
         self.app, self.open_paths, self.access_log = app, open_paths, access_log
         self.totals: dict[tuple[Labels, str], int] = {}
         self.durations: dict[Labels, list[float]] = {}  # bucket counts, then the sum and count
-        self._labels: dict[tuple[str, str, bytes], Labels] = {}
+        self._labels: dict[tuple[str, str, bytes, bool], Labels] = {}  # (apply: by its content type)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] in self.open_paths:
@@ -70,9 +70,15 @@ class RequestMetrics:
 
     def _count(self, scope: Scope, status: int, seconds: float) -> Labels:
         # a request's labels follow from its method, path, query and type: read once per path
-        request = (scope["method"], scope["path"], scope.get("query_string", b""))
+        method = scope["method"]
+        request = (
+            method,
+            scope["path"],
+            scope.get("query_string", b""),
+            method == "PATCH" and _applies(scope),
+        )
         labels = self._labels.get(request)
-        if labels is None or scope["method"] == "PATCH":  # (apply is known by its content type)
+        if labels is None:
             if len(self._labels) >= LABELS_CACHED:
                 self._labels.clear()
             labels = self._labels[request] = _labels(scope)
@@ -115,12 +121,17 @@ def _labels(scope: Scope) -> Labels:
     if not request.resource_request:
         return scope["method"], "", "", "", "", ""
     verb: str = REPORTED_VERBS.get(request.verb) or scope["method"]
-    if verb == "PATCH" and any(k == b"content-type" and v.startswith(APPLY) for k, v in scope["headers"]):
+    if verb == "PATCH" and _applies(scope):
         verb = "APPLY"
     parts = scope["path"].split("/")
     version = parts[2] if parts[1] == "api" else parts[3]
     where = "resource" if request.name else ("namespace" if request.namespace else "cluster")
     return verb, request.api_group, version, request.resource, request.subresource, where
+
+
+def _applies(scope: Scope) -> bool:
+    """A server-side apply: a PATCH whose body is an apply configuration."""
+    return any(k == b"content-type" and v.startswith(APPLY) for k, v in scope["headers"])
 
 
 class RequestCollector(Collector):
