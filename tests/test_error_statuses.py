@@ -132,3 +132,12 @@ def test_future_resource_version_get_is_504_after_waiting(api: httpx.Client, ns:
     body = status_of(response)
     assert body["reason"] == "Timeout"
     assert body["details"]["causes"][0]["reason"] == "ResourceVersionTooLarge"
+
+
+@pytest.mark.parametrize("rv", ["²", "١٢"])  # digits to Python's str.isdigit, not to Go's ParseUint
+def test_resource_version_of_non_ascii_digits_is_400(api: httpx.Client, ns: str, rv: str) -> None:
+    response = api.get(f"/api/v1/namespaces/{ns}/pods/web", params={"resourceVersion": rv})
+    assert response.status_code == 400
+    assert status_of(response)["message"] == (
+        f'resourceVersion: Invalid value: "{rv}": strconv.ParseUint: parsing "{rv}": invalid syntax'
+    )

@@ -58,7 +58,7 @@ def media_type(request: Request) -> str:
 async def read_body(request: Request) -> bytes:
     """The request body, refused with 413 past 3 MiB without reading it all."""
     declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+    if declared.isascii() and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
         raise errors.too_large(f"limit is {MAX_BODY_BYTES}")
     chunks: list[bytes] = []
     size = 0

@@ -187,7 +187,7 @@ class Settings:
             if not address.strip():
                 continue
             host, _, port = address.strip().rpartition(":")
-            if not host or not port.isdigit() or not 0 < int(port) <= MAX_PORT:
+            if not host or not (port.isascii() and port.isdigit()) or not 0 < int(port) <= MAX_PORT:
                 raise ValueError(f"--redis-sentinel: {address.strip()!r} is not host:port")
             out.append((host.strip("[]"), int(port)))
         if self.redis_sentinel is not None and not out:

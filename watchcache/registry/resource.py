@@ -487,7 +487,7 @@ class ResourceRegistry:
 
 def parse_resource_version(value: str) -> int:
     """A resourceVersion parameter: a non-negative decimal (400 otherwise, not the apiserver's 500)."""
-    if not value.isdigit():
+    if not (value.isascii() and value.isdigit()):  # "²" is a digit to Python, not to Go
         raise errors.BadRequest(
             f'resourceVersion: Invalid value: "{value}": strconv.ParseUint: parsing '
             f"{orjson.dumps(value).decode()}: invalid syntax"
