@@ -21,9 +21,13 @@ import pytest
 from kubernetes import client, config
 
 from watchcache.process.embedded_redis import EmbeddedRedis, find_free_port
+from watchcache.registry.resource import MUTATION_DETECTOR_ENV
 from watchcache.storage.store import Store, connect
 
 SERVER_START_TIMEOUT_S = 20.0
+# every server the tests start (child processes and in-process apps) checks that updates which
+# promise to leave the current object alone do
+os.environ[MUTATION_DETECTOR_ENV] = "true"
 
 
 @dataclass

@@ -305,7 +305,8 @@ async def replace(request: Request, subresource: str | None = None) -> Response:
     def mutate(current: Object) -> Object:
         return prepare(copied(body), current, namespace, name)  # the strategy mutates its input
 
-    written = await registry(request).update(namespace, name, mutate, opts)
+    private = subresource is not None  # the main resource's strategy only reads the current pod
+    written = await registry(request).update(namespace, name, mutate, opts, private_copy=private)
     return object_response(request, written.json, 200, warnings)
 
 
@@ -379,7 +380,10 @@ async def apply_object(
         check_identity(created, namespace, name)
         return kind.to_stored(created)
 
-    written, created = await reg.create_or_update(namespace, name, mutate, configuration, opts)
+    private = opts.subresource is not None  # apply copies what it merges into; the strategy reads
+    written, created = await reg.create_or_update(
+        namespace, name, mutate, configuration, opts, private_copy=private
+    )
     if created:
         return object_response(request, written.json, 201, written.warnings)
     return object_response(request, written.json, 200)
