@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import httpx
+import orjson
 import pytest
 
 from .conftest import pod_manifest
@@ -41,6 +42,27 @@ def test_post_with_unsupported_content_type_is_415(api: httpx.Client, ns: str) -
     response = api.post(f"/api/v1/namespaces/{ns}/pods", content=b"x", headers={"Content-Type": "text/plain"})
     assert response.status_code == 415
     assert status_of(response)["reason"] == "UnsupportedMediaType"
+
+
+def test_a_body_without_content_type_is_read_as_json(api: httpx.Client, ns: str) -> None:
+    """kube-apiserver's NegotiateInputSerializer takes an empty Content-Type as its first media
+    type, application/json; a patch still needs its patch type."""
+    pods = f"/api/v1/namespaces/{ns}/pods"
+    created = api.post(pods, content=orjson.dumps(pod_manifest("web")))
+    assert "content-type" not in created.request.headers
+    assert created.status_code == 201, created.text
+    pod = created.json()
+    pod["metadata"]["labels"] = {"app": "web"}
+    replaced = api.put(f"{pods}/web", content=orjson.dumps(pod))
+    assert replaced.status_code == 200, replaced.text
+    assert replaced.json()["metadata"]["labels"] == {"app": "web"}
+    patched = api.patch(f"{pods}/web", content=b'{"metadata":{"labels":null}}')
+    assert patched.status_code == 415
+    assert status_of(patched)["message"] == "415: Unsupported Media Type"
+    only_parameters = api.post(
+        pods, content=orjson.dumps(pod_manifest("b")), headers={"Content-Type": ";a=b"}
+    )
+    assert only_parameters.status_code == 415  # not empty: parsed, and not a media type
 
 
 def test_patch_with_plain_json_content_type_is_415(api: httpx.Client, ns: str) -> None:

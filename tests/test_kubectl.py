@@ -255,3 +255,17 @@ def test_explain_reads_the_openapi_schemas(cluster: Cluster, tmp_path: Path) -> 
     assert "NodeName indicates in which node this pod is scheduled" in out
     for resource, kind in (("node", "Node"), ("events", "Event"), ("ns", "Namespace")):
         assert f"KIND:       {kind}" in kubectl(cluster, tmp_path, "explain", resource).stdout
+
+
+def test_create_raw_binding_from_a_file(cluster: Cluster, tmp_path: Path, ns: str) -> None:
+    """kubectl create --raw -f posts the file with no Content-Type: read as JSON, as kube does."""
+    kubectl(cluster, tmp_path, "run", "web", "-n", ns, "--image=nginx")
+    binding = tmp_path / "binding.json"
+    binding.write_text(json.dumps({"apiVersion": "v1", "kind": "Binding", "metadata": {"name": "web"},
+                                   "target": {"kind": "Node", "name": "node-a"}}))  # fmt: skip
+    path = f"/api/v1/namespaces/{ns}/pods/web/binding"
+    out = kubectl(cluster, tmp_path, "create", "--raw", path, "-f", str(binding)).stdout
+    assert json.loads(out) == {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
+                               "code": 201}  # fmt: skip
+    node = kubectl(cluster, tmp_path, "get", "pod", "web", "-n", ns, "-o", "jsonpath={.spec.nodeName}").stdout
+    assert node == "node-a"

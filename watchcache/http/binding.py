@@ -10,7 +10,7 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
-from watchcache.http.resources import BODY_TYPES, BODY_TYPES_TEXT, media_type, read_body, registry, user_agent
+from watchcache.http.resources import body_type, read_body, registry, user_agent
 from watchcache.http.responses import JSON, negotiate
 from watchcache.kinds.pods.binding import bind, check_binding
 from watchcache.kinds.pods.protobuf import BINDING_MESSAGE
@@ -35,9 +35,7 @@ async def namespace_bindings(request: Request) -> Response:
 
 async def _bind(request: Request, name: str | None) -> Response:
     negotiate(request.headers.get("accept"))
-    content_type = media_type(request)
-    if content_type not in BODY_TYPES and content_type != protobuf.MEDIA_TYPE:
-        raise errors.unsupported_media_type(BODY_TYPES_TEXT)
+    content_type = body_type(request, protobuf_ok=True)  # a Binding has its message
     query = request.query_params
     dry_run = params.dry_run(query.getlist("dryRun"), "CreateOptions")
     manager = params.field_manager(query, user_agent(request), "CreateOptions")

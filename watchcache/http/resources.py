@@ -97,10 +97,18 @@ def write_options(request: Request, kind: str, subresource: str | None = None) -
 
 def check_body_type(request: Request) -> str:
     """The body's media type: JSON, YAML, or protobuf for kinds with a field table; else 415."""
+    return body_type(request, protobuf_ok=registry(request).kind.protobuf is not None)
+
+
+def body_type(request: Request, *, protobuf_ok: bool) -> str:
+    """The media type of an object in a request body (a create, an update, a binding): JSON,
+    YAML, or protobuf when the object has a message; else 415. No Content-Type is JSON, as
+    kube-apiserver's NegotiateInputSerializer takes an empty one as the first type it serves
+    (``kubectl create --raw -f`` sends none). Patches name their own type: not this rule."""
+    if not request.headers.get("content-type"):
+        return BODY_TYPES[0]
     content_type = media_type(request)
-    if content_type in BODY_TYPES:
-        return content_type
-    if content_type == protobuf.MEDIA_TYPE and registry(request).kind.protobuf is not None:
+    if content_type in BODY_TYPES or (protobuf_ok and content_type == protobuf.MEDIA_TYPE):
         return content_type
     raise errors.unsupported_media_type(BODY_TYPES_TEXT)
 
