@@ -91,18 +91,46 @@ def test_invalid_nodes_get_kube_apiserver_errors(api: httpx.Client, node_name: s
     bad = node_manifest(node_name, taints=[{"key": "k", "effect": "Sometimes"}])
     response = api.post(NODES, json=bad)
     assert response.status_code == 422
-    assert response.json()["message"] == (
-        f'Node "{node_name}" is invalid: spec.taints[0].effect: Unsupported value: "Sometimes": '
+    assert response.json()["message"] == (  # kube's ValidateNode puts taints under metadata
+        f'Node "{node_name}" is invalid: metadata.taints[0].effect: Unsupported value: "Sometimes": '
         'supported values: "NoSchedule", "PreferNoSchedule", "NoExecute"'
     )
     make_node(api, node_name, providerID="kind://a")
     moved = api.patch(f"{NODES}/{node_name}", json={"spec": {"providerID": "kind://b"}}, headers=MERGE)
     assert moved.status_code == 422
-    assert (
-        'spec.providerID: Invalid value: "kind://b": update of spec.providerID is forbidden'
-        in moved.json()["message"]
+    assert moved.json()["message"] == (
+        f'Node "{node_name}" is invalid: spec.providerID: Forbidden: '
+        'node updates may not change providerID except from "" to valid'
     )
     assert api.get(NODES, params={"fieldSelector": "status.phase=Running"}).status_code == 400
+
+
+def test_pod_cidrs_are_assigned_once_and_served_in_both_fields(api: httpx.Client, node_name: str) -> None:
+    """v1's podCIDR is the first of podCIDRs (kube's NodeSpec conversion); either may go from
+    none to valid (the controller manager assigns them), never change after."""
+    node = make_node(api, node_name, podCIDR="10.244.1.0/24")
+    assert node["spec"] == {"podCIDR": "10.244.1.0/24", "podCIDRs": ["10.244.1.0/24"]}
+    assert api.get(f"{NODES}/{node_name}").json()["spec"] == node["spec"]
+    changed = api.patch(f"{NODES}/{node_name}", json={"spec": {"podCIDR": "10.244.2.0/24"}}, headers=MERGE)
+    assert changed.status_code == 422
+    assert changed.json()["message"] == (
+        f'Node "{node_name}" is invalid: spec.podCIDRs: Forbidden: '
+        'node updates may not change podCIDR except from "" to valid'
+    )
+    assert changed.json()["details"]["causes"] == [
+        {"reason": "FieldValueForbidden", "field": "spec.podCIDRs",
+         "message": 'Forbidden: node updates may not change podCIDR except from "" to valid'},
+    ]  # fmt: skip
+    dual = {"spec": {"podCIDRs": ["10.244.1.0/24", "fd00:10:244:1::/64"]}}
+    assert api.patch(f"{NODES}/{node_name}", json=dual, headers=MERGE).status_code == 422  # one more
+    other = f"{node_name}-b"
+    make_node(api, other)
+    assigned = api.patch(f"{NODES}/{other}", json=dual, headers=MERGE)
+    assert assigned.status_code == 200, assigned.text
+    assert assigned.json()["spec"] == {"podCIDR": "10.244.1.0/24", **dual["spec"]}
+    for bad in (["10.0.0.1"], ["10.0.0.0/24", "10.1.0.0/24"]):
+        response = api.post(NODES, json=node_manifest(f"{node_name}-c", podCIDRs=bad))
+        assert response.status_code == 422, (bad, response.text)
 
 
 def test_binding_assigns_a_pod_to_a_node_once(api: httpx.Client, ns: str, node_name: str) -> None:

@@ -22,6 +22,7 @@ FieldErrorType = Literal[
     "FieldValueForbidden",
     "FieldValueTooLong",
     "FieldValueNotFound",
+    "InternalError",
 ]
 
 
@@ -98,6 +99,10 @@ def duplicate(field: str, value: Any) -> FieldError:
 
 def forbidden(field: str, detail: str) -> FieldError:
     return FieldError("FieldValueForbidden", field, f"Forbidden: {detail}")
+
+
+def internal_error(field: str, detail: str) -> FieldError:
+    return FieldError("InternalError", field, f"Internal error: {detail}")
 
 
 def too_long(field: str, limit: int) -> FieldError:
