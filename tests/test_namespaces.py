@@ -169,6 +169,41 @@ def test_deleting_a_namespace_terminates_it_and_deletes_its_content(api: httpx.C
     assert api.get(f"{NS}/{ns}/pods").json()["items"] == []
 
 
+def test_a_terminating_namespace_says_what_holds_it_in_its_conditions(api: httpx.Client, ns: str) -> None:
+    """kube's namespace controller: five conditions, True for what is left, False when all is well."""
+    make_namespace(api, ns)
+    held = {**pod_manifest("held"), "metadata": {"name": "held", "finalizers": ["example.com/hold"]}}
+    create(api, ns, held)
+    assert api.delete(f"{NS}/{ns}").status_code == 200
+
+    def conditions() -> list[tuple[str, str, str, str]]:
+        status = api.get(f"{NS}/{ns}").json()["status"]
+        return [(c["type"], c["status"], c["reason"], c["message"]) for c in status.get("conditions") or []]
+
+    wait_until(lambda: len(conditions()) == 5)
+    assert conditions() == [
+        ("NamespaceDeletionDiscoveryFailure", "False", "ResourcesDiscovered", "All resources successfully discovered"),
+        ("NamespaceDeletionGroupVersionParsingFailure", "False", "ParsedGroupVersions",
+         "All legacy kube types successfully parsed"),
+        ("NamespaceDeletionContentFailure", "False", "ContentDeleted",
+         "All content successfully deleted, may be waiting on finalization"),
+        ("NamespaceContentRemaining", "True", "SomeResourcesRemain",
+         "Some resources are remaining: pods. has 1 resource instances"),
+        ("NamespaceFinalizersRemaining", "True", "SomeFinalizerRemain",
+         "Some finalizers are remaining: example.com/hold in 1 resource instances"),
+    ]  # fmt: skip
+    namespace = api.get(f"{NS}/{ns}").json()
+    assert all(c["lastTransitionTime"] for c in namespace["status"]["conditions"])
+    assert namespace["metadata"]["managedFields"][-1]["subresource"] == "status"
+    release = api.patch(
+        f"{NS}/{ns}/pods/held",
+        json={"metadata": {"finalizers": None}},
+        headers={"content-type": "application/merge-patch+json"},
+    )
+    assert release.status_code == 200
+    wait_until(lambda: api.get(f"{NS}/{ns}").status_code == 404)
+
+
 def test_namespace_field_selectors_are_name_and_phase(api: httpx.Client, ns: str) -> None:
     make_namespace(api, ns)
     by_name = api.get(NS, params={"fieldSelector": f"metadata.name={ns},status.phase=Active"}).json()
@@ -244,3 +279,32 @@ def test_kubectl_get_and_delete_namespaces(server: Server, tmp_path: Path, ns: s
     assert table[1].split()[:2] == [ns, "Active"]
     assert kubectl("delete", "namespace", ns).strip() == f'namespace "{ns}" deleted'  # waits until gone
     assert kubectl("get", "pods", "-n", ns, "-o", "name").strip() == ""
+
+
+@pytest.mark.e2e
+def test_kubectl_describe_shows_what_holds_a_terminating_namespace(
+    server: Server, tmp_path: Path, ns: str
+) -> None:
+    import subprocess
+
+    def kubectl(*args: str) -> str:
+        cmd = ["kubectl", "--server", server.url, "--cache-dir", str(tmp_path / "cache"), *args]
+        return subprocess.run(cmd, check=True, capture_output=True, text=True, timeout=60).stdout
+
+    with server.client() as api:
+        held = {**pod_manifest("held"), "metadata": {"name": "held", "finalizers": ["example.com/hold"]}}
+        create(api, ns, held)
+        done = kubectl("delete", "namespace", ns, "--wait=false").strip()
+        assert done == f'namespace "{ns}" deleted'
+        wait_until(lambda: len(api.get(f"{NS}/{ns}").json()["status"].get("conditions") or []) == 5)
+        described = kubectl("describe", "namespace", ns)  # what holds it, as kube's controller says
+        assert "Status:       Terminating" in described
+        rows = [line.split()[:2] for line in described.splitlines() if line.startswith("  Namespace")]
+        assert rows[-2:] == [["NamespaceContentRemaining", "True"], ["NamespaceFinalizersRemaining", "True"]]
+        assert "Some finalizers are remaining: example.com/hold in 1 resource instances" in described
+        api.patch(
+            f"{NS}/{ns}/pods/held",
+            json={"metadata": {"finalizers": None}},
+            headers={"content-type": "application/merge-patch+json"},
+        ).raise_for_status()
+        wait_until(lambda: api.get(f"{NS}/{ns}").status_code == 404)

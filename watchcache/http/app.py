@@ -249,10 +249,9 @@ def create_app(settings: Settings) -> ASGIApp:
         registries = app.state.registries = {
             kind.qualified_resource: ResourceRegistry(kind, store, replica, history) for kind in KINDS
         }
-        stored = [reg for reg in registries.values() if reg.kind.stored_as is None]
         namespaces = NamespaceLifecycle(
             registries[NAMESPACE.qualified_resource],
-            [reg for reg in stored if reg.kind.namespaced],  # each object once, whatever its versions
+            [reg for reg in registries.values() if reg.kind.namespaced],
             strict=settings.strict_namespaces,
         )
         for reg in registries.values():

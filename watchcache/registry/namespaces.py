@@ -6,7 +6,8 @@ created a namespace keep working — unless the server runs with ``--strict-name
 it is a 404 as in kube-apiserver.
 
 The controller finishes what a namespace DELETE starts (the DELETE only marks it Terminating):
-it deletes everything in the namespace, each object through its own graceful deletion, and
+it deletes everything in the namespace, each object through its own graceful deletion, lists
+what is left and says so in the namespace's status conditions (``namespace_conditions``), and
 once the namespace is empty it removes the ``kubernetes`` finalizer through ``/finalize``,
 which removes the namespace. Every replica runs it; the writes are compare-and-set, so two
 replicas finishing the same namespace only cost a conflict that is retried.
@@ -23,7 +24,15 @@ from redis.exceptions import RedisError
 
 from watchcache.machinery import errors
 from watchcache.machinery.objects import Object
-from watchcache.registry.deletion import DeleteOptions
+from watchcache.machinery.rest import timestamp
+from watchcache.registry.deletion import DeleteOptions, parse_timestamp
+from watchcache.registry.namespace_conditions import (
+    Remaining,
+    failing,
+    pods_estimate,
+    remaining,
+    updated_conditions,
+)
 from watchcache.registry.resource import ResourceRegistry, WriteOptions
 
 log = logging.getLogger("watchcache.namespaces")
@@ -44,7 +53,11 @@ class NamespaceLifecycle:
         interval_s: float = SWEEP_INTERVAL_S,
     ) -> None:
         self.namespaces = namespaces
-        self.contents = contents  # the registries of every namespaced kind
+        # the registries of every namespaced kind, as served (what is left is counted per
+        # served resource, as kube's controller lists each); each object is deleted once,
+        # through the kind it is stored as
+        self.contents = contents
+        self.deletable = [reg for reg in contents if reg.kind.stored_as is None]
         self.strict = strict
         self.interval_s = interval_s
 
@@ -102,11 +115,19 @@ class NamespaceLifecycle:
             await self.finish(name)
 
     async def finish(self, name: str) -> bool:
-        """Delete what is in the namespace; finalize it once nothing is left. True if finalized."""
-        remaining = 0
-        for registry in self.contents:
-            remaining += await self._empty(registry, name)
-        if remaining:
+        """Delete what is in the namespace, say in its conditions what is left, and finalize it
+        once nothing is (kube's ``deleteAllContent``, then ``finalizeNamespace``). True if
+        finalized."""
+        for registry in self.deletable:
+            await self._empty(registry, name)
+        await self.namespaces.read_rv(None)  # what is left, listed after the deletions (consistent)
+        entry = self.namespaces.view.get(name)
+        if entry is None or not entry.terminating:
+            return False  # finished meanwhile
+        namespace = entry.pod()
+        left = [self._remaining(registry, namespace) for registry in self.contents]
+        await self._set_conditions(name, failing(name, left))
+        if any(r.count for r in left):
             return False
         try:
             await self.namespaces.update(
@@ -117,18 +138,44 @@ class NamespaceLifecycle:
         log.info("namespace %s is empty and finalized", name)
         return True
 
-    async def _empty(self, registry: ResourceRegistry, namespace: str) -> int:
-        """Delete every object of one kind in the namespace; how many are still there."""
-        remaining = 0
+    async def _empty(self, registry: ResourceRegistry, namespace: str) -> None:
+        """Delete every object of one kind in the namespace not already being deleted."""
         for entry in registry.view.entries(namespace):
-            remaining += 1
             if entry.terminating:
                 continue  # its graceful deletion is under way
             try:
                 await registry.delete(namespace, entry.name, DeleteOptions(precondition_uid=entry.uid))
             except (errors.NotFound, errors.Conflict):
                 continue  # gone or replaced meanwhile: the next sweep sees
-        return remaining
+
+    def _remaining(self, registry: ResourceRegistry, namespace: Object) -> Remaining:
+        name, kind = namespace["metadata"]["name"], registry.kind
+        objects = [entry.pod() for entry in registry.view.entries(name)]
+        estimate = 0
+        if (kind.group, kind.resource) == ("", "pods"):  # kube estimates the pods' grace alone
+            deleted = parse_timestamp(namespace["metadata"]["deletionTimestamp"])
+            estimate = pods_estimate(objects, deleted, registry.clock())
+        return remaining(kind.resource, kind.group, kind.version, objects, estimate)
+
+    async def _set_conditions(self, name: str, failed: dict[str, tuple[str, str]]) -> None:
+        """Write the namespace's conditions through ``/status`` when they change."""
+        entry = self.namespaces.view.get(name)
+        if entry is None:
+            return
+        now = timestamp(self.namespaces.clock())
+        if updated_conditions((entry.pod().get("status") or {}).get("conditions") or [], failed, now) is None:
+            return
+
+        def mutate(current: Object) -> Object:
+            status = current.get("status") or {}
+            conditions = updated_conditions(status.get("conditions") or [], failed, now)
+            body = {**current, "status": {**status, "conditions": conditions or status.get("conditions")}}
+            return self.namespaces.kind.updates["status"](body, current, None, name)
+
+        with contextlib.suppress(errors.NotFound):  # finished meanwhile
+            await self.namespaces.update(
+                None, name, mutate, WriteOptions(manager=MANAGER, subresource="status")
+            )
 
     def _finalized(self, current: Object) -> Object:
         """The namespace without the ``kubernetes`` finalizer, through the finalize rules."""
