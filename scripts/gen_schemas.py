@@ -13,7 +13,14 @@ The client flattens a few Go types, which we restore by name (``OVERRIDES``):
 * the OpenAPI ``format`` (int32 vs int64) is dropped, so the int64 fields are listed here
   (it only shows in overflow errors and in the Go type printed by a decode error).
 
+It also writes ``http/openapi_components.json``, the OpenAPI v3 schemas of the kinds' types,
+from the same models and the descriptions and required fields of ``openapi_docs.json``.
+
 Run: ``python scripts/gen_schemas.py`` (needs ``kubernetes``; rewrites the JSON files).
+``python scripts/gen_schemas.py --docs DEFINITIONS.json`` first refreshes ``openapi_docs.json``
+from kube's 1.32 definitions: ``kubernetes_validate/kubernetes-json-schema/v1.32.0-local/
+_definitions.json`` in the kubernetes-validate package (``pip download kubernetes-validate``;
+a wheel is a zip).
 """
 
 from __future__ import annotations
@@ -156,23 +163,32 @@ def render(schema: dict[str, Any]) -> str:
 # --- OpenAPI v3 component schemas (what ``kubectl explain`` reads) ---------------------------
 
 OPENAPI_OUT = KINDS_DIR.parent / "http" / "openapi_components.json"
-META_MODELS = {"V1ObjectMeta", "V1ManagedFieldsEntry", "V1OwnerReference"}
+# kube's documentation of the types: each definition's description, its fields' descriptions and
+# its required fields, as kube-apiserver 1.32 publishes them. The client's models lose the
+# description of every field whose type is another model, and which fields are required, so
+# they come from the 1.32 definitions instead (``--docs``, below).
+DOCS = Path(__file__).resolve().with_name("openapi_docs.json")
+META_MODELS = {
+    "V1ObjectMeta", "V1ManagedFieldsEntry", "V1OwnerReference",
+    "V1LabelSelector", "V1LabelSelectorRequirement",
+}  # fmt: skip
 CORE, EVENTS, META = "io.k8s.api.core.v1", "io.k8s.api.events.v1", "io.k8s.apimachinery.pkg.apis.meta.v1"
-# the kinds' own descriptions (the client carries field descriptions only)
-KIND_DESCRIPTIONS = {
-    "V1Pod": "Pod is a collection of containers that can run on a host. This resource is created by "
-    "clients and scheduled onto hosts.",
-    "V1Namespace": "Namespace provides a scope for Names. Use of multiple namespaces is optional.",
-    "V1Node": "Node is a worker node in Kubernetes. Each node will have a unique identifier in the "
-    "cache (i.e. in etcd).",
-    "CoreV1Event": "Event is a report of an event somewhere in the cluster.  Events have a limited "
-    "retention time and triggers and messages may evolve with time.",
-    "V1Lease": "Lease defines a lease concept.",
-    "EventsV1Event": "Event is a report of an event somewhere in the cluster. It generally denotes some "
-    "state change in the system. Events have a limited retention time and triggers and messages may "
-    "evolve with time.  Event consumers should not rely on the timing of an event with a given Reason "
-    "reflecting a consistent underlying trigger, or the continued existence of events with that "
-    "Reason.  Events should be treated as informative, best-effort, supplemental data.",
+# Fields of a struct type, not a pointer, in Go besides metadata, a kind's spec and status, and
+# required ones: kube-openapi gives them ``"default": {}`` (a pointer may be absent, a struct is
+# always there, empty). The client's models do not say which fields are pointers; these were
+# read in k8s.io/api's types.go.
+STRUCT_FIELDS = {
+    ("V1Container", "resources"),
+    ("V1EphemeralContainer", "resources"),
+    ("V1ContainerStatus", "state"),
+    ("V1ContainerStatus", "lastState"),
+    ("CoreV1Event", "source"),
+    ("EventsV1Event", "deprecatedSource"),
+    ("EventsV1Event", "regarding"),
+    ("V1NodeDaemonEndpoints", "kubeletEndpoint"),
+    ("V1NodeStatus", "daemonEndpoints"),
+    ("V1NodeStatus", "nodeInfo"),
+    ("V1PersistentVolumeClaimSpec", "resources"),
 }
 _REF = "#/components/schemas/"
 SCALAR_COMPONENTS = {
@@ -197,6 +213,7 @@ _SCALAR_SCHEMAS: dict[str, dict[str, Any]] = {
     "quantity": {"$ref": f"{_REF}io.k8s.apimachinery.pkg.api.resource.Quantity"},
     "intorstring": {"$ref": f"{_REF}io.k8s.apimachinery.pkg.util.intstr.IntOrString"},
 }
+_ZEROS: dict[str, Any] = {"string": "", "bool": False, "int32": 0, "int64": 0}
 
 
 def definition_name(model: str) -> str:
@@ -208,14 +225,29 @@ def definition_name(model: str) -> str:
     return f"{EVENTS if model.startswith('EventsV1') else CORE}.{go_name(model)}"
 
 
-def _field_schema(token: str) -> dict[str, Any]:
+def _field_schema(token: str, *, value: bool = False, description: str = "") -> dict[str, Any]:
+    """A field's schema as kube-openapi writes it in v3. ``value``: a Go value, not a pointer
+    (required fields, list items and map values are), which has a default: its type's zero,
+    ``{}`` for a struct (time, quantity and int-or-string have their own schema, no default). A
+    reference with anything beside it is ``allOf: [$ref]``: OpenAPI 3.0 ignores a ``$ref``'s
+    siblings."""
     if token.startswith("[]"):
-        return {"type": "array", "items": _field_schema(token[2:])}
-    if token.startswith("map[string]"):
-        return {"type": "object", "additionalProperties": _field_schema(token[len("map[string]") :])}
-    if token in _SCALAR_SCHEMAS:
-        return dict(_SCALAR_SCHEMAS[token])
-    return {"allOf": [{"$ref": _REF + definition_name(token)}]}
+        schema: dict[str, Any] = {"type": "array", "items": _field_schema(token[2:], value=True)}
+    elif token.startswith("map[string]"):
+        schema = {"type": "object", "additionalProperties": _field_schema(token[11:], value=True)}
+    elif token in _SCALAR_SCHEMAS:
+        schema = dict(_SCALAR_SCHEMAS[token])
+        if value and token in _ZEROS:
+            schema["default"] = _ZEROS[token]
+    else:
+        schema = {"$ref": _REF + definition_name(token)}
+        if value:
+            schema["default"] = {}
+    if description:
+        schema["description"] = description
+    if "$ref" in schema and len(schema) > 1:
+        schema = {"allOf": [{"$ref": schema.pop("$ref")}], **schema}
+    return schema
 
 
 def description_of(cls: Any, attr: str) -> str:
@@ -230,46 +262,82 @@ def description_of(cls: Any, attr: str) -> str:
     return " ".join(part for part in text if part).strip()
 
 
-def build_openapi(models: Any = None) -> dict[str, Any]:
+def build_openapi(models: Any = None, docs: dict[str, Any] | None = None) -> dict[str, Any]:
     """Component schemas of every kind's types, each root tagged with its group-version-kind."""
     if models is None:
         from kubernetes.client import models  # only needed when (re)generating
+    if docs is None:
+        docs = json.loads(DOCS.read_text(encoding="utf-8"))
     components: dict[str, Any] = dict(SCALAR_COMPONENTS)
     for root_model, schema in ((root, build_schema(root, models)) for root in SCHEMAS.values()):
         for model, body in schema["types"].items():
+            name = definition_name(model)
+            doc = docs.get(name, {})
             cls = getattr(models, model)
             python_names = {json_name: attr for attr, json_name in cls.attribute_map.items()}
+            required = doc.get("required") or []
             properties = {}
             for field, token in body["fields"].items():
-                prop = _field_schema(token)
-                if text := description_of(cls, python_names[field]):
-                    prop["description"] = text
-                properties[field] = prop
+                value = field in required or (model, field) in STRUCT_FIELDS or field == "metadata"
+                value = value or (model == root_model and field in ("spec", "status"))
+                text = doc.get("properties", {}).get(field) or description_of(cls, python_names[field])
+                properties[field] = _field_schema(token, value=value, description=text)
             definition: dict[str, Any] = {"type": "object", "properties": dict(sorted(properties.items()))}
+            if doc.get("description"):
+                definition["description"] = doc["description"]
+            if required:
+                definition["required"] = required
             if model == root_model:
-                definition["description"] = KIND_DESCRIPTIONS[model]
                 kind = body["go"]
                 group = GROUPS.get(model, "")
                 definition["x-kubernetes-group-version-kind"] = [
                     {"group": group, "kind": kind, "version": "v1"}
                 ]
-            components[definition_name(model)] = definition
+            components[name] = definition
     return dict(sorted(components.items()))
 
 
+def extract_docs(definitions: dict[str, Any], models: Any = None) -> dict[str, Any]:
+    """What ``DOCS`` keeps of kube's definitions (the ``$defs`` of a JSON schema made from
+    kube-apiserver's OpenAPI, as the kubernetes-validate package ships them): for each type the
+    kinds use, its description, its fields' descriptions and its required fields."""
+    if models is None:
+        from kubernetes.client import models  # only needed when (re)generating
+    docs: dict[str, Any] = {}
+    for root in SCHEMAS.values():
+        for model in build_schema(root, models)["types"]:
+            name = definition_name(model)
+            kube = definitions[name]  # a KeyError: a definition name kube does not have
+            doc: dict[str, Any] = {"description": kube.get("description", "")}
+            doc["properties"] = {
+                field: prop["description"]
+                for field, prop in sorted((kube.get("properties") or {}).items())
+                if prop.get("description")
+            }
+            if kube.get("required"):
+                doc["required"] = kube["required"]
+            docs[name] = doc
+    return dict(sorted(docs.items()))
+
+
 def render_openapi(components: dict[str, Any]) -> str:
+    """One definition per line, keys in kube's (alphabetical) order."""
     lines = ["{"]
     items = list(components.items())
     for i, (name, body) in enumerate(items):
         sep = "," if i < len(items) - 1 else ""
-        lines.append(
-            f"{json.dumps(name)}: {json.dumps(body, separators=(',', ':'), ensure_ascii=False)}{sep}"
-        )
+        text = json.dumps(body, separators=(",", ":"), ensure_ascii=False, sort_keys=True)
+        lines.append(f"{json.dumps(name)}: {text}{sep}")
     lines.append("}")
     return "\n".join(lines) + "\n"
 
 
-def main() -> int:
+def main(argv: list[str]) -> int:
+    if argv[:1] == ["--docs"]:  # refresh DOCS from kube's definitions, then regenerate
+        definitions = json.loads(Path(argv[1]).read_text(encoding="utf-8"))
+        docs = extract_docs(definitions.get("$defs") or definitions.get("definitions") or definitions)
+        DOCS.write_text(render_openapi(docs), encoding="utf-8")
+        print(f"wrote {DOCS}")
     for path, schema in build_schemas().items():
         path.write_text(render(schema), encoding="utf-8")
         print(f"wrote {path}")
@@ -279,4 +347,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))

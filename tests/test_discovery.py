@@ -167,14 +167,30 @@ def test_each_kind_has_a_component_schema_tagged_with_its_kind_for_kubectl_expla
             for kind in ("Event", "Namespace", "Node", "Pod")
         },
         "io.k8s.api.events.v1.Event": [{"group": "events.k8s.io", "kind": "Event", "version": "v1"}],
-        "io.k8s.api.coordination.v1.Lease": [{"group": "coordination.k8s.io", "kind": "Lease", "version": "v1"}],
+        "io.k8s.api.coordination.v1.Lease": [
+            {"group": "coordination.k8s.io", "kind": "Lease", "version": "v1"}
+        ],
     }
     node_name = schemas["io.k8s.api.core.v1.PodSpec"]["properties"]["nodeName"]
     assert node_name["type"] == "string" and node_name["description"].startswith("NodeName indicates")
     spec = schemas["io.k8s.api.core.v1.Pod"]["properties"]["spec"]
-    assert spec["allOf"] == [{"$ref": "#/components/schemas/io.k8s.api.core.v1.PodSpec"}]
+    assert spec == {  # as kube-openapi writes a described struct field in v3
+        "allOf": [{"$ref": "#/components/schemas/io.k8s.api.core.v1.PodSpec"}],
+        "default": {},
+        "description": "Specification of the desired behavior of the pod. More info: "
+        "https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#spec-and-status",
+    }
+    probe = schemas["io.k8s.api.core.v1.Container"]["properties"]["livenessProbe"]  # a pointer: no default
+    assert set(probe) == {"allOf", "description"}
+    assert schemas["io.k8s.api.core.v1.Container"]["required"] == ["name"]
+    assert schemas["io.k8s.api.core.v1.PodSpec"]["required"] == ["containers"]
+    assert schemas["io.k8s.api.core.v1.Event"]["required"] == ["metadata", "involvedObject"]
+    assert schemas["io.k8s.api.core.v1.PodSpec"]["description"] == "PodSpec is a description of a pod."
     refs = {r["$ref"].rsplit("/", 1)[1] for r in _refs(schemas)}
     assert refs <= set(schemas), refs - set(schemas)  # every reference resolves
+    assert all(len(r) == 1 for r in _refs(schemas))  # OpenAPI 3.0 ignores what is beside a $ref
+    described = [p for s in schemas.values() for p in (s.get("properties") or {}).values()]
+    assert all(p.get("description") for p in described)
 
 
 def _refs(value: Any) -> list[dict[str, str]]:

@@ -255,6 +255,17 @@ def test_explain_reads_the_openapi_schemas(cluster: Cluster, tmp_path: Path) -> 
     assert "NodeName indicates in which node this pod is scheduled" in out
     for resource, kind in (("node", "Node"), ("events", "Event"), ("ns", "Namespace")):
         assert f"KIND:       {kind}" in kubectl(cluster, tmp_path, "explain", resource).stdout
+    # a field of another schema's type: its own description, then its type's (allOf, as kube)
+    spec = kubectl(cluster, tmp_path, "explain", "pod.spec").stdout
+    assert "FIELD: spec <PodSpec>" in spec and "<no description>" not in spec
+    assert "    Specification of the desired behavior of the pod." in spec
+    assert "    PodSpec is a description of a pod." in spec
+    assert "  containers\t<[]Container> -required-" in spec
+    containers = kubectl(cluster, tmp_path, "explain", "pod.spec.containers").stdout
+    assert "  name\t<string> -required-" in containers
+    assert (
+        "  resources\t<ResourceRequirements>\n    Compute Resources required by this container." in containers
+    )
 
 
 def test_create_raw_binding_from_a_file(cluster: Cluster, tmp_path: Path, ns: str) -> None:

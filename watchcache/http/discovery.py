@@ -22,7 +22,8 @@ import orjson
 
 from watchcache.machinery.kinds import Kind
 
-# component schemas of every kind's types, generated from the official client's models
+# component schemas of every kind's types, generated from the official client's models and kube's
+# 1.32 descriptions and required fields (scripts/gen_schemas.py)
 COMPONENTS: dict[str, Any] = orjson.loads(Path(__file__).with_name("openapi_components.json").read_bytes())
 
 _OPENAPI_INFO = {"title": "Kubernetes", "version": "v1.32.0"}
