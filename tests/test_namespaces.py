@@ -59,6 +59,21 @@ def test_create_get_and_list_a_namespace(api: httpx.Client, ns: str) -> None:
     assert [n["metadata"]["name"] for n in listed["items"]] == [ns]
 
 
+def test_the_creator_owns_what_it_sent_not_the_finalizer_the_server_adds(api: httpx.Client, ns: str) -> None:
+    """kube's field manager records the decoded request (its defaults too: the name label)
+    before the strategy adds the kubernetes finalizer and the phase."""
+    created = api.post(NS, json={"metadata": {"name": ns}}, params={"fieldManager": "maker"}).json()
+    (entry,) = created["metadata"]["managedFields"]
+    assert (entry["manager"], entry["operation"]) == ("maker", "Update")
+    assert entry["fieldsV1"] == {"f:metadata": {"f:labels": {".": {}, "f:kubernetes.io/metadata.name": {}}}}
+    assert created["spec"] == {"finalizers": ["kubernetes"]}
+    held = api.post(NS, json={"metadata": {"name": f"{ns}-b"}, "spec": {"finalizers": ["example.com/x"]}})
+    (entry,) = held.json()["metadata"]["managedFields"]
+    assert entry["fieldsV1"]["f:spec"] == {"f:finalizers": {}}  # what the request set, it owns
+    api.put(f"{NS}/{ns}-b/finalize", json={**held.json(), "spec": {"finalizers": []}}).raise_for_status()
+    api.delete(f"{NS}/{ns}-b").raise_for_status()
+
+
 def test_duplicate_and_invalid_namespaces_get_kube_apiserver_errors(api: httpx.Client, ns: str) -> None:
     make_namespace(api, ns)
     again = api.post(NS, json={"metadata": {"name": ns}})

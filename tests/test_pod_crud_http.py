@@ -30,6 +30,21 @@ def test_create_returns_201_with_server_owned_metadata_and_defaults(api: httpx.C
     assert pod["status"] == {"phase": "Pending", "qosClass": "BestEffort"}
 
 
+def test_the_creator_owns_the_defaulted_request_not_the_status_the_server_sets(
+    api: httpx.Client, ns: str
+) -> None:
+    """kube's field manager records the decoded pod, defaults included, before PrepareForCreate
+    sets the phase and QoS class (objects-and-errors.md §2)."""
+    pod = create(api, ns, pod_manifest("web", labels={"run": "web"}))
+    (entry,) = pod["metadata"]["managedFields"]
+    assert set(entry["fieldsV1"]) == {"f:metadata", "f:spec"}
+    assert entry["fieldsV1"]["f:spec"]["f:containers"]['k:{"name":"web"}'] == {
+        ".": {}, "f:image": {}, "f:imagePullPolicy": {}, "f:name": {}, "f:resources": {},
+        "f:terminationMessagePath": {}, "f:terminationMessagePolicy": {},
+    }  # fmt: skip
+    assert {"f:dnsPolicy", "f:restartPolicy", "f:schedulerName"} <= set(entry["fieldsV1"]["f:spec"])
+
+
 def test_create_with_generate_name_appends_five_random_characters(api: httpx.Client, ns: str) -> None:
     manifest = pod_manifest("")
     manifest["metadata"] = {"generateName": "job-"}

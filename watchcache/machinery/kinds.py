@@ -77,6 +77,11 @@ class Kind:
     mark_deleted: Callable[[Object], None] = lambda obj: None
     held_conflict: str = ""
     stored_as: StoredAs | None = None  # None: stored as itself
+    # The defaults kube's decoder applies to a body (the scheme's SetDefaults_*), in place: a
+    # create's field manager records the defaulted request, before ``create`` (the strategy's
+    # PrepareForCreate) adds what the server sets, as kube-apiserver's create handler does.
+    # ``create`` may default again (it must be idempotent).
+    defaults: Callable[[Object], None] = lambda obj: None
 
     @property
     def storage(self) -> Kind:

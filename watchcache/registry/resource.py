@@ -299,9 +299,12 @@ class ResourceRegistry:
         generated = not given
         if self.admit is not None and namespace is not None:
             await self.admit(self.resource, given if isinstance(given, str) else "", namespace, opts.dry_run)
-        pod, warnings = self.kind.create(pod, namespace, now)
+        # the field manager sees the request as decoded (with its defaults) before the strategy
+        # adds what the server sets (a namespace's finalizer, a pod's phase): kube's create handler
+        self.kind.defaults(pod)
         if not opts.applied:
             self._record_manager(pod, None, opts, timestamp(now))
+        pod, warnings = self.kind.create(pod, namespace, now)
         meta = pod["metadata"]
         attempts = GENERATE_NAME_ATTEMPTS if generated else 1
         for attempt in range(attempts):

@@ -8,6 +8,7 @@ from watchcache.kinds.namespaces.fields import NAMESPACE_FIELDS
 from watchcache.kinds.namespaces.printer import NAMESPACE_PRINTER
 from watchcache.kinds.namespaces.protobuf import NAMESPACE_MESSAGE
 from watchcache.kinds.namespaces.strategy import (
+    defaults,
     deletion_held,
     mark_terminating,
     prepare_create,
@@ -36,6 +37,7 @@ NAMESPACE = Kind(
     empty={"spec": {}, "status": {}},
     deletion_held=deletion_held,
     mark_deleted=mark_terminating,
+    defaults=defaults,
     held_conflict=(
         "The system is ensuring all content is removed from this namespace.  Upon completion, "
         "this namespace will automatically be purged by the system."

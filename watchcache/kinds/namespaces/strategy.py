@@ -35,6 +35,17 @@ def _name_label(meta: dict[str, Any]) -> None:
     meta["labels"] = {**labels, NAME_LABEL: meta.get("name") or ""}
 
 
+def defaults(ns: Object) -> None:
+    """What kube's decoder defaults in a namespace body: the name label when it has a name
+    (``SetDefaults_Namespace``; a generated name gets it from the strategy) and the Active
+    phase (``SetDefaults_NamespaceStatus``)."""
+    meta = ns.get("metadata")
+    if isinstance(meta, dict) and meta.get("name"):
+        _name_label(meta)
+    status = ns.get("status") or {}
+    ns["status"] = {**status, "phase": status.get("phase") or ACTIVE}
+
+
 def prepare_create(ns: Object, namespace: str | None, now: datetime) -> tuple[Object, list[str]]:
     meta = rest.prepare_create_metadata(ns, None, now)
     _name_label(meta)

@@ -5,7 +5,7 @@ from pathlib import Path
 
 from watchcache.kinds.nodes.fields import NODE_FIELDS
 from watchcache.kinds.nodes.printer import NODE_PRINTER
-from watchcache.kinds.nodes.strategy import prepare_create, prepare_status_update, prepare_update
+from watchcache.kinds.nodes.strategy import defaults, prepare_create, prepare_status_update, prepare_update
 from watchcache.machinery.kinds import Kind, no_grace
 from watchcache.machinery.schema import load_object_schema
 
@@ -22,4 +22,5 @@ NODE = Kind(
     printer=NODE_PRINTER,
     short_names=("no",),
     empty={"spec": {}, "status": {}},
+    defaults=defaults,
 )

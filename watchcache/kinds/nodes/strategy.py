@@ -39,7 +39,7 @@ def canonical(node: Object) -> Object:
     return rest.canonical(node, KIND, "v1", ("spec", "status"))
 
 
-def _defaults(node: Object) -> None:
+def defaults(node: Object) -> None:
     """``SetDefaults_NodeStatus``: allocatable is the capacity unless given."""
     status = node.get("status") or {}
     if status.get("capacity") and status.get("allocatable") is None:
@@ -75,7 +75,7 @@ def pod_cidrs(spec: dict[str, Any]) -> list[str]:
 def prepare_create(node: Object, namespace: str | None, now: datetime) -> tuple[Object, list[str]]:
     meta = rest.prepare_create_metadata(node, None, now)
     node["spec"] = with_pod_cidrs(node.get("spec") or {})
-    _defaults(node)
+    defaults(node)
     node = canonical(node)
     _raise_if_invalid(meta.get("name") or "", validate_node(node))
     return node, []
@@ -98,7 +98,7 @@ def prepare_status_update(new: Object, old: Object, namespace: str | None, name:
     rest.check_preconditions(RESOURCE, new.setdefault("metadata", {}), old["metadata"], None, name)
     result: Object = {**old, "status": new.get("status") or {}}
     result["spec"] = with_pod_cidrs(old.get("spec") or {})
-    _defaults(result)
+    defaults(result)
     result = canonical(result)
     _raise_if_invalid(name, validate_node_update(result, old))
     return result

@@ -1,6 +1,7 @@
 """Everything that knows the Pod kind (kube ``pkg/registry/core/pod`` and
 ``pkg/apis/core/validation``), and :data:`POD`, the kind as the generic machinery serves it."""
 
+from watchcache.kinds.pods.defaults import apply_defaults
 from watchcache.kinds.pods.fields import POD_FIELDS
 from watchcache.kinds.pods.printer import POD_PRINTER
 from watchcache.kinds.pods.schema import POD_SCHEMA
@@ -33,4 +34,5 @@ POD = Kind(
     index_field="spec.nodeName",
     empty={"spec": {"containers": None}, "status": {}},
     storage_version_hash="xPOwRZ+Yhw8=",
+    defaults=apply_defaults,
 )
