@@ -163,3 +163,17 @@ def test_resource_version_of_non_ascii_digits_is_400(api: httpx.Client, ns: str,
     assert status_of(response)["message"] == (
         f'resourceVersion: Invalid value: "{rv}": strconv.ParseUint: parsing "{rv}": invalid syntax'
     )
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [(b"", "application/yaml"), (b"{}", "application/json"), (b'{"metadata": null}', "application/json")],
+)
+def test_a_create_without_metadata_is_422_not_a_crash(
+    api: httpx.Client, ns: str, body: bytes, content_type: str
+) -> None:
+    """The creator's managedFields are recorded before validation (as kube's field manager runs
+    before PrepareForCreate): a body with no ObjectMeta must still reach the 422."""
+    response = api.post(f"/api/v1/namespaces/{ns}/pods", content=body, headers={"Content-Type": content_type})
+    assert response.status_code == 422
+    assert status_of(response)["reason"] == "Invalid"

@@ -295,7 +295,9 @@ class ResourceRegistry:
 
     async def create(self, namespace: str | None, pod: Object, opts: WriteOptions) -> Written:
         now = self.clock()
-        given = (pod.get("metadata") or {}).get("name")
+        if not isinstance(pod.get("metadata"), dict):  # absent or null: Go decodes an empty ObjectMeta
+            pod["metadata"] = {}
+        given = pod["metadata"].get("name")
         generated = not given
         if self.admit is not None and namespace is not None:
             await self.admit(self.resource, given if isinstance(given, str) else "", namespace, opts.dry_run)
