@@ -207,7 +207,7 @@ def apply(
     if conflicts and not force:
         raise conflict_error(conflicts)
     for entry, path in conflicts:  # force: the applier takes these fields over
-        entry["fieldsV1"] = _sorted(_without(entry.get("fieldsV1") or {}, path) or {})
+        entry["fieldsV1"] = _without(entry.get("fieldsV1") or {}, path) or {}
     old_tree = (mine.get("fieldsV1") or {}) if mine else {}
     same = new_tree == old_tree
     if not same and old_tree:  # the applier's fields moved: compare as sets, drop what it no longer sends
@@ -543,15 +543,6 @@ def _without(tree: Tree, path: Path) -> Tree | None:
     else:
         del out[head]
     return out or None
-
-
-def _sorted(tree: Tree) -> Tree:
-    """A FieldsV1 tree in structured-merge-diff's order: ``"."`` first, then path elements."""
-    out: Tree = {".": {}} if "." in tree else {}
-    for pe in sorted((pe for pe in tree if pe != "."), key=_element_order):
-        sub = tree[pe]
-        out[pe] = _sorted(sub) if isinstance(sub, dict) and sub else sub
-    return out
 
 
 def fields_from_v1(tree: dict[str, Any], prefix: Path = ()) -> set[Path]:
