@@ -44,6 +44,22 @@ UNOWNED_METADATA = frozenset(
 )  # fmt: skip
 
 
+FIELD_ELEMENTS_MAX = 65_536  # names remembered by field_element (labels and annotations are open-ended)
+_field_elements: dict[str, str] = {}
+
+
+def field_element(name: str) -> str:
+    """``f:<name>``, the path element of a field, made once per name: a field set names the same
+    few hundred fields in every write, and a string made anew costs its allocation, its copy
+    and, once it keys a dict, its hash; a remembered one has all three done."""
+    element = _field_elements.get(name)
+    if element is None:
+        element = "f:" + name
+        if len(_field_elements) < FIELD_ELEMENTS_MAX:
+            _field_elements[name] = element
+    return element
+
+
 def changed_fields(old: Any, new: Any, field: str = "") -> FieldSet | None:
     """The FieldsV1 set of what ``new`` sets differently from ``old`` (None: nothing).
 
@@ -60,7 +76,7 @@ def changed_fields(old: Any, new: Any, field: str = "") -> FieldSet | None:
         for key, value in new.items():
             sub = changed_fields(old_map.get(key), value, key)
             if sub is not None:
-                out[f"f:{key}"] = sub
+                out[field_element(key)] = sub
         if out and field in MAP_FIELDS:
             out["."] = {}
         return out
@@ -85,7 +101,7 @@ def all_fields(value: Any, field: str = "") -> FieldSet:
         out: FieldSet = {}
         for key, sub in value.items():
             if sub is not None:
-                out["f:" + key] = all_fields(sub, key)
+                out[field_element(key)] = all_fields(sub, key)
         if out and field in MAP_FIELDS:
             out["."] = {}
         return out
@@ -104,11 +120,22 @@ def all_fields(value: Any, field: str = "") -> FieldSet:
 _NOT_OWNED_TOP = ("kind", "apiVersion", "metadata", "status")
 
 
+_key_elements: dict[tuple[tuple[str, Any], ...], str] = {}
+
+
 def _element_key(element: Any, keys: tuple[str, ...]) -> str:
     if not isinstance(element, dict):
         return "v:" + orjson.dumps(element).decode()
-    present = {k: element[k] for k in keys if k in element}
-    return "k:" + orjson.dumps(present).decode()
+    present = tuple([(k, element[k]) for k in keys if k in element])
+    # (str and int keys only: True == 1 as a dict key, but they are two different JSON values)
+    if not all(type(value) is str or type(value) is int for _, value in present):
+        return "k:" + orjson.dumps(dict(present)).decode()
+    found = _key_elements.get(present)
+    if found is None:  # made once per key, as field_element
+        found = "k:" + orjson.dumps(dict(present)).decode()
+        if len(_key_elements) < FIELD_ELEMENTS_MAX:
+            _key_elements[present] = found
+    return found
 
 
 def _owned(obj: Object, subresource: str | None) -> Object:

@@ -33,7 +33,7 @@ import yaml
 
 from watchcache.machinery import errors
 from watchcache.machinery.jsonshape import copied
-from watchcache.machinery.managed_fields import MAP_FIELDS, MERGE_KEYS, UNOWNED_METADATA
+from watchcache.machinery.managed_fields import MAP_FIELDS, MERGE_KEYS, UNOWNED_METADATA, field_element
 from watchcache.machinery.yaml_loaders import TextKeyLoader, first_document
 
 Path = tuple[str, ...]
@@ -286,7 +286,7 @@ def _merge_map(
             else:
                 out[key] = _merge(out.get(key, _MISSING), value, key)
             continue
-        pe = "f:" + key
+        pe = field_element(key)
         sub = (*path, pe)
         if value is None:  # the applier owns the field and wants it unset
             if key in out:
