@@ -100,3 +100,24 @@ def test_name_rule_reports_apimachinery_texts(
 def test_message_helpers_match_apimachinery() -> None:
     assert max_len_error(15) == "must be no more than 15 characters"
     assert inclusive_range_error(1, 65535) == "must be between 1 and 65535, inclusive"
+
+
+@pytest.mark.parametrize(
+    ("check", "valid", "invalid"),
+    [
+        (dns1123_label_errors, "web", "Web"),
+        (dns1123_subdomain_errors, "a.b", "a..b"),
+        (qualified_name_errors, "example.com/app", "example.com/-app"),
+        (label_value_errors, "v1", "v 1"),
+        (port_name_errors, "http", "http--x"),
+    ],
+)
+def test_remembered_valid_strings_answer_as_checked_ones(
+    check: Callable[[str], list[str]], valid: str, invalid: str
+) -> None:
+    """Valid strings are remembered (no second regex match); the answer is the same, a list of
+    the caller's own, and an invalid string is never remembered."""
+    first = check(valid)
+    first.append("the caller's own list")
+    assert check(valid) == []
+    assert check(invalid) == check(invalid) != []

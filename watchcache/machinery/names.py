@@ -80,24 +80,47 @@ _LABEL_VALUE_MSG = _regex_error(
 )
 
 
+# Strings a check found valid, remembered so the next write need not match them again: the same
+# names, label keys and values come in every pod of a workload (a regex match costs thousands of
+# instructions, a set lookup a hash). Bounded: past the bound, new strings are checked each time.
+VALID_REMEMBERED_MAX = 65_536
+_valid_labels: set[str] = set()
+_valid_subdomains: set[str] = set()
+_valid_qualified_names: set[str] = set()
+_valid_label_values: set[str] = set()
+_valid_port_names: set[str] = set()
+
+
+def _remember(valid: set[str], value: str, errors: list[str]) -> list[str]:
+    if not errors and len(valid) < VALID_REMEMBERED_MAX:
+        valid.add(value)
+    return errors
+
+
 def dns1123_label_errors(value: str) -> list[str]:
     """apimachinery ``IsDNS1123Label``: namespaces, container names, hostname, subdomain."""
+    if value in _valid_labels:
+        return []
     errors = [max_len_error(DNS1123_LABEL_MAX)] if _too_long(value, DNS1123_LABEL_MAX) else []
     if not _DNS1123_LABEL_RE.fullmatch(value):
         errors.append(_DNS1123_LABEL_MSG)
-    return errors
+    return _remember(_valid_labels, value, errors)
 
 
 def dns1123_subdomain_errors(value: str) -> list[str]:
     """apimachinery ``IsDNS1123Subdomain``: pod names, nodeName, serviceAccountName, …"""
+    if value in _valid_subdomains:
+        return []
     errors = [max_len_error(DNS1123_SUBDOMAIN_MAX)] if _too_long(value, DNS1123_SUBDOMAIN_MAX) else []
     if not _DNS1123_SUBDOMAIN_RE.fullmatch(value):
         errors.append(_DNS1123_SUBDOMAIN_MSG)
-    return errors
+    return _remember(_valid_subdomains, value, errors)
 
 
 def qualified_name_errors(value: str) -> list[str]:
     """apimachinery ``IsQualifiedName``: ``[prefix/]name`` label and annotation keys."""
+    if value in _valid_qualified_names:
+        return []
     parts = value.split("/")
     if len(parts) > 2:
         return [
@@ -119,15 +142,17 @@ def qualified_name_errors(value: str) -> list[str]:
         errors.append("name part " + max_len_error(QUALIFIED_NAME_MAX))
     if not _QUALIFIED_NAME_RE.fullmatch(name):
         errors.append("name part " + _QUALIFIED_NAME_MSG)
-    return errors
+    return _remember(_valid_qualified_names, value, errors)
 
 
 def label_value_errors(value: str) -> list[str]:
     """apimachinery ``IsValidLabelValue`` (empty is allowed)."""
+    if value in _valid_label_values:
+        return []
     errors = [max_len_error(LABEL_VALUE_MAX)] if _too_long(value, LABEL_VALUE_MAX) else []
     if not _LABEL_VALUE_RE.fullmatch(value):
         errors.append(_LABEL_VALUE_MSG)
-    return errors
+    return _remember(_valid_label_values, value, errors)
 
 
 def path_segment_name_errors(name: str) -> list[str]:
@@ -143,6 +168,8 @@ def path_segment_name_errors(name: str) -> list[str]:
 
 def port_name_errors(name: str) -> list[str]:
     """apimachinery ``IsValidPortName`` (an IANA_SVC_NAME)."""
+    if name in _valid_port_names:
+        return []
     errors = [max_len_error(PORT_NAME_MAX)] if _too_long(name, PORT_NAME_MAX) else []
     if not _PORT_NAME_CHARSET_RE.fullmatch(name):
         errors.append("must contain only alpha-numeric characters (a-z, 0-9), and hyphens (-)")
@@ -152,4 +179,4 @@ def port_name_errors(name: str) -> list[str]:
         errors.append("must not contain consecutive hyphens (--)")
     if name.startswith("-") or name.endswith("-"):
         errors.append("must not begin or end with a hyphen (-)")
-    return errors
+    return _remember(_valid_port_names, name, errors)
