@@ -32,7 +32,6 @@ import orjson
 import yaml
 
 from watchcache.machinery import errors
-from watchcache.machinery.jsonshape import copied
 from watchcache.machinery.managed_fields import MAP_FIELDS, MERGE_KEYS, UNOWNED_METADATA, field_element
 from watchcache.machinery.yaml_loaders import TextKeyLoader, first_document
 
@@ -190,7 +189,7 @@ def apply(
     on it. Raises a 409 ``Conflict`` (patch.md §5 texts) unless ``force``.
     """
     reset = "spec" if subresource == "status" else "status"
-    base = copied(live) if live is not None else {}
+    base = live if live is not None else {}  # never changed: the merge copies what it changes
     entries = [dict(e) for e in (base.get("metadata") or {}).get("managedFields") or []]
     mine = _find_entry(entries, manager, subresource)
     others = [e for e in entries if e is not mine]
@@ -217,7 +216,7 @@ def apply(
             for path in removable(dropped, new_set.union(*map(fields_from_v1, owned_before))):
                 _remove(merged, path)
     if live is not None and not conflicts and same and _content(merged) == _content(live):
-        return base  # re-applying the same configuration: no change, not even the entry's time
+        return merged  # re-applying the same configuration: no change, not even the entry's time
     entry = {"manager": manager, "operation": APPLY, "apiVersion": api_version, "time": now,
              "fieldsType": "FieldsV1", "fieldsV1": new_tree}  # fmt: skip
     if subresource:
@@ -228,7 +227,7 @@ def apply(
 
 def _set_entries(obj: dict[str, Any], entries: list[Entry]) -> None:
     """Entries left with no fields go, and an empty list with them (a manager owns something)."""
-    meta = obj.setdefault("metadata", {})
+    meta = obj["metadata"] = dict(obj.get("metadata") or {})  # (may still be the live object's)
     meta["managedFields"] = [e for e in entries if e.get("fieldsV1")]
     if not meta["managedFields"]:
         del meta["managedFields"]
@@ -271,11 +270,12 @@ class _Walk:
 def _merge_map(
     live: JSON, applied: dict[str, Any], path: Path, walk: _Walk, unowned: frozenset[str]
 ) -> tuple[dict[str, Any], Tree | None]:
-    """``applied`` merged into ``live`` (a private copy), and the FieldsV1 tree of what the
-    applier owns in it (None: nothing; keys in ``unowned`` are merged but owned by no one)."""
-    out: dict[str, Any] = live if isinstance(live, dict) else {}
+    """``applied`` merged into ``live`` (left as it is: the maps the merge changes are copies,
+    what it leaves alone is shared), and the FieldsV1 tree of what the applier owns in it
+    (None: nothing; keys in ``unowned`` are merged but owned by no one)."""
+    out: dict[str, Any] = dict(live) if isinstance(live, dict) else {}
     if not applied and not unowned:  # an empty map is a leaf of its own
-        if out is not live:
+        if not isinstance(live, dict):
             walk.change(path)
         return out, {}
     tree: Tree = {}
@@ -403,7 +403,7 @@ def _merge(live: JSON, applied: JSON, field: str) -> JSON:
     """``applied`` merged into ``live`` where nobody's fields are tracked: unowned metadata,
     and the values of leaves (an atomic list is replaced, a keyed one given no elements kept)."""
     if isinstance(applied, dict):
-        out = live if isinstance(live, dict) else {}
+        out = dict(live) if isinstance(live, dict) else {}
         for key, value in applied.items():
             if value is None:
                 out.pop(key, None)
@@ -588,13 +588,16 @@ def _child(node: JSON, pe: str) -> JSON:
 
 
 def _remove(node: JSON, path: Path) -> None:
-    """Delete the value at ``path``; lists and label-like maps left empty go too (omitempty)."""
+    """Delete the value at ``path`` from ``node`` (a copy of the merge's); lists and label-like
+    maps left empty go too (omitempty). What lies along the path may still be the live object's,
+    so it is copied before anything under it goes."""
     head, rest = path[0], path[1:]
     child = _child(node, head)
     if child is _MISSING:
         return
     name = head[2:] if head.startswith("f:") else ""
     if rest:
+        child = _own_child(node, name, child)
         _remove(child, rest)
         if not ((isinstance(child, list) or name in MAP_FIELDS) and not child):
             return
@@ -602,6 +605,16 @@ def _remove(node: JSON, path: Path) -> None:
         del node[name]
     else:
         node.remove(child)
+
+
+def _own_child(node: JSON, name: str, child: JSON) -> JSON:
+    """A copy of ``child`` put in its place in ``node``."""
+    own = dict(child) if isinstance(child, dict) else list(child) if isinstance(child, list) else child
+    if isinstance(node, dict):
+        node[name] = own
+    else:
+        node[next(i for i, e in enumerate(node) if e is child)] = own
+    return own
 
 
 def conflict_error(conflicts: list[tuple[Entry, Path]]) -> errors.Conflict:
