@@ -133,6 +133,17 @@ def test_a_finalized_namespace_goes_at_once_when_deleted(api: httpx.Client, ns: 
     assert api.get(f"{NS}/{ns}").status_code == 404
 
 
+def release_held_pod_and_wait_for_the_namespace_to_go(api: httpx.Client, ns: str) -> None:
+    """Remove the finalizer holding pod "held"; the namespace controller then finalizes ``ns``."""
+    release = api.patch(
+        f"{NS}/{ns}/pods/held",
+        json={"metadata": {"finalizers": None}},
+        headers={"content-type": "application/merge-patch+json"},
+    )
+    assert release.status_code == 200
+    wait_until(lambda: api.get(f"{NS}/{ns}").status_code == 404)
+
+
 def test_deleting_a_namespace_terminates_it_and_deletes_its_content(api: httpx.Client, ns: str) -> None:
     make_namespace(api, ns)
     create(api, ns, pod_manifest("plain"))
@@ -174,13 +185,7 @@ def test_deleting_a_namespace_terminates_it_and_deletes_its_content(api: httpx.C
     assert again.status_code == 409
     assert again.json()["message"] == TERMINATING_MESSAGE.format(ns)
     assert api.get(f"{NS}/{ns}").json()["status"]["phase"] == "Terminating"
-    release = api.patch(
-        f"{NS}/{ns}/pods/held",
-        json={"metadata": {"finalizers": None}},
-        headers={"content-type": "application/merge-patch+json"},
-    )
-    assert release.status_code == 200
-    wait_until(lambda: api.get(f"{NS}/{ns}").status_code == 404)
+    release_held_pod_and_wait_for_the_namespace_to_go(api, ns)
     assert api.get(f"{NS}/{ns}/pods").json()["items"] == []
 
 
@@ -210,13 +215,7 @@ def test_a_terminating_namespace_says_what_holds_it_in_its_conditions(api: httpx
     namespace = api.get(f"{NS}/{ns}").json()
     assert all(c["lastTransitionTime"] for c in namespace["status"]["conditions"])
     assert namespace["metadata"]["managedFields"][-1]["subresource"] == "status"
-    release = api.patch(
-        f"{NS}/{ns}/pods/held",
-        json={"metadata": {"finalizers": None}},
-        headers={"content-type": "application/merge-patch+json"},
-    )
-    assert release.status_code == 200
-    wait_until(lambda: api.get(f"{NS}/{ns}").status_code == 404)
+    release_held_pod_and_wait_for_the_namespace_to_go(api, ns)
 
 
 def test_namespace_field_selectors_are_name_and_phase(api: httpx.Client, ns: str) -> None:

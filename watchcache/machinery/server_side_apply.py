@@ -357,17 +357,21 @@ def _merge_element(live: JSON, applied: JSON, field: str, path: Path, walk: _Wal
 def _element_keys(applied: list[JSON], field: str, path: Path, root: dict[str, Any]) -> list[str]:
     """Each applied element's path element; one without its key fields, or a key twice in a
     keyed list, fails the apply (structured-merge-diff cannot type the configuration)."""
-    keys: list[str] = []
     seen: set[str] = set()
-    for index, element in enumerate(applied):
-        pe = _path_element(element, field)
-        if pe is None:
-            raise _typed_patch_error(root, path, index, element)
-        if pe in seen and field not in SET_LISTS:
-            raise _typed_patch_error(root, path, index, element, duplicate=pe)
-        seen.add(pe)
-        keys.append(pe)
-    return keys
+    return [_typed_element(element, field, index, seen, path, root) for index, element in enumerate(applied)]
+
+
+def _typed_element(
+    element: JSON, field: str, index: int, seen: set[str], path: Path, root: dict[str, Any]
+) -> str:
+    """One element's path element, added to ``seen``; 400 without key fields or a key seen."""
+    pe = _path_element(element, field)
+    if pe is None:
+        raise _typed_patch_error(root, path, index, element)
+    if pe in seen and field not in SET_LISTS:
+        raise _typed_patch_error(root, path, index, element, duplicate=pe)
+    seen.add(pe)
+    return pe
 
 
 def _interleave(lkeys: list[str | None], rkeys: list[str]) -> list[int]:
@@ -466,12 +470,7 @@ def _check_typed(value: JSON, field: str, prefix: Path, root: dict[str, Any]) ->
     elif isinstance(value, list) and value and field in _LIST_FIELDS:
         seen: set[str] = set()
         for index, element in enumerate(value):
-            pe = _path_element(element, field)
-            if pe is None:
-                raise _typed_patch_error(root, prefix, index, element)
-            if pe in seen and field not in SET_LISTS:
-                raise _typed_patch_error(root, prefix, index, element, duplicate=pe)
-            seen.add(pe)
+            pe = _typed_element(element, field, index, seen, prefix, root)
             if field in MERGE_KEYS:
                 _check_typed(element, "", (*prefix, pe), root)
 
