@@ -47,11 +47,6 @@ log = logging.getLogger("watchcache.replica")
 TAIL_BLOCK_MS = 5_000  # XREAD BLOCK per call; only bounds how often an idle tailer loops
 RETRY_BACKOFF_S = (0.1, 0.2, 0.5, 1.0, 2.0)  # tailer reconnect delays while Redis is away
 PENDING_ENCODINGS_MAX = 10_000  # writer-built entries waiting for the tailer to adopt them
-# Under a stream of writes, a read of the log starts at most this often: each round costs both
-# sides a wake-up, a command and a reply, and at thousands of writes a second most rounds carried
-# two or three events. A quiet log is read at once; a consistent read waiting for the view cuts
-# the pause short. Watchers see a busy log's events up to this much later.
-TAIL_ROUND_S = 0.002
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,8 +80,6 @@ class Replica:
         self._listeners: list[Listener] = []
         self._reset_listeners: list[Callable[[], None]] = []
         self._pending: dict[int, Entry] = {}
-        self._pause: asyncio.Future[None] | None = None  # the tailer's pause between reads
-        self.round_s = TAIL_ROUND_S
         self._task: asyncio.Task[Any] | None = None
         self._head_waiters: list[asyncio.Future[int]] = []
         self._heads = store.head_reader()  # only _read_heads uses it: one read at a time
@@ -171,7 +164,6 @@ class Replica:
             return True
         fut: asyncio.Future[None] = self._future()
         heapq.heappush(self._waiters, (rv, next(self._seq), fut))
-        self._hurry()
         try:
             await asyncio.wait_for(fut, timeout)
         except TimeoutError:
@@ -242,25 +234,6 @@ class Replica:
         for listener in self._listeners:
             listener(applied)
 
-    def _hurry(self) -> None:
-        """Someone waits for the view: the tailer reads the log now, not after its pause."""
-        if self._pause is not None and not self._pause.done():
-            self._pause.set_result(None)
-
-    async def _paced(self, started: float) -> None:
-        """Pause until ``round_s`` after the last read started (see :data:`TAIL_ROUND_S`)."""
-        assert self._loop is not None
-        pause = started + self.round_s - self._loop.time()
-        if pause <= 0 or self._waiters:
-            return
-        self._pause = fut = self._loop.create_future()
-        timer = self._loop.call_later(pause, _release, fut)
-        try:
-            await fut
-        finally:
-            timer.cancel()
-            self._pause = None
-
     def _wake(self) -> None:
         rv = self.rv
         waiters = self._waiters
@@ -305,10 +278,8 @@ class Replica:
 
     async def _tail_forever(self) -> None:
         failures = 0
-        loop = self._loop = self._loop or asyncio.get_running_loop()
         while True:
             try:
-                started = loop.time()
                 events, epoch = await self._follower.next(self.rv, TAIL_BLOCK_MS)
                 if epoch != self.store.epoch:
                     await self._rebuild(self._divergence(0, epoch, self.rv))
@@ -330,7 +301,6 @@ class Replica:
                 )
             elif events:
                 self._apply(events)
-                await self._paced(started)
 
     async def _rebuild(self, reason: str) -> None:
         """Rebuild the view from what Redis holds now, as kube-apiserver re-initialises its
@@ -369,11 +339,6 @@ def _collector_paused() -> Iterator[None]:
     finally:
         if enabled:
             gc.enable()
-
-
-def _release(fut: asyncio.Future[None]) -> None:
-    if not fut.done():
-        fut.set_result(None)
 
 
 def _settle(futures: list[asyncio.Future[int]], head: int = 0, *, error: Exception | None = None) -> None:
