@@ -1,20 +1,22 @@
 """Server-side apply for v1 Pods (patch.md §5): merge, ownership, conflicts. Pure, no I/O.
 
-A field set is a set of :data:`Path` tuples of FieldsV1 path elements (``f:spec``,
-``k:{"name":"web"}``, ``v:"example.com/x"``), members only, so the set algebra apply needs is
-Python's. ``metadata.managedFields[].fieldsV1`` converts to and from it; a path that is a
-member *and* has children carries ``"."`` (list elements), as structured-merge-diff writes it.
+Field sets are FieldsV1 trees of path elements (``f:spec``, ``k:{"name":"web"}``,
+``v:"example.com/x"``), as ``metadata.managedFields[].fieldsV1`` holds them; a member that has
+children carries ``"."`` (list elements), as structured-merge-diff writes it. Where set algebra
+is needed (an applier no longer sending fields it owned) they become sets of :data:`Path` tuples.
 
-One apply, as structured-merge-diff's ``Updater.Apply`` does it:
+One apply, as structured-merge-diff's ``Updater.Apply`` does it, in one walk of the
+configuration:
 
-1. the applied set = every field of the applied configuration (minus the parts the target
-   resets: ``status`` on the main resource, ``spec`` on ``/status``; minus server-set metadata);
-2. merge the configuration into the live object (maps key by key, keyed lists by their
-   ``listType=map`` keys, ``finalizers`` as a set, every other list atomic);
-3. conflicts = fields of the applied set that the merge changed and another manager owns;
-   409 unless ``force``, which moves them to the applier instead;
-4. fields the applier owned before, no longer sends, and nobody else owns are removed;
-5. the applier's ``Apply`` entry is replaced by the applied set.
+1. merge the configuration into the live object (maps key by key, keyed lists by their
+   ``listType=map`` keys, ``finalizers`` as a set, every other list atomic), building on the way
+   the applied set (every field of the configuration, minus the parts the target resets:
+   ``status`` on the main resource, ``spec`` on ``/status``; minus server-set metadata) and the
+   fields whose value the merge changes;
+2. conflicts = those changed fields that another manager owns (looked up in its tree); 409
+   unless ``force``, which moves them to the applier instead;
+3. fields the applier owned before, no longer sends, and nobody else owns are removed;
+4. the applier's ``Apply`` entry is replaced by the applied set.
 
 The merge is not :func:`strategic_merge.apply_strategic_merge`: apply keys ``ports`` by
 ``containerPort`` *and* ``protocol`` (and topology spread constraints by two keys), where the
