@@ -138,3 +138,26 @@ async def test_an_own_connection_that_gets_no_answer_times_out_and_recovers(
     finally:
         await conn.close()
         await redis.aclose()
+
+
+async def test_an_own_connection_keeps_each_calls_deadline(redis_server: EmbeddedRedis) -> None:
+    """One watchdog keeps the deadlines: a short one after a long one still fails in time, and
+    a caller cancelled by someone else is cancelled, not timed out."""
+    redis = connect(redis_server.url)
+    conn = OwnConnection(redis)
+    try:
+        assert await conn.call(b"*1\r\n$4\r\nPING\r\n", 30) in (b"PONG", "PONG")  # arms it for 30 s
+        slow = b"*3\r\n$5\r\nBLPOP\r\n$9\r\nnever-set\r\n$1\r\n2\r\n"  # answers in 2 s
+        started = time.monotonic()
+        with pytest.raises(RedisTimeoutError):
+            await conn.call(slow, 0.2)
+        assert time.monotonic() - started < 1.5
+        call = asyncio.ensure_future(conn.call(slow, 5))
+        await asyncio.sleep(0.1)
+        call.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await call
+        assert await conn.call(b"*2\r\n$4\r\nECHO\r\n$5\r\nafter\r\n", 5) == b"after"
+    finally:
+        await conn.close()
+        await redis.aclose()

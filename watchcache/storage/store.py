@@ -311,9 +311,11 @@ class OwnConnection:
     the round trip itself. So redis-py's connection only connects and shakes hands (address,
     auth, TLS, database, protocol), then hands its transport over to :class:`_Replies`, which
     feeds what arrives to hiredis and answers the one waiting call: an XREAD round trip costs a
-    third less. Each call has a deadline of its own. After an error the connection is closed
-    and the next call connects afresh; a connection Redis closed gets one resend (as the
-    client's retry policy, see :func:`connect`). One caller at a time; replies come raw.
+    third less. Each call has a deadline of its own, kept by one watchdog timer that is re-armed
+    only when it fires (``asyncio.timeout`` scheduled and cancelled a timer per round trip: a
+    tenth of a tailing replica's CPU). After an error the connection is closed and the next call
+    connects afresh; a connection Redis closed gets one resend (as the client's retry policy,
+    see :func:`connect`). One caller at a time; replies come raw.
     """
 
     def __init__(self, redis: Redis) -> None:
@@ -321,6 +323,11 @@ class OwnConnection:
         self._make = lambda: pool.connection_class(**{**pool.connection_kwargs, "socket_timeout": None})
         self._writer: asyncio.StreamWriter | None = None  # held: collecting it closes the transport
         self._replies: _Replies | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._caller: asyncio.Task[Any] | None = None  # the call in flight, if any
+        self._due = 0.0  # when it must have been answered (loop time)
+        self._watchdog: asyncio.TimerHandle | None = None
+        self._expired = False  # the watchdog cancelled the call in flight
 
     async def call(self, command: bytes, deadline_s: float) -> Any:
         """Send a packed command and read its reply; a Redis that does not answer within
@@ -329,14 +336,22 @@ class OwnConnection:
 
     async def call_many(self, commands: tuple[bytes, ...], deadline_s: float) -> list[Any]:
         """Send packed commands in one write and read their replies (one round trip)."""
+        loop = self._loop = self._loop or asyncio.get_running_loop()
+        self._caller, self._due, self._expired = asyncio.current_task(loop), loop.time() + deadline_s, False
+        if self._watchdog is None or self._watchdog.when() > self._due:  # (a shorter deadline)
+            if self._watchdog is not None:
+                self._watchdog.cancel()
+            self._watchdog = loop.call_at(self._due, self._watch)
         try:
-            async with asyncio.timeout(deadline_s):
-                try:
-                    return await self._round_trip(commands)
-                except RedisConnectionError:  # a connection Redis closed: once more, afresh
-                    return await self._round_trip(commands)
-        except TimeoutError:  # asyncio's, not redis-py's
-            await self.close()
+            try:
+                return await self._round_trip(commands)
+            except RedisConnectionError:  # a connection Redis closed: once more, afresh
+                return await self._round_trip(commands)
+        except asyncio.CancelledError:
+            await self.close()  # a reply may still be on its way
+            assert self._caller is not None
+            if not self._expired or self._caller.uncancel() > 0:  # (someone else cancels too)
+                raise
             raise RedisTimeoutError(f"no answer from Redis in {deadline_s:g}s") from None
         except ResponseError as exc:
             if not str(exc).startswith(DEMOTED):
@@ -346,6 +361,20 @@ class OwnConnection:
         except BaseException:  # an error or a cancellation: a reply may still be on its way
             await self.close()
             raise
+        finally:
+            self._caller = None
+
+    def _watch(self) -> None:
+        """The watchdog: cancel a call past its deadline, else wait for the next one's."""
+        self._watchdog = None
+        caller, loop = self._caller, self._loop
+        if caller is None or loop is None:
+            return  # idle: the next call arms it
+        if loop.time() >= self._due:
+            self._expired = True
+            caller.cancel()
+        else:
+            self._watchdog = loop.call_at(self._due, self._watch)
 
     async def _round_trip(self, commands: tuple[bytes, ...]) -> list[Any]:
         replies = self._replies
