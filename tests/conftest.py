@@ -12,7 +12,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,6 +28,16 @@ SERVER_START_TIMEOUT_S = 20.0
 # every server the tests start (child processes and in-process apps) checks that updates which
 # promise to leave the current object alone do
 os.environ[MUTATION_DETECTOR_ENV] = "true"
+
+
+def eventually(check: Callable[[], bool], timeout_s: float = 10.0) -> bool:
+    """Whether ``check`` comes true within ``timeout_s`` (polled every 50 ms)."""
+    deadline = time.monotonic() + timeout_s
+    while not check():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
 
 
 @dataclass

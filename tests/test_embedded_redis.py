@@ -5,8 +5,7 @@ from __future__ import annotations
 import os
 import socket
 import stat
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,6 +18,8 @@ from watchcache.process.embedded_redis import (
     RedisServerNotFound,
     find_free_port,
 )
+
+from .conftest import eventually
 
 AOF_FLUSH_WAIT_S = 3.0  # the AOF file is created on the first write, a moment after the reply
 
@@ -51,7 +52,7 @@ def test_persistence_writes_an_append_only_file_under_data_dir(
     assert (config["appendonly"], config["appendfsync"]) == ("yes", "always")  # fsync-every-write
     assert Path(config["dir"]) == (tmp_path / "redis").resolve()
     client(persistent).set("k", "v")
-    assert _eventually(lambda: any(_aof_files(tmp_path / "redis")))
+    assert eventually(lambda: any(_aof_files(tmp_path / "redis")), AOF_FLUSH_WAIT_S)
 
 
 def test_fsync_every_second_is_redis_everysec(tmp_path: Path) -> None:
@@ -124,12 +125,3 @@ def test_find_free_port_returns_a_bindable_loopback_port() -> None:
 def _aof_files(redis_dir: Path) -> Iterator[Path]:
     # Redis 7 keeps a multi-part AOF in appendonlydir/; older versions one appendonly.aof.
     return (p for p in redis_dir.rglob("appendonly*") if p.is_file())
-
-
-def _eventually(check: Callable[[], bool], timeout_s: float = AOF_FLUSH_WAIT_S) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        time.sleep(0.05)
-    return False

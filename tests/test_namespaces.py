@@ -3,7 +3,6 @@ admission and the namespace controller) and on the same log and rv sequence as p
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -14,7 +13,7 @@ import pytest
 
 from watchcache.process.embedded_redis import EmbeddedRedis
 
-from .conftest import Server, pod_manifest, start_server
+from .conftest import Server, eventually, pod_manifest, start_server
 from .watch_support import RawWatch, create
 
 NS = "/api/v1/namespaces"
@@ -25,10 +24,7 @@ TERMINATING_MESSAGE = (
 
 
 def wait_until(check: Callable[[], bool], timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.05)
+    assert eventually(check, timeout), "timed out"
 
 
 def make_namespace(api: httpx.Client, name: str, **extra: Any) -> dict:

@@ -12,7 +12,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,7 +20,7 @@ import redis
 
 from watchcache.process.embedded_redis import REDIS_BINARY, EmbeddedRedis, find_free_port
 
-from .conftest import Server, pod_manifest, start_server
+from .conftest import Server, eventually, pod_manifest, start_server
 from .watch_support import RawWatch
 
 NS = "acked"
@@ -118,15 +118,6 @@ def _commands(client: redis.Redis) -> list[str]:
     return [c["cmd"] for c in client.client_list() if c["name"] == "reader"]
 
 
-def _eventually(check: Callable[[], bool], timeout_s: float = 5.0) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while not check():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.01)
-    return True
-
-
 def test_the_log_is_read_from_the_redis_replica(
     reading_server: Server, primary: EmbeddedRedis, replica: redis.Redis
 ) -> None:
@@ -140,7 +131,7 @@ def test_the_log_is_read_from_the_redis_replica(
         names = [e["object"]["metadata"]["name"] for e in watch.read_until(lambda e: e["object"]["metadata"]["name"] == "read-4", 10)]
         assert [n for n in names if n.startswith("read-")] == [f"read-{i}" for i in range(5)]
         # the tailer, blocked in XREAD on the replica (once its pause after a busy read is over)
-        assert _eventually(lambda: "xread" in _commands(replica))
+        assert eventually(lambda: "xread" in _commands(replica), 5.0)
         assert "xread" not in _commands(primary_client) and _commands(primary_client)
     assert "the log read from redis://127.0.0.1" in reading_server.log.read_text()
     primary_client.close()
