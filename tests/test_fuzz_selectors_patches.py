@@ -5,6 +5,7 @@ with a 500)."""
 
 from __future__ import annotations
 
+import contextlib
 import copy
 from typing import Any
 
@@ -71,3 +72,15 @@ def test_any_patch_applies_or_is_an_api_error(patch_type: str, document: Any) ->
         apply_patch(patch_type, copy.deepcopy(POD), parsed)
     except errors.APIError:
         pass
+
+
+@settings(max_examples=500, deadline=None, derandomize=True)
+@given(patch_type=st.sampled_from([t for t in PATCH_TYPES if t != APPLY_PATCH]),
+       document=json_patch_ops | st.dictionaries(st.sampled_from(["metadata", "spec"]), json_values, max_size=2))  # fmt: skip
+def test_a_patch_leaves_the_current_pod_as_it_was(patch_type: str, document: Any) -> None:
+    """Updates lend the registry's parse of the current pod to the patch (one parse a write):
+    every patch type must build its result beside it, never in it."""
+    pod = copy.deepcopy(POD)
+    with contextlib.suppress(errors.APIError):
+        apply_patch(patch_type, pod, parse_patch(patch_type, orjson.dumps(document)))
+    assert pod == POD

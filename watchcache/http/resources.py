@@ -28,7 +28,7 @@ from watchcache.machinery.kinds import Kind, Prepare
 from watchcache.machinery.names import path_segment_name_errors
 from watchcache.machinery.objects import Object
 from watchcache.machinery.options import parse_list_options
-from watchcache.machinery.patches import APPLY_PATCH, JSON_PATCH, PATCH_TYPES, apply_patch, parse_patch
+from watchcache.machinery.patches import APPLY_PATCH, PATCH_TYPES, apply_patch, parse_patch
 from watchcache.machinery.rest import check_identity, timestamp
 from watchcache.machinery.selectors import FieldSet, parse_field_selector
 from watchcache.machinery.server_side_apply import apply, parse_apply_body
@@ -338,9 +338,7 @@ async def patch(request: Request, subresource: str | None = None) -> Response:
 
     def mutate(current: Object) -> Object:
         stored_uid = current["metadata"]["uid"]
-        # merge patches build their result afresh where they change it; a JSON patch edits its target
-        target = copied(current) if patch_type == JSON_PATCH else current
-        patched = apply_patch(patch_type, kind.served(target), document)  # in the route's version
+        patched = apply_patch(patch_type, kind.served(current), document)  # in the route's version
         patched = checked_patch_result(kind, patched, validation, warnings)
         uid = (patched.get("metadata") or {}).get("uid")
         if uid and uid != stored_uid:

@@ -13,6 +13,7 @@ import jsonpointer
 import orjson
 
 from watchcache.machinery import errors
+from watchcache.machinery.jsonshape import copied
 from watchcache.machinery.objects import Object
 from watchcache.machinery.strategic_merge import apply_json_merge_patch, apply_strategic_merge
 
@@ -49,10 +50,11 @@ def parse_patch(patch_type: str, body: bytes) -> Any:
 
 
 def apply_patch(patch_type: str, pod: Object, document: Any) -> Any:
-    """Apply a parsed patch to the current pod (a private copy); returns the patched document."""
+    """Apply a parsed patch to the current pod, which is left as it is; returns the patched
+    document (merge patches build it afresh where they change it and share the rest)."""
     if patch_type == JSON_PATCH:
-        try:
-            return jsonpatch.JsonPatch(document).apply(pod, in_place=True)
+        try:  # jsonpatch edits the document it is given: a copy
+            return jsonpatch.JsonPatch(document).apply(copied(pod), in_place=True)
         except (jsonpatch.JsonPatchException, jsonpointer.JsonPointerException, TypeError, KeyError):
             # kube-apiserver hides the specific reason behind this generic 422
             raise errors.APIError(
