@@ -36,6 +36,7 @@ COMPILED = (
     "machinery/decode",
     "machinery/jsonshape",
     "machinery/managed_fields",
+    "machinery/memo",
     "machinery/names",
     "machinery/object_meta",
     "machinery/quantity",

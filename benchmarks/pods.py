@@ -90,9 +90,12 @@ def body_template(i: int) -> bytes:
 
 def stored_pod(name: str, namespace: str, i: int, *, node: str | None = None) -> Pod:
     """The pod as the server would store it (defaults, uid, timestamps): for Store.write."""
+    from watchcache.kinds.pods.defaults import apply_defaults
     from watchcache.kinds.pods.strategy import prepare_create
 
-    pod, _ = prepare_create(pod_body(name, i, node=node), namespace, now=datetime.now(UTC))
+    body = pod_body(name, i, node=node)
+    apply_defaults(body)
+    pod, _ = prepare_create(body, namespace, now=datetime.now(UTC))
     return pod
 
 

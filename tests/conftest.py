@@ -20,8 +20,8 @@ import httpx
 import pytest
 from kubernetes import client, config
 
+from watchcache.machinery.memo import MUTATION_DETECTOR_ENV
 from watchcache.process.embedded_redis import EmbeddedRedis, find_free_port
-from watchcache.registry.resource import MUTATION_DETECTOR_ENV
 from watchcache.storage.store import Store, connect
 
 SERVER_START_TIMEOUT_S = 20.0

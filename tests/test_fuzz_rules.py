@@ -36,8 +36,10 @@ def decode_pod(body: bytes, **options: Any) -> DecodeResult:
 
 NOW = datetime(2026, 12, 6, tzinfo=UTC)
 
+
 def _stored() -> dict[str, Any]:
     decoded = decode_pod(orjson.dumps(POD), field_validation="Strict").obj
+    POD_KIND.defaults(decoded)
     pod, _ = prepare_create(decoded, "ns", now=NOW)
     managed_fields.record(pod, None, manager="kubectl", operation="Update", subresource=None, time="t")
     pod["metadata"]["resourceVersion"] = "7"
@@ -53,6 +55,7 @@ FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCh
 def test_a_create_of_any_pod_is_an_api_error_or_a_pod(body: dict[str, Any], validation: str) -> None:
     try:
         pod = decode_pod(orjson.dumps(body), field_validation=validation).obj
+        POD_KIND.defaults(pod)
         pod, _ = prepare_create(pod, "ns", now=NOW)
         managed_fields.record(pod, None, manager="m", operation="Update", subresource=None, time="t")
     except errors.APIError:

@@ -13,6 +13,7 @@ from typing import Any
 
 import orjson
 
+from watchcache.machinery.memo import ContentMemo
 from watchcache.machinery.objects import Object
 
 FieldSet = dict[str, Any]
@@ -169,7 +170,8 @@ def record(
     those of ``view`` of the objects: the version the write came through."""
     meta = new["metadata"]
     entries: list[dict[str, Any]] = list((old or {}).get("metadata", {}).get("managedFields") or [])
-    changed = changed_fields(_owned(view(old), subresource) if old else None, _owned(view(new), subresource))
+    owned = _owned(view(new), subresource)
+    changed = changed_fields(_owned(view(old), subresource), owned) if old else _created_fields(owned)
     if not changed:
         if entries:
             meta["managedFields"] = entries
@@ -194,6 +196,25 @@ def record(
     if subresource:
         entry["subresource"] = subresource
     meta["managedFields"] = [e for e in entries if e is not mine] + [entry]
+
+
+def _created_fields(owned: Object) -> FieldSet:
+    """``changed_fields(None, owned)``, a create's: what lies beside the metadata (a pod's
+    spec) is most often a template's, so its field set is remembered per content."""
+    out: FieldSet = {}
+    for key, value in owned.items():
+        if value is not None:
+            part = all_fields(value, key) if key == "metadata" else _part_fields([key, value])
+            out[field_element(key)] = part
+    return out
+
+
+def _fields_of_part(part: list[Any]) -> FieldSet:
+    key, value = part
+    return all_fields(value, key)
+
+
+_part_fields = ContentMemo(_fields_of_part)
 
 
 def _merge(a: FieldSet, b: FieldSet) -> FieldSet:

@@ -20,6 +20,7 @@ from watchcache.cache.replica import Replica
 from watchcache.cache.view import Entry, Summary, entry_of
 from watchcache.machinery import errors, managed_fields
 from watchcache.machinery.kinds import Kind
+from watchcache.machinery.memo import MUTATION_DETECTOR_ENV
 from watchcache.machinery.objects import Object, object_key, with_resource_version
 from watchcache.machinery.options import ListOptions, decode_continue, encode_continue
 from watchcache.machinery.rest import GENERATE_NAME_ATTEMPTS, generate_name, same_content, timestamp
@@ -46,9 +47,6 @@ from watchcache.storage.store import (
 
 WRITE_ATTEMPTS = 16  # CAS retries under contention before answering 409 (apiserver retries too)
 READ_WAIT_S = 3.0  # kube-apiserver waits this long for a resourceVersion "not older than" N
-# set to "true" (the test suite does): a mutation that promised to leave the current object as it
-# was is checked to have done so, as client-go's KUBE_CACHE_MUTATION_DETECTOR checks informers
-MUTATION_DETECTOR_ENV = "WATCHCACHE_MUTATION_DETECTOR"
 
 Mutation = Callable[[Object], Object]
 # (resource, name, namespace, dry run): raises unless the create may go ahead
@@ -119,6 +117,8 @@ class ResourceRegistry:
         self.history = history
         self.clock = clock
         self.read_wait_s = read_wait_s
+        # set to "true" (the test suite does): a mutation that promised to leave the current object
+        # as it was is checked to have done so, as client-go's KUBE_CACHE_MUTATION_DETECTOR does
         self.detect_mutations = os.environ.get(MUTATION_DETECTOR_ENV) == "true"
 
     # ---- reads -------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from typing import Any
 
 from watchcache.machinery.jsonshape import dicts as _dicts
 from watchcache.machinery.jsonshape import mapping as _mapping
+from watchcache.machinery.memo import ContentMemo
 from watchcache.machinery.quantity import parse_quantity, round_up_milli
 
 CONTAINER_LISTS = ("containers", "initContainers", "ephemeralContainers")
@@ -274,31 +275,37 @@ def _sync_ips(status: dict[str, Any], single: str, plural: str) -> None:
 
 
 def qos_class(pod: dict[str, Any]) -> str:
-    """``BestEffort``, ``Burstable`` or ``Guaranteed`` (kubernetes ``qos.ComputePodQOS``).
-
-    Over regular and init containers, only positive cpu/memory quantities count; requests
-    default to limits. Guaranteed needs cpu and memory limits on every container and, summed,
-    requests equal to limits.
-    """
+    """``BestEffort``, ``Burstable`` or ``Guaranteed`` (kubernetes ``qos.ComputePodQOS``), from
+    the containers' resources alone: remembered per set of them (a template's)."""
     spec = _mapping(pod.get("spec"))
+    containers = _dicts(spec.get("containers")) + _dicts(spec.get("initContainers"))
+    return str(_qos_of([container.get("resources") for container in containers]))
+
+
+def _qos_from(resources: list[Any]) -> str:
+    """Over regular and init containers, only positive cpu/memory quantities count; requests
+    default to limits. Guaranteed needs cpu and memory limits on every container and, summed,
+    requests equal to limits."""
     requests: dict[str, Decimal] = {}
     limits: dict[str, Decimal] = {}
     guaranteed = True
-    for list_name in ("containers", "initContainers"):
-        for container in _dicts(spec.get(list_name)):
-            resources = _mapping(container.get("resources"))
-            raw_limits = _mapping(resources.get("limits"))
-            raw_requests = _mapping(resources.get("requests"))
-            own_limits = _positive_cpu_memory(raw_limits)
-            _add_into(requests, _positive_cpu_memory({**raw_limits, **raw_requests}))
-            _add_into(limits, own_limits)
-            if own_limits.keys() != {"cpu", "memory"}:
-                guaranteed = False
+    for each in resources:
+        own = _mapping(each)
+        raw_limits = _mapping(own.get("limits"))
+        raw_requests = _mapping(own.get("requests"))
+        own_limits = _positive_cpu_memory(raw_limits)
+        _add_into(requests, _positive_cpu_memory({**raw_limits, **raw_requests}))
+        _add_into(limits, own_limits)
+        if own_limits.keys() != {"cpu", "memory"}:
+            guaranteed = False
     if not requests and not limits:
         return "BestEffort"
     if guaranteed and requests == limits:
         return "Guaranteed"
     return "Burstable"
+
+
+_qos_of = ContentMemo(_qos_from)
 
 
 def _positive_cpu_memory(quantities: dict[str, Any]) -> dict[str, Decimal]:

@@ -49,14 +49,14 @@ def reset_status(pod: Object) -> None:
 
 
 def prepare_create(pod: Object, namespace: str | None, now: datetime) -> tuple[Object, list[str]]:
-    """Turn a decoded POST body into the pod to store; return it with its warnings.
+    """Turn a decoded POST body (defaulted, as kube's decoder leaves it: the registry runs
+    :func:`apply_defaults` first) into the pod to store; return it with its warnings.
 
     A ``generateName`` is resolved here (validation sees the generated name); the caller
     draws a new suffix on collision. Raises ``errors.Invalid`` / ``errors.BadRequest``.
     """
     meta = rest.prepare_create_metadata(pod, namespace, now)
     pod.setdefault("spec", {})
-    apply_defaults(pod)
     reset_status(pod)
     pod = canonical(pod)
     problems = validate_pod_create(pod)

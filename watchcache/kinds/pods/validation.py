@@ -25,6 +25,7 @@ from watchcache.machinery.errors import (
 from watchcache.machinery.jsonshape import dicts as _dicts
 from watchcache.machinery.jsonshape import mapping as _mapping
 from watchcache.machinery.jsonshape import text as _text
+from watchcache.machinery.memo import ContentMemo
 from watchcache.machinery.names import (
     dns1123_label_errors,
     dns1123_subdomain_errors,
@@ -462,7 +463,12 @@ def _validate_tolerations(tolerations: list[dict[str, Any]]) -> list[FieldError]
 
 
 def validate_pod_spec(spec: dict[str, Any]) -> list[FieldError]:
-    """``ValidatePodSpec`` in its order (the subset of pod-semantics.md §2)."""
+    """``ValidatePodSpec`` in its order (the subset of pod-semantics.md §2); a spec already
+    seen (a template's) is judged by what it was judged before."""
+    return list(_spec_errors(spec))
+
+
+def _validate_pod_spec(spec: dict[str, Any]) -> list[FieldError]:
     containers = _dicts(spec.get("containers"))
     init_containers = _dicts(spec.get("initContainers"))
     volumes, errors = _validate_volumes(_dicts(spec.get("volumes")))
@@ -488,6 +494,9 @@ def validate_pod_spec(spec: dict[str, Any]) -> list[FieldError]:
         for i, container in enumerate(_dicts(spec.get(list_name))):
             errors += image_whitespace_errors(container, f"spec.{list_name}[{i}]")
     return errors
+
+
+_spec_errors = ContentMemo(_validate_pod_spec)
 
 
 # --- entry points ------------------------------------------------------------------------------

@@ -1,0 +1,61 @@
+"""Conclusions of pure rules, remembered by the content they were drawn from.
+
+Pods are stamped from templates: a Deployment's, a Job's, a load test's. Every pod of one
+template carries the same spec, and a rule that reads only the spec (its validation, its QoS
+class, the fields a create records for it) concludes the same for each. A :class:`ContentMemo`
+keys such a conclusion by the JSON encoding of its input (the exact content, in its order, so
+two inputs share a key only when every rule must treat them alike): a pod of a known template
+pays for one encoding and a lookup instead of a walk; any other pays the encoding on top of the
+walk, a few percent of it.
+
+A remembered result is shared by every caller that hits it, so callers never change one in
+place (the memo's users copy what they hand on to code that might). With
+``WATCHCACHE_MUTATION_DETECTOR=true`` (the tests run so) every hit checks that its result is
+still what was computed, as client-go's ``KUBE_CACHE_MUTATION_DETECTOR`` checks its cache.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import Any
+
+import orjson
+
+MUTATION_DETECTOR_ENV = "WATCHCACHE_MUTATION_DETECTOR"
+MEMO_ENTRIES = 512  # distinct contents remembered per rule: templates in use, with room to spare
+
+
+class ContentMemo:
+    """``compute(value)``, remembered per encoded ``value`` (at most ``limit``, oldest out first).
+
+    A value orjson cannot encode (not a JSON tree) is computed every time.
+    """
+
+    __slots__ = ("_compute", "_limit", "_results", "_verify")
+
+    def __init__(self, compute: Callable[[Any], Any], limit: int = MEMO_ENTRIES) -> None:
+        self._compute = compute
+        self._limit = limit
+        self._results: dict[bytes, tuple[Any, bytes]] = {}
+        self._verify: bool | None = None  # read at first use: tests set the variable after imports
+
+    def __call__(self, value: Any) -> Any:
+        try:
+            key = orjson.dumps(value)
+        except TypeError:
+            return self._compute(value)
+        found = self._results.get(key)
+        if found is not None:
+            if self._verify and orjson.dumps(found[0]) != found[1]:
+                rule = getattr(self._compute, "__name__", "a rule")
+                raise AssertionError(f"a remembered result of {rule} was changed in place")
+            return found[0]
+        result = self._compute(value)
+        if self._verify is None:
+            self._verify = os.environ.get(MUTATION_DETECTOR_ENV) == "true"
+        results = self._results
+        if len(results) >= self._limit:
+            del results[next(iter(results))]
+        results[key] = (result, orjson.dumps(result) if self._verify else b"")
+        return result
