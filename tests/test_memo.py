@@ -133,3 +133,34 @@ def test_a_create_from_a_known_template_is_the_create_computed_afresh(body: dict
     first = _created(body)
     assert _created(body) == first
     assert _created(copy.deepcopy(POD_BODY)) == _created(copy.deepcopy(POD_BODY))
+
+
+def _decoded(body: bytes) -> tuple[dict[str, Any], list[str]]:
+    result = decode_object(body, POD.schema, field_validation="Warn")
+    return result.obj, result.warnings
+
+
+def test_a_known_spec_decodes_as_it_did_the_first_time() -> None:
+    body = b'{"metadata":{"name":"a"},"spec":{"foo":1,"containers":[{"name":"c","resources":{"limits":{"cpu":1}}}]}}'
+    first, warnings = _decoded(body)
+    assert warnings == ['unknown field "spec.foo"']
+    assert first["spec"] == {"containers": [{"name": "c", "resources": {"limits": {"cpu": "1"}}}]}
+    first["spec"]["containers"].append({"name": "changed by a later rule"})
+    again, warnings = _decoded(body.replace(b'"a"', b'"b"'))
+    assert warnings == ['unknown field "spec.foo"']
+    assert again["spec"] == {"containers": [{"name": "c", "resources": {"limits": {"cpu": "1"}}}]}
+
+
+def test_a_repeated_key_in_a_known_spec_is_still_reported() -> None:
+    """The remembered key count is the plain spec's: the repeated key's body counts one more."""
+    _decoded(b'{"metadata":{"name":"a"},"spec":{"nodeName":"n2"}}')
+    obj, warnings = _decoded(b'{"metadata":{"name":"a"},"spec":{"nodeName":"n1","nodeName":"n2"}}')
+    assert warnings == ['duplicate field "spec.nodeName"']
+    assert obj["spec"] == {"nodeName": "n2"}
+
+
+def test_a_wrong_type_in_a_spec_fails_every_time() -> None:
+    body = b'{"metadata":{"name":"a"},"spec":{"containers":[{"name":7}]}}'
+    for _ in range(2):
+        with pytest.raises(errors.BadRequest, match="cannot unmarshal number into Go struct field"):
+            _decoded(body)

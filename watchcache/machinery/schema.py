@@ -17,7 +17,10 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+import orjson
 from mypy_extensions import mypyc_attr
+
+from watchcache.machinery.memo import ContentMemo
 
 # Field kinds; the decoder branches on these small ints (cheaper than isinstance chains on types).
 STRING, BOOL, INT32, INT64, TIME, QUANTITY, INT_OR_STRING, ANY, STRUCT, LIST, MAP, MICROTIME = range(12)
@@ -63,6 +66,8 @@ class Struct:
     name: str
     go: str
     fields: dict[str, Field] = field(default_factory=dict)
+    # of a kind's root: the checks of its parts beside the metadata, remembered (Checker._part)
+    part_checks: Any = field(default=None, compare=False, repr=False)
 
 
 def compile_schema(raw: dict[str, Any]) -> dict[str, Struct]:
@@ -252,7 +257,10 @@ class Checker:
                         raise self._type_error(value, f, t, path, key)
                     continue
                 if kind == STRUCT and type(value) is dict:
-                    self.struct(value, f.arg, (path, key))
+                    if path is None and key != "metadata" and self.counting and not self.exact:
+                        obj[key] = self._part(value, t, key)
+                    else:
+                        self.struct(value, f.arg, (path, key))
                     continue
                 new = self.value(value, f, t, path, key)
                 if new is not None:
@@ -267,6 +275,22 @@ class Checker:
             for key in drop:
                 del obj[key]
         return obj
+
+    def _part(self, value: dict[str, Any], root: Struct, key: str) -> dict[str, Any]:
+        """A top-level part beside the metadata (a pod's spec), most often a template's: its
+        check (the part normalised, the problems it adds, the keys it counts) is remembered per
+        content. The part returned is the caller's own (later rules change it in place): the
+        one given, or a fresh parse of its normalised form when the check changes it."""
+        checks = root.part_checks
+        if checks is None:
+            checks = root.part_checks = ContentMemo(functools.partial(_check_part, root))
+        normalised, problems, keys = checks([key, value])
+        self.keys += keys
+        self.problems.extend(problems)
+        if not normalised:  # the check changes nothing in it (the usual case): this one is right
+            return value
+        copy: dict[str, Any] = orjson.loads(normalised)
+        return copy
 
     def _dup_struct(self, obj: DupDict, t: Struct, path: KeyPath) -> dict[str, Any]:
         """Exact pass over repeated keys: report, then merge objects / replace the rest (Go)."""
@@ -381,6 +405,16 @@ class Checker:
         self, value: Any, f: Field | None, t: Struct, path: KeyPath, key: str, go: str = ""
     ) -> SchemaError:
         return SchemaError(_cannot_unmarshal(json_type(value), t, path, key, go or f.go))  # type: ignore[union-attr]
+
+
+def _check_part(root: Struct, part: list[Any]) -> tuple[str, list[str], int]:
+    """The part normalised ("": as it came), the problems it adds, the keys it counts."""
+    key, value = part
+    given = orjson.dumps(value)
+    checker = Checker()
+    checker.struct(value, root.fields[key].arg, (None, key))
+    normalised = orjson.dumps(value)
+    return "" if normalised == given else normalised.decode(), checker.problems, checker.keys
 
 
 def _cannot_unmarshal(found: str, t: Struct, path: KeyPath, key: str, go: str) -> str:
