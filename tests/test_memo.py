@@ -16,7 +16,7 @@ from watchcache.kinds.pods.defaults import qos_class
 from watchcache.kinds.pods.validation import validate_pod_spec
 from watchcache.machinery import errors, managed_fields
 from watchcache.machinery.decode import decode_object
-from watchcache.machinery.memo import MUTATION_DETECTOR_ENV, ContentMemo
+from watchcache.machinery.memo import JUDGED_LOOKUPS, MUTATION_DETECTOR_ENV, REST_CALLS, ContentMemo
 
 from .fuzz_support import POD as POD_BODY
 from .fuzz_support import damaged_pods
@@ -72,6 +72,30 @@ def test_the_oldest_content_goes_first_past_the_limit() -> None:
     assert compute.calls == ["a", "b", "c"]
     memo("a")
     assert compute.calls == ["a", "b", "c", "a"]
+
+
+def test_a_memo_that_keeps_missing_rests_then_tries_again() -> None:
+    """Contents that are all different (a StatefulSet's specs) stop paying for encodings."""
+    compute = Counted()
+    memo = ContentMemo(compute, limit=JUDGED_LOOKUPS)
+    for i in range(JUDGED_LOOKUPS):  # not one hit in a judged window
+        memo(i)
+    assert memo.resting()  # (and counts one call of the rest)
+    calls = len(compute.calls)
+    for _ in range(REST_CALLS - 1):
+        memo(0)  # remembered, yet computed directly while resting
+    assert len(compute.calls) == calls + REST_CALLS - 1
+    assert not memo.resting()
+    memo(0)
+    assert len(compute.calls) == calls + REST_CALLS - 1  # awake again: a hit
+
+
+def test_a_memo_that_hits_often_enough_stays_awake() -> None:
+    compute = Counted()
+    memo = ContentMemo(compute)
+    for i in range(JUDGED_LOOKUPS * 4):
+        memo(i % 8 if i % 4 else i)  # a quarter new contents, the rest a few templates
+    assert not memo.resting()
 
 
 def test_a_remembered_result_changed_in_place_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -290,6 +290,7 @@ def test_patch_making_a_field_the_wrong_type_is_422_patch_invalid(api: httpx.Cli
     assert response.status_code == 422
     body = response.json()
     assert body["message"].startswith(' "" is invalid: patch: Invalid value: ')
+    assert '\\"containers\\":\\"x\\"' in body["message"]  # the document as the patch made it
     assert body["details"]["causes"][0]["field"] == "patch"
 
 
@@ -302,6 +303,7 @@ def test_strict_patch_with_unknown_field_is_422_and_warn_is_a_warning_header(
     strict = api.patch(url, params={"fieldValidation": "Strict"}, json=patch, headers=MERGE_PATCH)
     assert strict.status_code == 422
     assert 'strict decoding error: unknown field "spec.foo"' in strict.json()["message"]
+    assert '\\"foo\\":1' in strict.json()["message"]  # quoted before the check dropped it
     warn = api.patch(url, json={"spec": {"foo": 1}, "metadata": {"labels": {"a": "b"}}}, headers=MERGE_PATCH)
     assert warn.status_code == 200
     assert warn.headers.get_list("warning") == ['299 - "unknown field \\"spec.foo\\""']

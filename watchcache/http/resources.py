@@ -7,9 +7,10 @@ Content-Type (415) → body size (413) → options (400/422) → body decode (40
 from __future__ import annotations
 
 import dataclasses
+import functools
 from array import array
 from bisect import bisect_left
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
 from itertools import accumulate
 from operator import attrgetter
@@ -339,7 +340,8 @@ async def patch(request: Request, subresource: str | None = None) -> Response:
     def mutate(current: Object) -> Object:
         stored_uid = current["metadata"]["uid"]
         patched = apply_patch(patch_type, kind.served(current), document)  # in the route's version
-        patched = checked_patch_result(kind, patched, validation, warnings)
+        again = functools.partial(apply_patch, patch_type, kind.served(current), document)
+        patched = checked_patch_result(kind, patched, validation, warnings, again)
         uid = (patched.get("metadata") or {}).get("uid")
         if uid and uid != stored_uid:
             raise errors.invalid(
@@ -410,22 +412,25 @@ def _check_applied_fields(kind: Kind, applied: Object, namespace: str | None, na
         )
 
 
-def checked_patch_result(kind: Kind, patched: Any, validation: str, warnings: list[str]) -> Object:
+def checked_patch_result(
+    kind: Kind, patched: Any, validation: str, warnings: list[str], again: Callable[[], Any]
+) -> Object:
     """A patched document must still decode as the kind; else 422 ``patch: Invalid value``
-    (patch.md §3, §6)."""
+    (patch.md §3, §6), quoting the document as the patch made it: the check changes it in
+    place, so an error quotes ``again()``, the patch applied afresh (only errors pay for it)."""
     if not isinstance(patched, dict):
         text = orjson.dumps(patched).decode()
         found = errors.go_json_type(patched)
         raise errors.invalid_patch_result(
             text, f"json: cannot unmarshal {found} into Go value of type {kind.version}.{kind.kind}"
         )
-    text = orjson.dumps(patched).decode()
     try:
         result, problems = check_fields(patched, kind.schema, field_validation=validation)
     except DecodeError as exc:
-        raise errors.invalid_patch_result(text, exc.detail) from None
+        raise errors.invalid_patch_result(orjson.dumps(again()).decode(), exc.detail) from None
     if problems and validation == "Strict":
-        raise errors.invalid_patch_result(text, "strict decoding error: " + ", ".join(problems))
+        detail = "strict decoding error: " + ", ".join(problems)
+        raise errors.invalid_patch_result(orjson.dumps(again()).decode(), detail)
     warnings[:] = problems if validation == "Warn" else []
     return result
 

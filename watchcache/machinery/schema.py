@@ -257,7 +257,7 @@ class Checker:
                         raise self._type_error(value, f, t, path, key)
                     continue
                 if kind == STRUCT and type(value) is dict:
-                    if path is None and key != "metadata" and self.counting and not self.exact:
+                    if path is None and key != "metadata" and not self.exact:
                         obj[key] = self._part(value, t, key)
                     else:
                         self.struct(value, f.arg, (path, key))
@@ -284,7 +284,9 @@ class Checker:
         checks = root.part_checks
         if checks is None:
             checks = root.part_checks = ContentMemo(functools.partial(_check_part, root))
-        normalised, problems, keys = checks([key, value])
+        if checks.resting():  # parts that are all different: the walk alone, in place
+            return self.struct(value, root.fields[key].arg, (None, key))
+        normalised, problems, keys = checks.remembered([key, value])
         self.keys += keys
         self.problems.extend(problems)
         if not normalised:  # the check changes nothing in it (the usual case): this one is right
