@@ -116,7 +116,13 @@ def body_type(request: Request, *, protobuf_ok: bool) -> str:
 
 async def decode_body(request: Request, field_validation: str) -> tuple[Object, list[str]]:
     content_type = check_body_type(request)
-    body = await read_body(request)
+    return decoded(request, await read_body(request), content_type, field_validation)
+
+
+def decoded(
+    request: Request, body: bytes, content_type: str, field_validation: str
+) -> tuple[Object, list[str]]:
+    """The object a request body holds, in the kind's stored form, and the decoder's warnings."""
     kind = registry(request).kind
     if content_type == protobuf.MEDIA_TYPE and kind.protobuf is not None:
         try:
@@ -306,13 +312,18 @@ async def get_raw(scope: Scope, path_params: dict[str, str], send: Send) -> bool
 async def replace(request: Request, subresource: str | None = None) -> Response:
     negotiate(request.headers.get("accept"))
     namespace, name = request.path_params.get("namespace"), path_name(request)
-    check_body_type(request)
+    content_type = check_body_type(request)
     opts, validation = write_options(request, "UpdateOptions", subresource)
-    body, warnings = await decode_body(request, validation)
+    raw = await read_body(request)
+    body, warnings = decoded(request, raw, content_type, validation)
     prepare = _preparer(request, subresource)
+    unused = [body]
 
     def mutate(current: Object) -> Object:
-        return prepare(copied(body), current, namespace, name)  # the strategy mutates its input
+        # the strategy changes its input: the first attempt takes the decoded body, one after a
+        # conflict (rare) decodes the request again
+        fresh = unused.pop() if unused else decoded(request, raw, content_type, validation)[0]
+        return prepare(fresh, current, namespace, name)
 
     private = subresource is not None  # the main resource's strategy only reads the current pod
     written = await registry(request).update(namespace, name, mutate, opts, private_copy=private)
