@@ -199,22 +199,20 @@ def record(
 
 
 def _created_fields(owned: Object) -> FieldSet:
-    """``changed_fields(None, owned)``, a create's: what lies beside the metadata (a pod's
-    spec) is most often a template's, so its field set is remembered per content."""
+    """``changed_fields(None, owned)``, a create's: the spec, the desired state workloads stamp
+    from templates, has its field set remembered per content."""
     out: FieldSet = {}
     for key, value in owned.items():
         if value is not None:
-            part = all_fields(value, key) if key == "metadata" else _part_fields([key, value])
-            out[field_element(key)] = part
+            out[field_element(key)] = _spec_fields(value) if key == "spec" else all_fields(value, key)
     return out
 
 
-def _fields_of_part(part: list[Any]) -> FieldSet:
-    key, value = part
-    return all_fields(value, key)
+def _fields_of_spec(spec: Any) -> FieldSet:
+    return all_fields(spec, "spec")
 
 
-_part_fields = ContentMemo(_fields_of_part)
+_spec_fields = ContentMemo(_fields_of_spec)
 
 
 def _merge(a: FieldSet, b: FieldSet) -> FieldSet:

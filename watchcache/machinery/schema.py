@@ -66,7 +66,7 @@ class Struct:
     name: str
     go: str
     fields: dict[str, Field] = field(default_factory=dict)
-    # of a kind's root: the checks of its parts beside the metadata, remembered (Checker._part)
+    # of a kind's root: the checks of its spec, remembered (Checker._part)
     part_checks: Any = field(default=None, compare=False, repr=False)
 
 
@@ -257,7 +257,7 @@ class Checker:
                         raise self._type_error(value, f, t, path, key)
                     continue
                 if kind == STRUCT and type(value) is dict:
-                    if path is None and key != "metadata" and not self.exact:
+                    if path is None and key == "spec" and not self.exact:
                         obj[key] = self._part(value, t, key)
                     else:
                         self.struct(value, f.arg, (path, key))
@@ -277,10 +277,10 @@ class Checker:
         return obj
 
     def _part(self, value: dict[str, Any], root: Struct, key: str) -> dict[str, Any]:
-        """A top-level part beside the metadata (a pod's spec), most often a template's: its
-        check (the part normalised, the problems it adds, the keys it counts) is remembered per
-        content. The part returned is the caller's own (later rules change it in place): the
-        one given, or a fresh parse of its normalised form when the check changes it."""
+        """The spec: the desired state, which workloads stamp from templates, so its check (the
+        part normalised, the problems it adds, the keys it counts) is remembered per content.
+        The part returned is the caller's own (later rules change it in place): the one given,
+        or a fresh parse of its normalised form when the check changes it."""
         checks = root.part_checks
         if checks is None:
             checks = root.part_checks = ContentMemo(functools.partial(_check_part, root))
