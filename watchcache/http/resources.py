@@ -350,9 +350,9 @@ async def patch(request: Request, subresource: str | None = None) -> Response:
 
     def mutate(current: Object) -> Object:
         stored_uid = current["metadata"]["uid"]
-        patched = apply_patch(patch_type, kind.served(current), document)  # in the route's version
-        again = functools.partial(apply_patch, patch_type, kind.served(current), document)
-        patched = checked_patch_result(kind, patched, validation, warnings, again)
+        served = kind.served(current)  # in the route's version; apply_patch leaves it as it is
+        again = functools.partial(apply_patch, patch_type, served, document)
+        patched = checked_patch_result(kind, again(), validation, warnings, again)
         uid = (patched.get("metadata") or {}).get("uid")
         if uid and uid != stored_uid:
             raise errors.invalid(

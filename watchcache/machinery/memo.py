@@ -9,7 +9,8 @@ pays for one encoding and a lookup instead of a walk; any other pays the encodin
 walk, a few percent of it.
 
 A remembered result is shared by every caller that hits it, so callers never change one in
-place (the memo's users copy what they hand on to code that might). With
+place, nor hand it on to code that might without a copy (``validate_pod_spec`` returns a copy
+of its list; a create's spec field set goes into a managedFields entry that is only encoded). With
 ``WATCHCACHE_MUTATION_DETECTOR=true`` (the tests run so) every hit checks that its result is
 still what was computed, as client-go's ``KUBE_CACHE_MUTATION_DETECTOR`` checks its cache.
 """

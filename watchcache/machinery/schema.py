@@ -66,8 +66,8 @@ class Struct:
     name: str
     go: str
     fields: dict[str, Field] = field(default_factory=dict)
-    # of a kind's root: the checks of its spec, remembered (Checker._part)
-    part_checks: Any = field(default=None, compare=False, repr=False)
+    # of a kind's root: the checks of its spec, remembered (Checker._spec)
+    spec_checks: Any = field(default=None, compare=False, repr=False)
 
 
 def compile_schema(raw: dict[str, Any]) -> dict[str, Struct]:
@@ -258,7 +258,7 @@ class Checker:
                     continue
                 if kind == STRUCT and type(value) is dict:
                     if path is None and key == "spec" and not self.exact:
-                        obj[key] = self._part(value, t, key)
+                        obj[key] = self._spec(value, t)
                     else:
                         self.struct(value, f.arg, (path, key))
                     continue
@@ -276,17 +276,17 @@ class Checker:
                 del obj[key]
         return obj
 
-    def _part(self, value: dict[str, Any], root: Struct, key: str) -> dict[str, Any]:
+    def _spec(self, value: dict[str, Any], root: Struct) -> dict[str, Any]:
         """The spec: the desired state, which workloads stamp from templates, so its check (the
         part normalised, the problems it adds, the keys it counts) is remembered per content.
         The part returned is the caller's own (later rules change it in place): the one given,
         or a fresh parse of its normalised form when the check changes it."""
-        checks = root.part_checks
+        checks = root.spec_checks
         if checks is None:
-            checks = root.part_checks = ContentMemo(functools.partial(_check_part, root))
+            checks = root.spec_checks = ContentMemo(functools.partial(_check_spec, root))
         if checks.resting():  # parts that are all different: the walk alone, in place
-            return self.struct(value, root.fields[key].arg, (None, key))
-        normalised, problems, keys = checks.remembered([key, value])
+            return self.struct(value, root.fields["spec"].arg, (None, "spec"))
+        normalised, problems, keys = checks.remembered(value)
         self.keys += keys
         self.problems.extend(problems)
         if not normalised:  # the check changes nothing in it (the usual case): this one is right
@@ -409,12 +409,11 @@ class Checker:
         return SchemaError(_cannot_unmarshal(json_type(value), t, path, key, go or f.go))  # type: ignore[union-attr]
 
 
-def _check_part(root: Struct, part: list[Any]) -> tuple[str, list[str], int]:
-    """The part normalised ("": as it came), the problems it adds, the keys it counts."""
-    key, value = part
+def _check_spec(root: Struct, value: dict[str, Any]) -> tuple[str, list[str], int]:
+    """The spec normalised ("": as it came), the problems it adds, the keys it counts."""
     given = orjson.dumps(value)
     checker = Checker()
-    checker.struct(value, root.fields[key].arg, (None, key))
+    checker.struct(value, root.fields["spec"].arg, (None, "spec"))
     normalised = orjson.dumps(value)
     return "" if normalised == given else normalised.decode(), checker.problems, checker.keys
 
