@@ -39,7 +39,7 @@ async def test_a_lent_object_changed_by_its_mutation_is_caught(store: Store) -> 
 async def test_a_private_copy_may_be_changed(store: Store) -> None:
     reg = await registry(store)
     written = await reg.update("ns", "p", relabelled_in_place, OPTS)  # private_copy=True
-    assert written.pod["metadata"]["labels"] == {"changed": "in-place"}
+    assert written.pod()["metadata"]["labels"] == {"changed": "in-place"}
 
 
 def test_the_detector_is_off_unless_asked_for(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:

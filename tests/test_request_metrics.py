@@ -11,7 +11,7 @@ import pytest
 import redis
 from prometheus_client.parser import text_string_to_metric_families
 
-from watchcache.http.request_metrics import _labels
+from watchcache.http.request_metrics import RequestMetrics, _labels
 
 from .conftest import Server, pod_manifest, start_server
 from .watch_support import RawWatch
@@ -105,3 +105,28 @@ def test_the_json_access_log_has_a_line_a_request(private_redis: Any, tmp_path: 
     assert ("GET", "GET", "pods", "resource", 404, "probe/1") in seen
     assert ("POST", "POST", "pods", "namespace", 201, "probe/1") in seen
     assert all(e["time"].endswith("Z") and e["durationMs"] >= 0 for e in entries)
+
+
+async def test_labels_are_worked_out_once_per_route_not_per_object() -> None:
+    """Writes to many objects of one route share one cache entry (the names in a path change no
+    label), while a GET's query still tells a list from a watch on the same route."""
+    route = "/api/v1/namespaces/{namespace}/pods/{name}"
+
+    async def routed(scope: dict[str, Any], receive: Any, send: Any) -> None:  # as the router does
+        scope["route"] = route if scope["path"].count("/") == 6 else "/api/v1/namespaces/{namespace}/pods"
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    async def send(message: Any) -> None:
+        pass
+
+    metrics = RequestMetrics(routed, frozenset())
+    requests = [("PATCH", f"/api/v1/namespaces/ns{i}/pods/p{i}", b"fieldManager=m") for i in range(50)]
+    requests += [("GET", "/api/v1/namespaces/a/pods", b""), ("GET", "/api/v1/namespaces/b/pods", b"watch=1")]
+    for method, path, query in requests:
+        scope = {"type": "http", "method": method, "path": path, "query_string": query, "headers": []}
+        await metrics(scope, None, send)
+    assert len(metrics._labels) == 3
+    patched = ("PATCH", "", "v1", "pods", "", "resource")
+    assert metrics.totals[(patched, "200")] == 50
+    assert {labels[0] for labels, _ in metrics.totals} == {"PATCH", "LIST", "WATCH"}

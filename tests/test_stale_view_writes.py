@@ -54,8 +54,8 @@ async def stale_pair(store: Store) -> tuple[ResourceRegistry, ResourceRegistry, 
     await b.replica.bootstrap()
     second = await a.update("ns", "p", labelled(a="1"), OPTS)
     stale = b.replica.views["pods"].get("ns/p")
-    assert stale is not None and str(stale.rv) != second.pod["metadata"]["resourceVersion"]
-    return a, b, second.pod["metadata"]["resourceVersion"]
+    assert stale is not None and str(stale.rv) != second.pod()["metadata"]["resourceVersion"]
+    return a, b, second.pod()["metadata"]["resourceVersion"]
 
 
 async def current(store: Store) -> Object:
@@ -67,7 +67,7 @@ async def current(store: Store) -> Object:
 async def test_an_update_from_a_stale_view_keeps_the_other_replicas_change(store: Store) -> None:
     _, b, _ = await stale_pair(store)
     written = await b.update("ns", "p", labelled(b="2"), OPTS)
-    assert written.pod["metadata"]["labels"] == {"a": "1", "b": "2"}
+    assert written.pod()["metadata"]["labels"] == {"a": "1", "b": "2"}
     assert (await current(store))["metadata"]["labels"] == {"a": "1", "b": "2"}
 
 
@@ -81,21 +81,21 @@ async def test_a_precondition_on_the_latest_version_holds_on_a_stale_replica(sto
         return labelled(b="2")(pod)
 
     written = await b.update("ns", "p", put, OPTS)
-    assert written.pod["metadata"]["labels"] == {"a": "1", "b": "2"}
+    assert written.pod()["metadata"]["labels"] == {"a": "1", "b": "2"}
 
 
 async def test_a_no_op_on_a_stale_version_is_judged_on_the_latest(store: Store) -> None:
     """Removing label a changes nothing in B's old version, but it does in the latest."""
     _, b, latest_rv = await stale_pair(store)
     written = await b.update("ns", "p", labelled(a=None), OPTS)
-    assert int(written.pod["metadata"]["resourceVersion"]) > int(latest_rv)
+    assert int(written.pod()["metadata"]["resourceVersion"]) > int(latest_rv)
     assert "a" not in (await current(store))["metadata"].get("labels", {})
 
 
 async def test_a_no_op_on_the_latest_version_writes_nothing(store: Store) -> None:
     _, b, latest_rv = await stale_pair(store)
     written = await b.update("ns", "p", labelled(a="1"), OPTS)
-    assert written.pod["metadata"]["resourceVersion"] == latest_rv
+    assert written.pod()["metadata"]["resourceVersion"] == latest_rv
     assert (await current(store))["metadata"]["resourceVersion"] == latest_rv
 
 
@@ -130,9 +130,9 @@ class FinishedElsewhere(ResourceRegistry):
 
     other: ResourceRegistry
 
-    async def _write(self, key, event_type, pod, expected_rv, previous=None):  # type: ignore[no-untyped-def]
-        written = await super()._write(key, event_type, pod, expected_rv, previous)
-        if event_type == "MODIFIED" and "deletionTimestamp" in pod["metadata"]:
+    async def _write(self, key, event_type, version, summary, expected_rv, previous=None):  # type: ignore[no-untyped-def]
+        written = await super()._write(key, event_type, version, summary, expected_rv, previous)
+        if event_type == "MODIFIED" and summary.terminating:
             namespace, _, name = key.partition("/")
             await self.other.delete(namespace, name, DeleteOptions(grace_period_seconds=0))
         return written
@@ -146,7 +146,7 @@ async def test_a_deletion_finished_by_another_replica_meanwhile_is_not_a_404(sto
     manifest = {"metadata": {"name": "p"}, "spec": {"containers": [{"name": "c", "image": "i"}]}}
     await racing.create("ns", manifest, OPTS)
     written = await racing.delete("ns", "p", DeleteOptions())
-    assert "deletionTimestamp" in written.pod["metadata"]  # the version it wrote
+    assert "deletionTimestamp" in written.pod()["metadata"]  # the version it wrote
     assert await store.get("pods", "ns/p") is None
     with pytest.raises(errors.NotFound):  # and a second delete is a 404 again
         await racing.delete("ns", "p", DeleteOptions())

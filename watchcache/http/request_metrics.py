@@ -32,7 +32,7 @@ REPORTED_VERBS = {"get": "GET", "list": "LIST", "watch": "WATCH", "create": "POS
                   "patch": "PATCH", "delete": "DELETE", "deletecollection": "DELETE"}  # fmt: skip
 APPLY = b"application/apply-patch"
 NOBODY = User("", "")
-LABELS_CACHED = 4096  # requests' labels kept by method, path and query
+LABELS_CACHED = 4096  # requests' labels kept by method, path (or route) and query
 # (verb, group, version, resource, subresource, scope): the labels of a request
 Labels = tuple[str, str, str, str, str, str]
 
@@ -69,14 +69,14 @@ class RequestMetrics:
                 self.access_log.info(_access_line(scope, labels, status[0], seconds))
 
     def _count(self, scope: Scope, status: int, seconds: float) -> Labels:
-        # a request's labels follow from its method, path, query and type: read once per path
+        # a request's labels follow from its method, path, query and type: read once per path,
+        # or per route once the router matched one (the names in a path change no label, and
+        # only a GET's query does: list or watch)
         method = scope["method"]
-        request = (
-            method,
-            scope["path"],
-            scope.get("query_string", b""),
-            method == "PATCH" and _applies(scope),
-        )
+        route = scope.get("route")
+        query = scope.get("query_string", b"") if route is None or method in ("GET", "HEAD") else b""
+        where = scope["path"] if route is None else route
+        request = (method, where, query, method == "PATCH" and _applies(scope))
         labels = self._labels.get(request)
         if labels is None:
             if len(self._labels) >= LABELS_CACHED:

@@ -261,7 +261,9 @@ async def create(request: Request) -> Response:
     check_body_type(request)
     opts, validation = write_options(request, "CreateOptions")
     pod, warnings = await decode_body(request, validation)
-    written = await registry(request).create(namespace, pod, opts)
+    creating = registry(request).create(namespace, pod, opts)
+    del pod  # the registry lets go of it before the round trip (ResourceRegistry._encoded)
+    written = await creating
     return object_response(request, written.json, 201, warnings + list(written.warnings))
 
 
@@ -318,6 +320,7 @@ async def replace(request: Request, subresource: str | None = None) -> Response:
     body, warnings = decoded(request, raw, content_type, validation)
     prepare = _preparer(request, subresource)
     unused = [body]
+    del body  # held by ``unused`` until the strategy takes it (ResourceRegistry._encoded)
 
     def mutate(current: Object) -> Object:
         # the strategy changes its input: the first attempt takes the decoded body, one after a
@@ -466,13 +469,8 @@ async def delete(request: Request) -> Response:
     namespace, name = request.path_params.get("namespace"), path_name(request)
     opts = await delete_options(request)
     written = await registry(request).delete(namespace, name, opts)
-    status_code = (
-        202
-        if opts.orphan_dependents is False
-        and "deletionTimestamp" in written.pod["metadata"]
-        and written.pod["metadata"].get("deletionGracePeriodSeconds")
-        else 200
-    )
+    meta = written.pod()["metadata"] if opts.orphan_dependents is False else {}
+    status_code = 202 if "deletionTimestamp" in meta and meta.get("deletionGracePeriodSeconds") else 200
     return object_response(request, written.json, status_code)
 
 

@@ -87,6 +87,7 @@ class Router:
         try:
             route, params = found if found is not None else (None, {})
             scope["resource"] = route.resource if route is not None else None
+            scope["route"] = route.path if route is not None else None  # (request_metrics' labels)
             raw = route.raw if route is not None and scope["method"] == "GET" else None
             if raw is not None and await raw(scope, params, send):
                 return

@@ -6,6 +6,7 @@ Booleans are false only for ``0`` and case-insensitive ``false`` (the Python cli
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 
 from watchcache.machinery import errors
@@ -57,6 +58,7 @@ def field_validation(params: Mapping[str, str], options_kind: str) -> str:
     return value or "Warn"
 
 
+@functools.lru_cache(maxsize=256)  # a cluster's writers send a handful of User-Agents
 def default_field_manager(user_agent: str) -> str:
     """The manager of a write that names none: its User-Agent up to the first ``/``, printable,
     at most 128 bytes (kube's ``prefixFromUserAgent``)."""

@@ -54,6 +54,7 @@ from watchcache.storage.entries import (
     LEGACY_RESOURCE,
     Event,
     EventType,
+    Unstamped,
     decode_entry,
     pack_previous,
     stored_json,
@@ -555,7 +556,7 @@ class Store:
         resource: str,
         key: str,
         event_type: EventType,
-        pod: Object,
+        pod: Object | Unstamped,
         *,
         expected_rv: int | None,
         previous: SelectorState | None = None,
@@ -565,15 +566,17 @@ class Store:
     ) -> Committed:
         """Append one event and update the Redis-side view.
 
-        ``expected_rv=None`` means the key must not exist (create). The pod is encoded here,
-        once; on success its ``metadata.resourceVersion`` is the rv the log gave it, and the
-        result carries the JSON every reader will serve. ``summary`` is stored beside it as
-        is, for readers that need it without parsing the JSON. The write is refused with
-        :class:`HistoryChanged` unless Redis still holds the claimed history up to ``seen_rv``,
-        the rv the writer's view has reached.
+        ``expected_rv=None`` means the key must not exist (create). The pod is encoded once,
+        here or by the caller (an :class:`Unstamped`: a writer that lets go of the dict before
+        the round trip); the result carries the JSON every reader will serve, stamped with the
+        rv the log gave it. ``summary`` is stored beside it as is, for readers that need it
+        without parsing the JSON. The write is refused with :class:`HistoryChanged` unless
+        Redis still holds the claimed history up to ``seen_rv``, the rv the writer's view has
+        reached.
         """
         precondition = "" if expected_rv is None else str(expected_rv)
-        version = unstamped(pod)
+        version = pod if isinstance(pod, Unstamped) else unstamped(pod)
+        del pod  # not held across the round trip
         keys = (self.rv_key, self.log_key, self.objects_key(resource), self.epoch_key)
         args = (*keys, key, event_type, precondition, version.json)
         tail = (pack_previous(previous), version.at, summary, resource, self.epoch, seen_rv, author)
@@ -586,7 +589,6 @@ class Store:
         status = result[0]
         if status == b"ok":
             rv = int(result[1])
-            pod["metadata"]["resourceVersion"] = str(rv)
             return Committed(rv, version.stamped(rv))
         if status == b"exists":
             raise KeyExists(_decode_stored(result[1]))
