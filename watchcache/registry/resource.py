@@ -257,7 +257,8 @@ class ResourceRegistry:
 
         Writers make these before the round trip and drop every dict of the write first: with
         many requests interleaved at that await, a tree freed after it is no longer in the
-        CPU's caches, and freeing it cost a patch a sixth of its CPU (benchmarks/README.md).
+        CPU's caches: a patched pod cost 32-37 us to free after it, 11 us before it
+        (benchmarks/README.md). A dry run keeps the dict: it answers with it.
         """
         return unstamped(obj), Summary.of(obj, self.kind.fields)
 
