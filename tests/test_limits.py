@@ -100,6 +100,19 @@ def test_an_oversize_head_gets_431(tight: Server) -> None:
         assert api.get(PODS).status_code == 200
 
 
+@pytest.mark.e2e
+def test_a_client_still_sending_after_the_431_reads_it(tight: Server) -> None:
+    """The refusal is a lingering close: the server stops writing and drops what keeps coming
+    for a while, so a client that is still sending its head reads the 431 rather than a reset."""
+    sock = _connect(tight)
+    sock.sendall(b"GET /api/v1/pods HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * (4 << 20))
+    answer = b""
+    while chunk := sock.recv(65536):
+        answer += chunk
+    sock.close()
+    assert answer.startswith(b"HTTP/1.1 431 ")
+
+
 def test_the_limits_are_kube_apiservers_by_default(tmp_path: Path) -> None:
     from watchcache.process.settings import Settings
 

@@ -29,6 +29,9 @@ from watchcache.machinery import errors
 MUTATING_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 MAX_HEAD_BYTES = 1 << 20  # Go's http.DefaultMaxHeaderBytes, which kube-apiserver keeps
 REQUEST_HEAD_TIMEOUT_S = 32.0  # kube-apiserver's ReadHeaderTimeout
+# After refusing a head: how long the rest of the request is read and dropped before closing
+# (Go's rstAvoidanceDelay). Closing with unread input sends a reset, which can overtake the 431.
+LINGER_S = 0.5
 TOO_MANY = errors.APIError(
     429, "TooManyRequests", "Too many requests, please try again later.", {"retryAfterSeconds": 1}
 )
@@ -94,6 +97,7 @@ class GuardedHttpTools(HttpToolsProtocol):
         super().connection_made(transport)
         self._head_bytes = 0
         self._head_timer: asyncio.TimerHandle | None = None
+        self._lingering: asyncio.TimerHandle | None = None  # refused: dropping input until closed
         self._start_head()
 
     def _start_head(self) -> None:
@@ -102,6 +106,8 @@ class GuardedHttpTools(HttpToolsProtocol):
             self._head_timer = self.loop.call_later(self.head_timeout_s, self._head_too_slow)
 
     def data_received(self, data: bytes) -> None:
+        if self._lingering is not None:
+            return
         if self._head_timer is not None:  # reading a head: count it (a body's bytes come after)
             self._head_bytes += len(data)
             if self._head_bytes > MAX_HEAD_BYTES:
@@ -119,6 +125,8 @@ class GuardedHttpTools(HttpToolsProtocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._stop_head()
+        if self._lingering is not None:
+            self._lingering.cancel()
         super().connection_lost(exc)
 
     def _stop_head(self) -> None:
@@ -138,4 +146,8 @@ class GuardedHttpTools(HttpToolsProtocol):
             b"HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-type: text/plain; charset=utf-8\r\n"
             b"content-length: %d\r\nconnection: close\r\n\r\n%s" % (len(body), body)
         )
-        self.transport.close()
+        # a lingering close, as Go's server does: no more output, the rest of the request read
+        # and dropped for a while, so that the client reads the 431 before the connection goes
+        if self.transport.can_write_eof():
+            self.transport.write_eof()
+        self._lingering = self.loop.call_later(LINGER_S, self.transport.close)
