@@ -11,7 +11,10 @@ the API runs them.
 from __future__ import annotations
 
 import copy
+import importlib.util
 from datetime import UTC, datetime
+from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import orjson
@@ -22,7 +25,7 @@ from watchcache.http.resources import _check_applied_fields
 from watchcache.kinds.pods import POD as POD_KIND
 from watchcache.kinds.pods.schema import POD_SCHEMA
 from watchcache.kinds.pods.strategy import prepare_create, prepare_update
-from watchcache.machinery import errors, managed_fields
+from watchcache.machinery import errors, managed_fields, server_side_apply
 from watchcache.machinery.decode import DecodeResult, decode_object
 from watchcache.machinery.server_side_apply import apply, parse_apply_body
 
@@ -87,3 +90,79 @@ def test_a_server_side_apply_of_any_configuration_is_an_api_error_or_a_pod(body:
     except errors.APIError:
         return
     orjson.dumps(merged)
+
+
+def _merge_without_shortcut() -> ModuleType:
+    """``server_side_apply`` loaded from its source with the held-value shortcut off: the merge
+    of every value, which keeping a held live value must equal (``_merge_owned``)."""
+    source = Path(server_side_apply.__file__).with_name("server_side_apply.py")
+    spec = importlib.util.spec_from_file_location("server_side_apply_reference", source)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    module._held_map = module._held_keyed = lambda *args: None
+    return module
+
+
+REFERENCE = _merge_without_shortcut()
+SIDECAR = {"name": "side", "image": "proxy:1", "ports": [{"containerPort": 9090}]}
+FINALIZERS = ([], ["a/x"], ["a/x", "a/x"], ["a/x", "a/y"], ["a/y", "a/x"])
+
+
+@st.composite
+def live_and_configuration(draw: st.DrawFn) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A live pod and a configuration that overlap: the rich pod, damaged, as another manager
+    applied it, and that pod again (or one damaged apart), each with a second container
+    before or after the first (or twice) and finalizers in any order (or one twice), so that
+    kept, changed, reordered and duplicated values all come up."""
+    body = _accepted(draw(damaged_pods()))
+    documents = [body, copy.deepcopy(body) if draw(st.booleans()) else _accepted(draw(damaged_pods()))]
+    for pod in documents:
+        spec = pod.get("spec")
+        if isinstance(spec, dict) and isinstance(spec.get("containers"), list):
+            placed = draw(st.sampled_from(("alone", "after", "before", "twice")))
+            if placed == "after":
+                spec["containers"].append(copy.deepcopy(SIDECAR))
+            elif placed == "before":
+                spec["containers"].insert(0, copy.deepcopy(SIDECAR))
+            elif placed == "twice":
+                spec["containers"] += [copy.deepcopy(SIDECAR), copy.deepcopy(SIDECAR)]
+        if isinstance(pod.get("metadata"), dict):  # a set, which may hold a value twice
+            pod["metadata"]["finalizers"] = draw(st.sampled_from(FINALIZERS))
+    live, applied = documents
+    try:
+        live = apply(None, live, manager="other", force=False, now="t0")
+    except errors.APIError:
+        live = copy.deepcopy(STORED)
+    return live, applied
+
+
+def _accepted(document: dict[str, Any]) -> dict[str, Any]:
+    """``document`` as a configuration the API would merge, else the pod undamaged."""
+    try:
+        applied = parse_apply_body(orjson.dumps(document))
+        _check_applied_fields(POD_KIND, applied, "ns", "web")  # as the API does before merging
+    except errors.APIError:
+        return parse_apply_body(orjson.dumps(POD))
+    return applied
+
+
+def _outcome(merge: Any, live: dict[str, Any], configuration: dict[str, Any], force: bool) -> Any:
+    try:
+        merged = merge(live, configuration, manager="m", force=force, now="t1")
+    except errors.APIError as exc:
+        return exc.status()
+    return orjson.dumps(merged)
+
+
+@FUZZ
+@given(live_and_configuration(), st.booleans())
+def test_keeping_the_values_live_already_holds_merges_as_merging_them_all(
+    pair: tuple[dict[str, Any], dict[str, Any]], force: bool
+) -> None:
+    live, configuration = pair
+    before = orjson.dumps(live)
+    assert _outcome(apply, live, configuration, force) == _outcome(
+        REFERENCE.apply, live, configuration, force
+    )
+    assert orjson.dumps(live) == before  # kept values are shared, never changed

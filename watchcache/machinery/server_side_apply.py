@@ -12,7 +12,8 @@ configuration:
    ``listType=map`` keys, ``finalizers`` as a set, every other list atomic), building on the way
    the applied set (every field of the configuration, minus the parts the target resets:
    ``status`` on the main resource, ``spec`` on ``/status``; minus server-set metadata) and the
-   fields whose value the merge changes;
+   fields whose value the merge changes; a map or keyed list the live object already holds
+   as applied is kept as it is, its field set read off the configuration (:func:`_held_map`);
 2. conflicts = those changed fields that another manager owns (looked up in its tree); 409
    unless ``force``, which moves them to the applier instead;
 3. fields the applier owned before, no longer sends, and nobody else owns are removed;
@@ -306,10 +307,19 @@ def _merge_map(
 
 
 def _merge_owned(live: JSON, applied: JSON, field: str, path: Path, walk: _Walk) -> tuple[JSON, Tree | None]:
-    """One owned value merged: maps key by key, keyed lists element by element, else a leaf."""
+    """One owned value merged: maps key by key, keyed lists element by element, else a leaf.
+    A map or keyed list that the live value already holds as applied stays the live value."""
     if isinstance(applied, dict):
-        return _merge_map(live, applied, path, walk, UNOWNED_METADATA if path == _METADATA else _NO_KEYS)
+        if path == _METADATA:
+            return _merge_map(live, applied, path, walk, UNOWNED_METADATA)
+        held = _held_map(live, applied, path, walk)
+        if held is not None:
+            return live, held
+        return _merge_map(live, applied, path, walk, _NO_KEYS)
     if isinstance(applied, list) and applied and (field in MERGE_KEYS or field in SET_LISTS):
+        held = _held_keyed(live, applied, field, path, walk)
+        if held is not None:
+            return live, held
         return _merge_keyed(live, applied, field, path, walk)
     merged = _merge(live, applied, field)  # a scalar, an atomic list or an empty one
     if merged != live:
@@ -354,6 +364,70 @@ def _merge_element(live: JSON, applied: JSON, field: str, path: Path, walk: _Wal
         return applied, {}
     merged, node = _merge_map(live, applied, path, walk, _NO_KEYS)
     return merged, {".": {}, **node} if node else {}
+
+
+# --- values the live object already holds: kept as they are ---------------------------------------
+#
+# Re-applying a manifest with a change or two is the common apply: most of the configuration is
+# in the live object already (with the defaults the server added beside it). Merging such a
+# value copies every map and list of it only to build an equal one. The functions below check
+# instead that the merge would change nothing (same keys, values equal as the merge compares
+# them, keyed elements in the same order, once each) and work out the applier's field set on
+# the way; the caller then keeps the live value, shared as the merge shares what it does not
+# touch. Each returns None where the merge would change something, and the caller merges.
+
+
+def _held_map(live: JSON, applied: dict[str, Any], path: Path, walk: _Walk) -> Tree | None:
+    """The field set of ``applied`` (an owned map, not metadata) if ``live`` holds it all."""
+    if not isinstance(live, dict):
+        return None
+    tree: Tree = {}
+    for key, value in applied.items():
+        pe = field_element(key)
+        if value is None:  # unset: held only where live has no such key
+            if key in live:
+                return None
+            tree[pe] = {}
+            continue
+        current = live.get(key, _MISSING)
+        if current is _MISSING:
+            return None
+        if isinstance(value, dict):
+            node = _held_map(current, value, (*path, pe), walk)
+        elif isinstance(value, list) and value and (key in MERGE_KEYS or key in SET_LISTS):
+            node = _held_keyed(current, value, key, (*path, pe), walk)
+        else:
+            node = {} if _merge(current, value, key) == current else None
+        if node is None:
+            return None
+        tree[pe] = node
+    return {pe: tree[pe] for pe in sorted(tree)}
+
+
+def _held_keyed(live: JSON, applied: list[JSON], field: str, path: Path, walk: _Walk) -> Tree | None:
+    """The field set of a keyed list if ``live`` holds each applied element, in the same order,
+    and each key once (where the merge would reorder or drop duplicates, it merges)."""
+    keys = _element_keys(applied, field, path, walk.applied)  # a 400 as the merge raises it
+    if not isinstance(live, list):
+        return None
+    places = {_live_element(e, field): i for i, e in enumerate(live)}
+    if None in places or len(places) != len(live):
+        return None
+    nodes: Tree = {}
+    last = -1
+    for k, element in zip(keys, applied, strict=True):
+        place = places.get(k, -1)
+        if place <= last:  # not live, out of the live order, or applied twice
+            return None
+        last = place
+        if field in SET_LISTS:
+            nodes[k] = {}  # the same key: the same value
+            continue
+        node = _held_map(live[place], element, (*path, k), walk)
+        if node is None:
+            return None
+        nodes[k] = {".": {}, **node} if node else {}
+    return {k: nodes[k] for k in sorted(nodes, key=_element_order)}
 
 
 def _element_keys(applied: list[JSON], field: str, path: Path, root: dict[str, Any]) -> list[str]:
