@@ -24,7 +24,7 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from watchcache.http.authorization import watch_requested
 from watchcache.http.responses import JSON
-from watchcache.http.transport import CoalescingTransport
+from watchcache.http.transport import HeadJoiningTransport
 from watchcache.machinery import errors
 
 MUTATING_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -91,12 +91,12 @@ def _exempt(scope: Scope) -> bool:
 
 class GuardedHttpTools(HttpToolsProtocol):
     """uvicorn's httptools protocol with a deadline and a size limit on each request head,
-    writing through a :class:`CoalescingTransport` (a response in one system call)."""
+    writing through a :class:`HeadJoiningTransport` (a response in one system call)."""
 
     head_timeout_s = REQUEST_HEAD_TIMEOUT_S
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        super().connection_made(CoalescingTransport(transport, self.loop))
+        super().connection_made(HeadJoiningTransport(transport, self.loop))
         self._head_bytes = 0
         self._head_timer: asyncio.TimerHandle | None = None
         self._lingering: asyncio.TimerHandle | None = None  # refused: dropping input until closed

@@ -1,12 +1,12 @@
-"""A connection's transport that sends what one event-loop turn writes in one system call.
+"""A connection's transport that sends a response's head together with its body.
 
 uvicorn writes a response's head and its body with two ``transport.write`` calls, and on a
 socket with nothing queued each is a ``send`` system call of its own (strace of a GET: a
-127-byte head, then the pod). :class:`CoalescingTransport` queues the writes of the current
-turn and hands them to the socket's transport together at the turn's end, as one ``writev``:
-one system call per response, and one for a run of pipelined responses or for the events a
-watch fan-out writes to one stream in one turn. Nothing waits longer than the turn that wrote
-it; closing, or shutting the write side, sends what is queued first.
+127-byte head, then the pod). :class:`HeadJoiningTransport` holds a head back until the next
+write, which is the body in the same event-loop turn for every response but a stream, and sends
+the two in one ``writev``. A head nothing follows in its turn (a watch's, a HEAD answer's) goes
+out at the turn's end; closing, or shutting the write side, sends it first. Every other write
+goes straight through: a watch's event chunks cost what they did.
 """
 
 from __future__ import annotations
@@ -14,43 +14,46 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+# uvicorn's response heads (``HTTP/1.1 200 OK``); a body that happens to start so only waits
+# for the end of its turn
+HEAD_START = b"HTTP/"
 
-class CoalescingTransport(asyncio.Transport):
+
+class HeadJoiningTransport(asyncio.Transport):
     """Wraps the socket's transport; everything but writing goes straight to it."""
 
     def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop) -> None:
         super().__init__()
         self._transport = transport
         self._loop = loop
-        self._queued: list[bytes | bytearray | memoryview] = []
-        self._queued_bytes = 0
+        self._head: bytes | None = None  # held until the body, or the end of the turn
 
     # ---- writing -------------------------------------------------------------------------
 
     def write(self, data: bytes | bytearray | memoryview) -> None:
-        if not data:
-            return
-        if not self._queued:
+        head = self._head
+        if head is not None:
+            self._head = None
+            self._transport.writelines((head, data))
+        elif data[:5] == HEAD_START:
+            self._head = bytes(data)
             self._loop.call_soon(self.flush)
-        self._queued.append(data)
-        self._queued_bytes += len(data)
+        else:
+            self._transport.write(data)
 
     def writelines(self, list_of_data: Any) -> None:
         for data in list_of_data:
             self.write(data)
 
     def flush(self) -> None:
-        """Send what is queued now (the end of the turn calls it; so do close and write_eof)."""
-        queued, self._queued, self._queued_bytes = self._queued, [], 0
-        if not queued or self._transport.is_closing():
-            return
-        if len(queued) == 1:
-            self._transport.write(queued[0])
-        else:
-            self._transport.writelines(queued)
+        """Send a head still held (the end of its turn calls this; so do close and write_eof)."""
+        head, self._head = self._head, None
+        if head is not None and not self._transport.is_closing():
+            self._transport.write(head)
 
     def get_write_buffer_size(self) -> int:
-        return self._transport.get_write_buffer_size() + self._queued_bytes
+        held = len(self._head) if self._head is not None else 0
+        return self._transport.get_write_buffer_size() + held
 
     def write_eof(self) -> None:
         self.flush()
@@ -61,7 +64,7 @@ class CoalescingTransport(asyncio.Transport):
         self._transport.close()
 
     def abort(self) -> None:
-        self._queued, self._queued_bytes = [], 0
+        self._head = None
         self._transport.abort()
 
     # ---- the rest, as the socket's transport has it ---------------------------------------
