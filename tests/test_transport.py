@@ -1,5 +1,6 @@
-"""HeadJoiningTransport over a real TCP connection: what one turn writes goes out together at
-the turn's end, in order, and closing or shutting the write side sends what is queued first."""
+"""HeadJoiningTransport over a real TCP connection: a response head goes out with the body
+written after it, or at the end of its turn; closing or shutting the write side sends it
+first; every other write goes straight through."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from watchcache.http.transport import HeadJoiningTransport
 
 @asynccontextmanager
 async def connection() -> AsyncIterator[tuple[HeadJoiningTransport, asyncio.StreamReader]]:
-    """A coalescing transport on a fresh TCP connection, and the reader at its other end."""
+    """The transport on a fresh TCP connection, and the reader at its other end."""
     accepted: asyncio.Queue[asyncio.StreamReader] = asyncio.Queue()
 
     async def on_connect(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:

@@ -316,7 +316,7 @@ def _merge_owned(live: JSON, applied: JSON, field: str, path: Path, walk: _Walk)
         if held is not None:
             return live, held
         return _merge_map(live, applied, path, walk, _NO_KEYS)
-    if isinstance(applied, list) and applied and (field in MERGE_KEYS or field in SET_LISTS):
+    if _keyed(applied, field):
         held = _held_keyed(live, applied, field, path, walk)
         if held is not None:
             return live, held
@@ -325,6 +325,12 @@ def _merge_owned(live: JSON, applied: JSON, field: str, path: Path, walk: _Walk)
     if merged != live:
         walk.change(path)
     return merged, {}
+
+
+def _keyed(applied: JSON, field: str) -> bool:
+    """Whether ``applied`` is merged element by element: a non-empty keyed list or set (an
+    empty one is a leaf, as is every other list)."""
+    return isinstance(applied, list) and bool(applied) and field in _LIST_FIELDS
 
 
 def _merge_keyed(
@@ -394,7 +400,7 @@ def _held_map(live: JSON, applied: dict[str, Any], path: Path, walk: _Walk) -> T
             return None
         if isinstance(value, dict):
             node = _held_map(current, value, (*path, pe), walk)
-        elif isinstance(value, list) and value and (key in MERGE_KEYS or key in SET_LISTS):
+        elif _keyed(value, key):
             node = _held_keyed(current, value, key, (*path, pe), walk)
         else:
             node = {} if _merge(current, value, key) == current else None
@@ -543,7 +549,7 @@ def _check_typed(value: JSON, field: str, prefix: Path, root: dict[str, Any]) ->
     if isinstance(value, dict):
         for key, sub in value.items():
             _check_typed(sub, key, (*prefix, f"f:{key}"), root)
-    elif isinstance(value, list) and value and field in _LIST_FIELDS:
+    elif _keyed(value, field):
         seen: set[str] = set()
         for index, element in enumerate(value):
             pe = _typed_element(element, field, index, seen, prefix, root)
