@@ -48,8 +48,13 @@ _JSON_OF = attrgetter("json")
 
 
 def registry(request: Request) -> ResourceRegistry:
-    """The registry of the route's resource (``Route.resource``, put in the scope by the router)."""
-    return request.app.state.registries[request.scope["resource"]]
+    """The registry of the route's resource (``Route.resource``, put in the scope by the router),
+    looked up once a request and kept in its scope (a write's handler asks about nine times)."""
+    scope = request.scope
+    found: ResourceRegistry | None = scope.get("registry")
+    if found is None:
+        found = scope["registry"] = request.app.state.registries[scope["resource"]]
+    return found
 
 
 def media_type(request: Request) -> str:
