@@ -100,7 +100,9 @@ def _merge_without_shortcut() -> ModuleType:
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    module._held_map = module._held_keyed = lambda *args: None
+    for shortcut in ("_held_map", "_held_keyed"):  # renamed: this comparison would prove nothing
+        assert callable(getattr(module, shortcut, None)), shortcut
+        setattr(module, shortcut, lambda *args: None)
     return module
 
 

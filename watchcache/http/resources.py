@@ -48,12 +48,15 @@ _JSON_OF = attrgetter("json")
 
 
 def registry(request: Request) -> ResourceRegistry:
+    return scope_registry(request.scope)
+
+
+def scope_registry(scope: Scope) -> ResourceRegistry:
     """The registry of the route's resource (``Route.resource``, put in the scope by the router),
     looked up once a request and kept in its scope (a write's handler asks about nine times)."""
-    scope = request.scope
     found: ResourceRegistry | None = scope.get("registry")
     if found is None:
-        found = scope["registry"] = request.app.state.registries[scope["resource"]]
+        found = scope["registry"] = scope["app"].state.registries[scope["resource"]]
     return found
 
 
@@ -304,7 +307,7 @@ async def get_raw(scope: Scope, path_params: dict[str, str], send: Send) -> bool
     """
     if scope["query_string"] or not plain_json(scope["headers"]):
         return False
-    reg: ResourceRegistry = scope["app"].state.registries[scope["resource"]]
+    reg = scope_registry(scope)
     name = path_params["name"]
     entry = await reg.find(path_params.get("namespace"), name, None)
     if entry is None:

@@ -31,6 +31,7 @@ from watchcache.cache.changes import (
 )
 from watchcache.cache.dispatcher import CATCH_UP_BATCH, SEND_CHUNK_BYTES, Broadcaster, Ending, Watcher
 from watchcache.cache.view import Entry
+from watchcache.http import resources
 from watchcache.http.responses import JSON, negotiate, until_disconnect
 from watchcache.machinery import errors, params
 from watchcache.machinery.kinds import Kind
@@ -52,7 +53,7 @@ async def watch(request: Request, namespace: str | None, query: Mapping[str, str
     """Validate before streaming (errors here are plain HTTP errors), then stream."""
     as_table = negotiate(request.headers.get("accept")) == "table"
     state = request.app.state
-    registry: ResourceRegistry = state.registries[request.scope["resource"]]
+    registry = resources.registry(request)
     kind = registry.kind
     opts = parse_list_options(query, watch=True, fields=kind.fields)
     if opts.resource_version:
