@@ -234,14 +234,16 @@ def run_measured(
     """``run_client`` plus the server's CPU use over the phase (robust to noisy neighbours);
     with several servers (replicas), their CPU summed, and each one's apart. ``others``: more
     processes by name (redis-server) whose CPU per request is reported beside."""
-    from .common import cpu_split
+    from .common import cpu_split, minor_faults
 
     servers = server if isinstance(server, tuple) else (server,)
     others = others or {}
     other0 = {name: sum(cpu_split(pid)) for name, pid in others.items()}
+    faults0 = [minor_faults(s.pid) for s in servers]
     before, t0 = [cpu_split(s.pid) for s in servers], time.monotonic()
     result: dict[str, Any] = run_client(target, *args, timeout=timeout)
     after, wall = [cpu_split(s.pid) for s in servers], time.monotonic() - t0
+    faults = [minor_faults(s.pid) - f0 for s, f0 in zip(servers, faults0, strict=True)]
     other1 = {name: sum(cpu_split(pid)) for name, pid in others.items()}
     each = [(u1 - u0) + (s1 - s0) for (u0, s0), (u1, s1) in zip(before, after, strict=True)]
     cpu, kernel = sum(each), sum(s1 - s0 for (_, s0), (_, s1) in zip(before, after, strict=True))
@@ -250,8 +252,11 @@ def run_measured(
     # CPU over the whole phase (warm-up included) per request counted in the window, rescaled
     done = max(1, result.get("ok", 0)) * wall / max(result.get("duration_s", wall), 1e-9)
     result["server_cpu_us_per_req"] = round(cpu / done * 1e6, 1)
+    # new pages the servers touched (a growing cache): the kernel zeroes each one for them
+    result["server_faults_per_req"] = round(sum(faults) / done, 2)
     if len(servers) > 1:
         result["each_server_cpu_us_per_req"] = [round(c / done * 1e6, 1) for c in each]
+        result["each_server_faults_per_req"] = [round(f / done, 2) for f in faults]
     for name in others:
         result[f"{name}_cpu_us_per_req"] = round((other1[name] - other0[name]) / done * 1e6, 1)
     return result

@@ -28,8 +28,8 @@ def writes_table(doc: dict[str, Any]) -> str:
     r = doc["results"]
     rows = [
         "| operation | watchcache writes/s | p50 / p99 ms | server CPU µs/write | ceiling writes/s | "
-        "ceiling CPU µs/write | ratio (throughput) | ratio (CPU) |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|",
+        "ceiling CPU µs/write | ratio (throughput) | ratio (CPU) | kernel share, new pages/write |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     pairs = (
         ("create", "ceiling_create"),
@@ -44,7 +44,7 @@ def writes_table(doc: dict[str, Any]) -> str:
         rows.append(
             f"| {op} | {s['rps']:,.0f} | {s['latency']['p50_ms']:.1f} / {s['latency']['p99_ms']:.1f} | "
             f"{s['server_cpu_us_per_req']:,.0f} | {c['rps']:,.0f} | {c['cpu_us_per_write']:,.0f} | "
-            f"**{r['ratios'][op]:.2f}** | **{r['ratios'][op + '_cpu']:.2f}** |"
+            f"**{r['ratios'][op]:.2f}** | **{r['ratios'][op + '_cpu']:.2f}** | {_kernel(s)} |"
         )
     client = r["client_ceiling"]
     rows.append(f"\nClient ceiling (same client POSTing to a canned server): {client['rps']:,.0f} req/s.")
@@ -57,14 +57,23 @@ def writes_table(doc: dict[str, Any]) -> str:
         )
     if "create_tailed" in r:
         writer, tailer = r["create_tailed"]["each_server_cpu_us_per_req"]
+        pages = r["create_tailed"].get("each_server_faults_per_req")
+        held = f", {pages[1]:g} new pages per write: the pod in its cache" if pages else ""
         rows.append(
             f"Every create sent to one replica while a second only tails: {writer:,.0f} µs per write "
             f"on the first, **{tailer:,.0f} µs** on the second (what a write another replica "
-            "takes costs a replica)."
+            f"takes costs a replica{held})."
         )
     if "scaling" in r:
         rows.append(scaling_table(r["scaling"]))
     return _head(doc) + "\n".join(rows) + "\n"
+
+
+def _kernel(phase: dict[str, Any]) -> str:
+    """The kernel's share of the server's CPU and the new pages it zeroed per write (runs
+    before 2026-12-07's sixth session did not count the pages)."""
+    pages = phase.get("server_faults_per_req")
+    return f"{phase['server_sys_share']:.2f}, " + ("n/a" if pages is None else f"{pages:g}")
 
 
 def scaling_table(scaling: dict[str, Any]) -> str:
