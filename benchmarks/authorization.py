@@ -23,6 +23,7 @@ V = '"apiVersion": "abac.authorization.kubernetes.io/v1beta1", "kind": "Policy"'
 
 def policy(lines: int) -> PolicyFile:
     """``lines - 1`` teams owning a namespace each, then the benchmark user's own line."""
+
     def line(user: str, namespace: str, resource: str) -> str:
         spec = {"user": user, "namespace": namespace, "resource": resource, "apiGroup": "*"}
         return f'{{{V}, "spec": {orjson.dumps(spec).decode()}}}'
