@@ -168,3 +168,20 @@ def test_keeping_the_values_live_already_holds_merges_as_merging_them_all(
         REFERENCE.apply, live, configuration, force
     )
     assert orjson.dumps(live) == before  # kept values are shared, never changed
+
+
+def test_a_remembered_container_stands_only_for_the_same_live_and_applied_content() -> None:
+    """The held-value shortcut remembers its answer per container, by the live and the applied
+    content both: a container that one pod holds as applied is kept there, and merged in a pod
+    where another manager has changed it since, with the same configuration."""
+    configuration = parse_apply_body(orjson.dumps(POD))
+    image = configuration["spec"]["containers"][0]["image"]
+    live = apply(None, configuration, manager="other", force=False, now="t0")
+    changed = copy.deepcopy(live)
+    changed["spec"]["containers"][0]["image"] = "changed:2"
+    for pod in (live, changed, live, changed):  # each asked again once the answer is remembered
+        merged = _outcome(apply, pod, configuration, True)
+        assert merged == _outcome(REFERENCE.apply, pod, configuration, True)
+        assert orjson.loads(merged)["spec"]["containers"][0]["image"] == image
+    kept = apply(live, configuration, manager="m", force=True, now="t1")
+    assert kept["spec"]["containers"][0] is live["spec"]["containers"][0]  # held: the live value

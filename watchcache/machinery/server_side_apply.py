@@ -36,6 +36,7 @@ import yaml
 
 from watchcache.machinery import errors
 from watchcache.machinery.managed_fields import MAP_FIELDS, MERGE_KEYS, UNOWNED_METADATA, field_element
+from watchcache.machinery.memo import ContentMemo
 from watchcache.machinery.yaml_loaders import TextKeyLoader, first_document
 
 Path = tuple[str, ...]
@@ -312,12 +313,12 @@ def _merge_owned(live: JSON, applied: JSON, field: str, path: Path, walk: _Walk)
     if isinstance(applied, dict):
         if path == _METADATA:
             return _merge_map(live, applied, path, walk, UNOWNED_METADATA)
-        held = _held_map(live, applied, path, walk)
+        held = _held_map(live, applied)
         if held is not None:
             return live, held
         return _merge_map(live, applied, path, walk, _NO_KEYS)
     if _keyed(applied, field):
-        held = _held_keyed(live, applied, field, path, walk)
+        held = _held_keyed(live, applied, field)
         if held is not None:
             return live, held
         return _merge_keyed(live, applied, field, path, walk)
@@ -383,7 +384,7 @@ def _merge_element(live: JSON, applied: JSON, field: str, path: Path, walk: _Wal
 # touch. Each returns None where the merge would change something, and the caller merges.
 
 
-def _held_map(live: JSON, applied: dict[str, Any], path: Path, walk: _Walk) -> Tree | None:
+def _held_map(live: JSON, applied: dict[str, Any]) -> Tree | None:
     """The field set of ``applied`` (an owned map, not metadata) if ``live`` holds it all."""
     if not isinstance(live, dict):
         return None
@@ -399,9 +400,9 @@ def _held_map(live: JSON, applied: dict[str, Any], path: Path, walk: _Walk) -> T
         if current is _MISSING:
             return None
         if isinstance(value, dict):
-            node = _held_map(current, value, (*path, pe), walk)
+            node = _held_map(current, value)
         elif _keyed(value, key):
-            node = _held_keyed(current, value, key, (*path, pe), walk)
+            node = _held_keyed(current, value, key)
         else:
             node = {} if _merge(current, value, key) == current else None
         if node is None:
@@ -410,10 +411,10 @@ def _held_map(live: JSON, applied: dict[str, Any], path: Path, walk: _Walk) -> T
     return {pe: tree[pe] for pe in sorted(tree)}
 
 
-def _held_keyed(live: JSON, applied: list[JSON], field: str, path: Path, walk: _Walk) -> Tree | None:
+def _held_keyed(live: JSON, applied: list[JSON], field: str) -> Tree | None:
     """The field set of a keyed list if ``live`` holds each applied element, in the same order,
-    and each key once (where the merge would reorder or drop duplicates, it merges)."""
-    keys = _element_keys(applied, field, path, walk.applied)  # a 400 as the merge raises it
+    and each key once (where the merge would reorder or drop duplicates, or fail an element
+    without its keys with a 400, it merges)."""
     if not isinstance(live, list):
         return None
     places = {_live_element(e, field): i for i, e in enumerate(live)}
@@ -421,7 +422,10 @@ def _held_keyed(live: JSON, applied: list[JSON], field: str, path: Path, walk: _
         return None
     nodes: Tree = {}
     last = -1
-    for k, element in zip(keys, applied, strict=True):
+    for element in applied:
+        k = _path_element(element, field)
+        if k is None:  # no key fields: the merge fails it with a 400
+            return None
         place = places.get(k, -1)
         if place <= last:  # not live, out of the live order, or applied twice
             return None
@@ -429,11 +433,31 @@ def _held_keyed(live: JSON, applied: list[JSON], field: str, path: Path, walk: _
         if field in SET_LISTS:
             nodes[k] = {}  # the same key: the same value
             continue
-        node = _held_map(live[place], element, (*path, k), walk)
+        node = _held_element(live[place], element)
         if node is None:
             return None
         nodes[k] = {".": {}, **node} if node else {}
     return {k: nodes[k] for k in sorted(nodes, key=_element_order)}
+
+
+def _held_element(live: JSON, applied: JSON) -> Tree | None:
+    """:func:`_held_map` of a keyed list's element. One that holds maps or lists (a container,
+    a volume) is remembered by its live and applied content: a workload's pods share their
+    containers, and re-applying one asks the same of each container again. Flat elements (a
+    port, most env vars) cost less to walk than to encode."""
+    if not any(isinstance(v, (dict, list)) for v in applied.values()):
+        return _held_map(live, applied)
+    found: Tree | None = _HELD_ELEMENTS((live, applied))
+    return found
+
+
+def _held_pair(pair: tuple[JSON, dict[str, Any]]) -> Tree | None:
+    return _held_map(pair[0], pair[1])
+
+
+# what the walk concluded per (live, applied) element with nested values: its field set, or None
+# (not held). Room for the containers and volumes of a few hundred templates.
+_HELD_ELEMENTS: Final = ContentMemo(_held_pair, limit=2048)
 
 
 def _element_keys(applied: list[JSON], field: str, path: Path, root: dict[str, Any]) -> list[str]:
