@@ -50,10 +50,20 @@ def writes_table(doc: dict[str, Any]) -> str:
     rows.append(f"\nClient ceiling (same client POSTing to a canned server): {client['rps']:,.0f} req/s.")
     if "create_2_replicas" in r:
         two = r["create_2_replicas"]
+        rounds = r.get("replica_rounds")
+        how = "one replica's"
+        if rounds:  # since the sixth session of 2026-12-07: rounds of one, then two replicas
+            each = ", ".join(
+                f"{x['one_us']:,.0f} → {x['two_us']:,.0f} µs ({x['ratio']:.2f}x)" for x in rounds
+            )
+            how = (
+                f"one replica's in the same round (the median of {len(rounds)} rounds, one replica then two: "
+                f"{each}; {r['ratios']['create_2_replicas_cpu_vs_create']:.2f}x the first create phase's)"
+            )
         rows.append(
             f"Creates over two replicas on one Redis (both on the server's core): {two['rps']:,.0f}/s, "
             f"{two['server_cpu_us_per_req']:,.0f} µs of CPU per write summed over both, "
-            f"**{r['ratios']['create_2_replicas_cpu_vs_1']:.2f}x** one replica's."
+            f"**{r['ratios']['create_2_replicas_cpu_vs_1']:.2f}x** {how}."
         )
     if "create_tailed" in r:
         writer, tailer = r["create_tailed"]["each_server_cpu_us_per_req"]
