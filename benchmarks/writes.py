@@ -187,7 +187,6 @@ def measure(workdir: Path, cfg: Config) -> dict[str, Any]:
             progress(f"writes: ceiling {mode}: {ceiling['rps']:,.0f}/s")
     for key in ("client_ceiling", "replace", "patch", "apply", "create_2_replicas", "create_tailed"):
         out[key].pop("sent_per_conn", None)
-    rounds = out.pop("replica_round_phases")
     out["ratios"] = {
         "create_cpu": ratio(
             out["ceiling_create"]["cpu_us_per_write"], out["create"]["server_cpu_us_per_req"]
@@ -199,7 +198,7 @@ def measure(workdir: Path, cfg: Config) -> dict[str, Any]:
         "apply_cpu": ratio(out["ceiling_update"]["cpu_us_per_write"], out["apply"]["server_cpu_us_per_req"]),
         # CPU per write with two replicas over one, in the same round (≤ 1.10 is issue 12's
         # target): the median of the rounds'
-        "create_2_replicas_cpu_vs_1": statistics.median(r["ratio"] for r in rounds),
+        "create_2_replicas_cpu_vs_1": statistics.median_low(r["ratio"] for r in out["replica_rounds"]),
         # the same over the first create phase (an empty store, a fresh process): as runs
         # before 2026-12-07's sixth session reported it
         "create_2_replicas_cpu_vs_create": ratio(
@@ -215,7 +214,6 @@ def measure(workdir: Path, cfg: Config) -> dict[str, Any]:
         "apply": ratio(out["apply"]["rps"], out["ceiling_update"]["rps"]),
         "create_vs_client_ceiling": ratio(out["create"]["rps"], out["client_ceiling"]["rps"]),
     }
-    out["replica_rounds"] = rounds
     out["scaling"] = scaling(out)
     return out
 
@@ -250,11 +248,11 @@ def _replica_rounds(
             phase.pop("sent_per_conn", None)
         cpu = two["server_cpu_us_per_req"], one["server_cpu_us_per_req"]
         rounds.append({"one_us": cpu[1], "two_us": cpu[0], "ratio": ratio(*cpu), "two": two})
-    median = sorted(rounds, key=lambda r: r["ratio"])[len(rounds) // 2]
+    median = statistics.median_low(r["ratio"] for r in rounds)
     return {
-        "create_2_replicas": median["two"],
+        "create_2_replicas": next(r["two"] for r in rounds if r["ratio"] == median),
         "create_tailed": tailed,
-        "replica_round_phases": [{k: v for k, v in r.items() if k != "two"} for r in rounds],
+        "replica_rounds": [{k: v for k, v in r.items() if k != "two"} for r in rounds],
     }
 
 
