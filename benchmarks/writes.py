@@ -2,9 +2,10 @@
 
 - service: N keep-alive connections from one client process POST ~3 KB pods (then PUT,
   merge-PATCH and server-side apply the pods each connection created) for a fixed time; pods/s
-  counts 2xx answers; then the same creates spread over two replicas on the same Redis (both
-  on the server's core): their CPU per write against one replica's; then every create sent to
-  one of them while the other only tails the log: the tailing replica's CPU per write;
+  counts 2xx answers; then rounds of creates through the one replica and through two on the
+  same Redis (both on the server's core, the second started for the round): their CPU per
+  write against one replica's in the same round; then every create sent to one of them while
+  the other only tails the log: the tailing replica's CPU per write;
 - ceiling: the same Lua transaction (``store.WRITE_SCRIPT``) through redis-py's client from one
   process on the server's core, with the same concurrency — "create" is one write per pod,
   "update" is what an update needs at least: an ``HGET`` then a CAS write;
