@@ -26,7 +26,7 @@ from watchcache.kinds.pods import POD as POD_KIND
 from watchcache.kinds.pods.schema import POD_SCHEMA
 from watchcache.kinds.pods.strategy import prepare_create, prepare_update
 from watchcache.machinery import errors, managed_fields, server_side_apply
-from watchcache.machinery.decode import DecodeResult, decode_object
+from watchcache.machinery.decode import DecodeResult, check_fields, decode_object
 from watchcache.machinery.server_side_apply import apply, parse_apply_body
 
 from .fuzz_support import POD, damaged_pods
@@ -185,3 +185,24 @@ def test_a_remembered_container_stands_only_for_the_same_live_and_applied_conten
         assert orjson.loads(merged)["spec"]["containers"][0]["image"] == image
     kept = apply(live, configuration, manager="m", force=True, now="t1")
     assert kept["spec"]["containers"][0] is live["spec"]["containers"][0]  # held: the live value
+
+
+def _checked(document: dict[str, Any], cleaning: bool) -> tuple[list[str], str]:
+    """The problems ``check_fields`` finds in ``document``, or the text of its error."""
+    try:
+        return check_fields(document, POD_SCHEMA, field_validation="Strict", cleaning=cleaning)[1], ""
+    except errors.APIError as exc:
+        return [], str(exc.status())
+
+
+@FUZZ
+@given(damaged_pods())
+def test_judging_a_document_finds_what_cleaning_it_finds_and_leaves_it_as_it_was(
+    document: dict[str, Any],
+) -> None:
+    """Apply checks the configuration it merges without a copy (``cleaning=False``): the
+    problems or the error must be those of the check that cleans, and the document untouched
+    (nulls, unknown fields and values the check would normalise all stay)."""
+    before = orjson.dumps(document)
+    assert _checked(document, cleaning=False) == _checked(copy.deepcopy(document), cleaning=True)
+    assert orjson.dumps(document) == before

@@ -24,7 +24,6 @@ from starlette.types import Receive, Scope, Send
 from watchcache.http.responses import JSON, is_pretty, json_response, negotiate, plain_json
 from watchcache.machinery import errors, params, protobuf
 from watchcache.machinery.decode import DecodeError, check_fields, decode_object, decode_object_json
-from watchcache.machinery.jsonshape import copied
 from watchcache.machinery.kinds import Kind, Prepare
 from watchcache.machinery.names import path_segment_name_errors
 from watchcache.machinery.objects import Object
@@ -424,7 +423,7 @@ async def apply_object(
 
 def _check_applied_fields(kind: Kind, applied: Object, namespace: str | None, name: str) -> None:
     """Fields outside the kind's schema cannot be owned: 400, with structured-merge-diff's text."""
-    _, problems = check_fields(copied(applied), kind.schema, field_validation="Strict")
+    _, problems = check_fields(applied, kind.schema, field_validation="Strict", cleaning=False)
     unknown = [p.split('"')[1] for p in problems if p.startswith("unknown field")]
     if unknown:
         where = f"{namespace}/{name}" if namespace else name

@@ -150,26 +150,27 @@ def decode_object(
 
 
 def check_fields(
-    obj: dict[str, Any], schema: ObjectSchema, *, field_validation: str
+    obj: dict[str, Any], schema: ObjectSchema, *, field_validation: str, cleaning: bool = True
 ) -> tuple[dict[str, Any], list[str]]:
     """The same schema check on an already-parsed object (the result of applying a patch).
 
-    Returns the cleaned object (``obj`` itself, modified in place) and the strict problems
-    (``unknown field "spec.foo"``) whatever the directive: a PATCH reports them as a 422 under
-    ``Strict`` (patch.md §6), which only the caller can build. Wrong types raise
-    :class:`DecodeError` whose ``detail`` is the bare decoder text.
+    Returns the cleaned object (``obj`` itself, modified in place; with ``cleaning=False``,
+    ``obj`` as it was: only judged) and the strict problems (``unknown field "spec.foo"``)
+    whatever the directive: a PATCH reports them as a 422 under ``Strict`` (patch.md §6),
+    which only the caller can build. Wrong types raise :class:`DecodeError` whose ``detail``
+    is the bare decoder text.
     """
     _directive(field_validation)
-    checker = Checker(counting=False)
+    checker = Checker(counting=False, cleaning=cleaning)
     try:
         try:
             checked = checker.struct(obj, schema.root, None)
         except NeedsExactPass:  # a float quantity: its repr is the best literal a dict offers
-            checker = Checker(exact=True, counting=False)
+            checker = Checker(exact=True, counting=False, cleaning=cleaning)
             checked = checker.struct(_floats_as_literals(obj), schema.root, None)
     except SchemaError as exc:
         raise DecodeError(_prefix(schema) + exc.detail, exc.detail) from None
-    return checked, _dedupe(checker.problems)
+    return (checked if cleaning else obj), _dedupe(checker.problems)
 
 
 def decode_object_json(body: bytes) -> Any:

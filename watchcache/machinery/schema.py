@@ -224,17 +224,19 @@ def number_text(value: int | float) -> str:
 
 
 class Checker:
-    """One walk over a parsed body: type-checks, normalises, drops unknown fields in place.
+    """One walk over a parsed body: type-checks, normalises, drops unknown fields in place
+    (with ``cleaning=False`` it only judges: the tree is left as it is).
 
     It also counts object keys (``keys``) so the caller can compare with the raw key tokens and
     notice duplicates that orjson silently merged. ``problems`` collects strict-decoding texts
     (``unknown field "spec.foo"``) in document order, as sigs.k8s.io/json reports them.
     """
 
-    __slots__ = ("counting", "exact", "keys", "problems")
+    __slots__ = ("cleaning", "counting", "exact", "keys", "problems")
 
-    def __init__(self, *, exact: bool = False, counting: bool = True) -> None:
+    def __init__(self, *, exact: bool = False, counting: bool = True, cleaning: bool = True) -> None:
         self.exact = exact  # the tree may hold DupDict/GoFloat (slow parse)
+        self.cleaning = cleaning  # normalise values and drop nulls and unknown fields in place
         # keys are counted to find repeated ones in a parsed body (see decode.decode_pod); an
         # object built in memory (a patch result) has none, and its opaque subtrees, such as
         # managedFields, are most of a pod
@@ -258,20 +260,22 @@ class Checker:
                     continue
                 if kind == STRUCT and type(value) is dict:
                     if path is None and key == "spec" and not self.exact:
-                        obj[key] = self._spec(value, t)
+                        spec = self._spec(value, t)
+                        if spec is not value:
+                            obj[key] = spec
                     else:
                         self.struct(value, f.arg, (path, key))
                     continue
                 new = self.value(value, f, t, path, key)
                 if new is not None:
-                    if new is not value:
+                    if new is not value and self.cleaning:
                         obj[key] = new
                     continue
             elif f is None:
                 self._unknown(path, key, value)
             drop = drop or []
             drop.append(key)
-        if drop:
+        if drop and self.cleaning:
             for key in drop:
                 del obj[key]
         return obj
@@ -289,7 +293,7 @@ class Checker:
         normalised, problems, keys = checks.remembered(value)
         self.keys += keys
         self.problems.extend(problems)
-        if not normalised:  # the check changes nothing in it (the usual case): this one is right
+        if not normalised or not self.cleaning:  # the usual case: the check changes nothing in it
             return value
         copy: dict[str, Any] = orjson.loads(normalised)
         return copy
@@ -361,15 +365,21 @@ class Checker:
 
     def _list(self, values: list[Any], f: Field, t: Struct, path: KeyPath, key: str) -> list[Any]:
         elem: Field = f.arg
+        cleaning = self.cleaning
         for i, item in enumerate(values):
             if item is None:
-                values[i] = {} if elem.kind == STRUCT else _ZERO.get(elem.kind)
+                if cleaning:
+                    values[i] = {} if elem.kind == STRUCT else _ZERO.get(elem.kind)
             elif elem.kind == STRUCT:
                 if not isinstance(item, dict):
                     raise self._type_error(item, elem, t, path, key)
-                values[i] = self.struct(item, elem.arg, ((path, key), i))
+                checked = self.struct(item, elem.arg, ((path, key), i))  # (a DupDict: merged anew)
+                if cleaning:
+                    values[i] = checked
             else:
-                values[i] = self.value(item, elem, t, path, key)
+                new = self.value(item, elem, t, path, key)
+                if cleaning:
+                    values[i] = new
         return values
 
     def _map(self, obj: dict[str, Any], f: Field, t: Struct, path: KeyPath, key: str) -> dict[str, Any]:
@@ -384,7 +394,9 @@ class Checker:
             return out
         for k, item in obj.items():
             if elem.kind != STRING or type(item) is not str:
-                obj[k] = self._map_value(item, elem, t, path, key)
+                new = self._map_value(item, elem, t, path, key)
+                if self.cleaning:
+                    obj[k] = new
         return obj
 
     def _map_value(self, item: Any, elem: Field, t: Struct, path: KeyPath, key: str) -> Any:
@@ -410,11 +422,12 @@ class Checker:
 
 
 def _check_spec(root: Struct, value: dict[str, Any]) -> tuple[str, list[str], int]:
-    """The spec normalised ("": as it came), the problems it adds, the keys it counts."""
+    """The spec normalised ("": as it came), the problems it adds, the keys it counts; the
+    spec given is left as it is (a caller that only judges may be holding someone's)."""
     given = orjson.dumps(value)
     checker = Checker()
-    checker.struct(value, root.fields["spec"].arg, (None, "spec"))
-    normalised = orjson.dumps(value)
+    checked = checker.struct(orjson.loads(given), root.fields["spec"].arg, (None, "spec"))
+    normalised = orjson.dumps(checked)
     return "" if normalised == given else normalised.decode(), checker.problems, checker.keys
 
 
