@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 import httpx
+import orjson
 
 from .conftest import pod_manifest
 
@@ -440,3 +441,28 @@ def test_a_yaml_apply_with_numeric_keys_is_applied_and_a_null_key_is_a_400(
     refused = apply("nullkey", "{null: x}")
     assert refused.status_code == 400
     assert refused.json()["reason"] == "BadRequest"
+
+
+def test_a_null_in_an_applied_configuration_unsets_the_field_through_the_schema_check(
+    api: httpx.Client, ns: str
+) -> None:
+    """The configuration's schema check only judges it: a check that cleaned it first would
+    turn the null annotation into Go's zero value, "", and keep the annotation."""
+
+    def apply(annotation: str | None) -> httpx.Response:
+        body = {
+            "apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": "nulled", "annotations": {"a": annotation, "b": "kept"}},
+            "spec": {"containers": [{"name": "c", "image": "nginx"}]},
+        }  # fmt: skip
+        return api.patch(
+            f"/api/v1/namespaces/{ns}/pods/nulled",
+            params={"fieldManager": "null-test"},
+            content=orjson.dumps(body),
+            headers={"content-type": "application/apply-patch+yaml"},
+        )
+
+    assert apply("1").json()["metadata"]["annotations"] == {"a": "1", "b": "kept"}
+    unset = apply(None)
+    assert unset.status_code == 200
+    assert unset.json()["metadata"]["annotations"] == {"b": "kept"}
