@@ -466,3 +466,39 @@ def test_a_null_in_an_applied_configuration_unsets_the_field_through_the_schema_
     unset = apply(None)
     assert unset.status_code == 200
     assert unset.json()["metadata"]["annotations"] == {"b": "kept"}
+
+
+def test_writes_that_take_fields_from_a_manager_leave_the_same_template_pods_as_they_were(
+    api: httpx.Client, ns: str
+) -> None:
+    """Pods of one template share the parse of each managedFields field set (the server runs
+    with its mutation detector on): an apply that takes a field from the creator on one pod, a
+    patch and a status update on it, leave the other pod's owners as they were."""
+    manifest = {"metadata": {"labels": {"app": "web"}}, "spec": {"containers": [{"name": "c", "image": "nginx"}]}}
+    for name in ("twin-a", "twin-b"):
+        create(api, ns, {**manifest, "metadata": {**manifest["metadata"], "name": name}})
+    before = api.get(f"/api/v1/namespaces/{ns}/pods/twin-b").json()["metadata"]["managedFields"]
+    taken = api.patch(
+        f"/api/v1/namespaces/{ns}/pods/twin-a",
+        params={"fieldManager": "taker", "force": "true"},
+        content=orjson.dumps({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "twin-a", "labels": {"app": "x"}}}),
+        headers={"content-type": "application/apply-patch+yaml"},
+    )
+    assert taken.status_code == 200, taken.text
+    (creator,) = [e for e in taken.json()["metadata"]["managedFields"] if e["manager"] != "taker"]
+    assert "f:app" not in creator["fieldsV1"]["f:metadata"].get("f:labels", {})
+    patched = api.patch(
+        f"/api/v1/namespaces/{ns}/pods/twin-a",
+        content=b'{"metadata":{"annotations":{"a":"1"}}}',
+        headers={"content-type": "application/merge-patch+json"},
+    )
+    assert patched.status_code == 200, patched.text
+    status = api.patch(
+        f"/api/v1/namespaces/{ns}/pods/twin-a/status",
+        content=b'{"status":{"message":"m"}}',
+        headers={"content-type": "application/merge-patch+json"},
+    )
+    assert status.status_code == 200, status.text
+    assert api.get(f"/api/v1/namespaces/{ns}/pods/twin-b").json()["metadata"]["managedFields"] == before
+    owners = api.get(f"/api/v1/namespaces/{ns}/pods/twin-a").json()["metadata"]["managedFields"]
+    assert "taker" in [e["manager"] for e in owners] and any(e.get("subresource") == "status" for e in owners)

@@ -1,6 +1,7 @@
 """The stored format: a version's JSON is encoded once, by its writer, and the write transaction
 stamps its rv in; the log, the Redis-side view and the writer's response hold the same bytes.
-Versions an older release stored as msgpack are still read.
+The writer notes where its managedFields' field sets lie, so an update parses them once per
+distinct text. Versions an older release stored as msgpack are still read.
 """
 
 from __future__ import annotations
@@ -9,12 +10,15 @@ from typing import Any
 
 import msgpack
 import orjson
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from watchcache.cache.replica import Replica
 from watchcache.cache.view import Summary, make_entry
 from watchcache.kinds.pods import POD
 from watchcache.kinds.pods.fields import POD_FIELDS
-from watchcache.storage.entries import unstamped
+from watchcache.storage.entries import FIELD_SETS, pack_field_sets, parsed, unstamped
 from watchcache.storage.store import Store
 
 
@@ -105,4 +109,131 @@ async def test_a_replica_builds_entries_from_the_stored_summary(store: Store) ->
     await replica.bootstrap()
     assert replica.views["pods"].get("ns/s") == make_entry(
         "ns/s", created.rv, orjson.loads(created.json), POD_FIELDS
+    )
+
+
+def managed(*field_sets: dict[str, Any]) -> list[dict[str, Any]]:
+    return [
+        {"manager": f"m{i}", "operation": "Update", "apiVersion": "v1", "time": "2026-12-07T10:00:00Z",
+         "fieldsType": "FieldsV1", "fieldsV1": fields}
+        for i, fields in enumerate(field_sets)
+    ]  # fmt: skip
+
+
+TEMPLATE_FIELDS = {"f:metadata": {"f:labels": {".": {}, "f:app": {}}}, "f:spec": {"f:containers": {}}}
+
+
+def test_field_sets_are_noted_where_the_stamped_json_holds_them() -> None:
+    original = pod("a")
+    original["metadata"]["managedFields"] = managed(TEMPLATE_FIELDS, {})
+    original["metadata"]["managedFields"][0]["subresource"] = "status"  # a key after fieldsV1
+    original["metadata"]["labels"] = {"app": "web"}  # after managedFields: they move to the end
+    version = unstamped(original)
+    json = version.stamped(123456)
+    assert len(version.field_sets) == 4
+    for i, entry in enumerate(original["metadata"]["managedFields"]):
+        start = len(json) - version.field_sets[2 * i]
+        assert json[start : start + version.field_sets[2 * i + 1]] == orjson.dumps(entry["fieldsV1"])
+    assert parsed(json, version.field_sets) == orjson.loads(json)
+    assert list(orjson.loads(json)["metadata"])[-1] == "managedFields"  # where kube puts them
+    assert orjson.loads(json)["metadata"]["managedFields"] == original["metadata"]["managedFields"]
+
+
+def test_the_pods_of_a_template_share_one_parse_of_a_field_set() -> None:
+    jsons = []
+    for name in ("a", "b"):
+        version = unstamped(
+            {**pod(name), "metadata": {"name": name, "managedFields": managed(TEMPLATE_FIELDS)}}
+        )
+        jsons.append((version.stamped(7), version.field_sets))
+    (a, b) = (parsed(json, sets) for json, sets in jsons)
+    assert a["metadata"]["managedFields"][0]["fieldsV1"] is b["metadata"]["managedFields"][0]["fieldsV1"]
+    assert a["metadata"] is not b["metadata"]  # the rest is each caller's own
+    assert unstamped(a).json == unstamped(b).json.replace(b'"b"', b'"a"')  # re-encoded from its text
+
+
+def test_a_shared_field_set_changed_in_place_is_caught() -> None:
+    """The tests run with the mutation detector on: the next use of a changed parse fails."""
+    version = unstamped({**pod("c"), "metadata": {"name": "c", "managedFields": managed({"f:x": {}})}})
+    obj = parsed(version.stamped(3), version.field_sets)
+    obj["metadata"]["managedFields"][0]["fieldsV1"]["f:y"] = {}
+    try:
+        with pytest.raises(AssertionError, match="shared parse was changed in place"):
+            parsed(version.stamped(3), version.field_sets)
+    finally:
+        del obj["metadata"]["managedFields"][0]["fieldsV1"]["f:y"]  # (others share it)
+
+
+def test_what_cannot_be_noted_is_encoded_whole() -> None:
+    for entries in (
+        [],
+        [{"manager": "m"}],
+        [{"manager": "m", "fieldsV1": "x"}],
+        [*managed({}), "x"],
+        {"x": 1},
+    ):
+        version = unstamped({**pod("d"), "metadata": {"name": "d", "managedFields": entries}})
+        assert version.field_sets == ()
+        assert orjson.loads(version.stamped(5))["metadata"]["managedFields"] == entries
+
+
+def test_notes_that_do_not_fit_the_json_are_passed_over_for_a_whole_parse() -> None:
+    version = unstamped({**pod("g"), "metadata": {"name": "g", "managedFields": managed({"f:x": {}})}})
+    json = version.stamped(11)
+    for notes in ((5, 2), (version.field_sets[0] + 1, version.field_sets[1]), version.field_sets * 2):
+        assert parsed(json, notes) == orjson.loads(json)
+
+
+_names = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=6)
+_field_sets = st.recursive(st.just({}), lambda sub: st.dictionaries(_names, sub, max_size=3), max_leaves=8)
+_entries = st.lists(
+    st.fixed_dictionaries({"fieldsV1": _field_sets}, optional={"manager": _names, "subresource": _names}),
+    max_size=3,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(entries=_entries, labels=st.dictionaries(_names, _names, max_size=3), rv=st.integers(2, 10**12))
+def test_a_noted_version_parses_as_its_json(
+    entries: list[dict[str, Any]], labels: dict[str, str], rv: int
+) -> None:
+    """Whatever the entries and the user data around them (look-alike keys and values included),
+    the parse through the noted field sets equals the JSON's own parse."""
+    labels['"fieldsV1":{'] = '"managedFields":['
+    manifest = {**pod("e"), "metadata": {"labels": labels, "name": "e", "managedFields": entries}}
+    version = unstamped(manifest)
+    json = version.stamped(rv)
+    assert parsed(json, version.field_sets) == orjson.loads(json)
+    assert orjson.loads(json)["metadata"]["managedFields"] == entries
+
+
+async def test_field_sets_travel_with_the_version_through_the_log(store: Store) -> None:
+    """The writer's notes reach the log beside the JSON; a replica that tails or bootstraps
+    from it parses through them as the writer would."""
+    manifest = {
+        **pod("f"),
+        "metadata": {"name": "f", "namespace": "ns", "managedFields": managed(TEMPLATE_FIELDS)},
+    }
+    summary = Summary.of(manifest, POD_FIELDS).packed(POD_FIELDS)
+    replica = Replica(store, [POD])
+    await replica.start()
+    try:
+        await _travels(store, replica, manifest, summary)
+    finally:
+        await replica.stop()
+
+
+async def _travels(store: Store, replica: Replica, manifest: dict[str, Any], summary: bytes) -> None:
+    created = await store.write("pods", "ns/f", "ADDED", manifest, expected_rv=None, summary=summary)
+    assert created.field_sets and parsed(created.json, created.field_sets) == orjson.loads(created.json)
+    raw = await store.redis.xrange(store.log_key)
+    assert raw[-1][1][b"f"] == pack_field_sets(created.field_sets)
+    (event,) = await store.read_range(created.rv - 1)
+    assert event.field_sets == created.field_sets
+    assert await replica.wait_for(created.rv, 5)
+    entry = replica.views["pods"].get("ns/f")
+    assert entry is not None and entry.field_sets == created.field_sets
+    assert entry.pod() == orjson.loads(created.json)
+    assert entry.pod()["metadata"]["managedFields"][0]["fieldsV1"] is FIELD_SETS.parse(
+        orjson.dumps(TEMPLATE_FIELDS)
     )

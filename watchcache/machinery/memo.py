@@ -88,3 +88,52 @@ class ContentMemo:
             del results[next(iter(results))]
         results[key] = (result, orjson.dumps(result) if self._verify else b"")
         return result
+
+
+SHARED_PARSES = 256  # distinct texts kept per memo: a managedFields entry's field set is ~40 KB parsed
+
+
+class SharedParses:
+    """JSON texts parsed once per distinct text, each parse shared by every caller, and the
+    text kept beside it: encoding a shared parse again is a lookup, not a walk.
+
+    A managedFields entry's field set names fields and merge keys, never values, so the pods of
+    one template carry the same few texts, and they are most of a pod's objects: parsing a
+    stored pod made a dict per field of every manager. As with :class:`ContentMemo`, callers
+    never change a shared parse in place (field sets are merged into new dicts), and the
+    mutation detector checks every hit.
+    """
+
+    __slots__ = ("_by_id", "_by_text", "_limit", "_verify")
+
+    def __init__(self, limit: int = SHARED_PARSES) -> None:
+        self._by_text: dict[bytes, Any] = {}
+        self._by_id: dict[int, bytes] = {}  # id of a parse held in _by_text → its text
+        self._limit = limit
+        self._verify: bool | None = None
+
+    def parse(self, text: bytes) -> Any:
+        """``orjson.loads(text)``, shared: the same object for the same text while remembered."""
+        found = self._by_text.get(text)
+        if found is None:
+            found = orjson.loads(text)
+            if self._verify is None:
+                self._verify = os.environ.get(MUTATION_DETECTOR_ENV) == "true"
+            if len(self._by_text) >= self._limit:
+                oldest = next(iter(self._by_text))
+                del self._by_id[id(self._by_text.pop(oldest))]
+            self._by_text[text] = found
+            self._by_id[id(found)] = text
+        elif self._verify and orjson.dumps(found) != text:
+            raise AssertionError("a shared parse was changed in place")
+        return found
+
+    def text(self, value: Any) -> bytes:
+        """``orjson.dumps(value)``; a remembered parse's text as it was parsed. (An id in
+        ``_by_id`` is that of a parse ``_by_text`` still holds alive: never another object's.)"""
+        text = self._by_id.get(id(value))
+        if text is None:
+            return orjson.dumps(value)
+        if self._verify and orjson.dumps(value) != text:
+            raise AssertionError("a shared parse was changed in place")
+        return text

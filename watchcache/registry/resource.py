@@ -295,7 +295,8 @@ class ResourceRegistry:
 
     def _written(self, key: str, committed: Committed, summary: Summary, warnings: Warnings = ()) -> Written:
         """A version just committed: the view adopts its entry (the JSON the write made, no parse)."""
-        self.replica.offer_entry(committed.rv, entry_of(key, committed.rv, committed.json, summary))
+        entry = entry_of(key, committed.rv, committed.json, summary, committed.field_sets)
+        self.replica.offer_entry(committed.rv, entry)
         return Written(committed.json, tuple(warnings))
 
     @staticmethod
@@ -355,7 +356,7 @@ class ResourceRegistry:
     def _cached(self, key: str) -> Stored | None:
         """This replica's version of ``key``: where an update starts (see :meth:`update`)."""
         entry = self.view.get(key)
-        return None if entry is None else Stored(entry.rv, entry.json)
+        return None if entry is None else Stored(entry.rv, entry.json, field_sets=entry.field_sets)
 
     async def update(
         self,
@@ -368,8 +369,9 @@ class ResourceRegistry:
     ) -> Written:
         """Apply ``mutate`` (PUT body rules or a patch, then the strategy) to the current pod.
 
-        ``mutate`` gets a private copy of the current pod (with its resourceVersion) and returns
-        the new pod; it raises API errors. A result equal to the current pod is not written.
+        ``mutate`` gets a private copy of the current pod (with its resourceVersion; its
+        managedFields' field sets are shared, never changed in place: ``entries.parsed``) and
+        returns the new pod; it raises API errors. A result equal to the current pod is not written.
         A ``mutate`` that only reads the current pod says so (``private_copy=False``) and gets
         the registry's own: one parse of the stored version a write instead of two.
 
@@ -510,7 +512,8 @@ class ResourceRegistry:
                     stored, latest = await self.store.get(self.stored, key), True
                     continue
                 return self._unwritten(with_resource_version(plan.update or pod, stored.rv))
-            committed, previous = Committed(stored.rv, stored.json), Summary.of(pod, self.kind.fields)
+            committed = Committed(stored.rv, stored.json, stored.field_sets)
+            previous = Summary.of(pod, self.kind.fields)
             modifies, removes = plan.update is not None, plan.remove
             version, summary = self._encoded(plan.update if plan.update is not None else pod)
             del pod, plan  # (see _encoded)

@@ -38,7 +38,6 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 import hiredis
-import orjson
 from redis.asyncio import Redis
 from redis.asyncio.connection import AbstractConnection
 from redis.asyncio.retry import Retry
@@ -54,9 +53,12 @@ from watchcache.storage.entries import (
     LEGACY_RESOURCE,
     Event,
     EventType,
+    FieldSets,
     Unstamped,
     decode_entry,
+    pack_field_sets,
     pack_previous,
+    parsed,
     stored_json,
     unstamped,
 )
@@ -73,6 +75,7 @@ WRITE_SCRIPT = """
 -- ARGV[7] the version's packed summary (opaque here; "" for none)
 -- ARGV[8] the object's resource (the log holds every kind; KEYS[3] is this resource's view)
 -- ARGV[11] who wrote it (opaque here: JSON [user, verb, field manager, user agent]; "": none)
+-- ARGV[12] where its managedFields' field sets lie in the JSON (opaque here; "": not noted)
 -- KEYS[4] the history's epoch; ARGV[9] the epoch the writer follows ("": not checked),
 -- ARGV[10] the rv the writer's view has reached: a log head behind it means Redis lost data
 -- returns {"ok", rv} | {"exists", current} | {"missing"} | {"conflict", current} | {"history"}
@@ -104,7 +107,7 @@ local ts = tostring(now[1] * 1000 + math.floor(now[2] / 1000))
 local at = tonumber(ARGV[6])
 local object = string.sub(ARGV[4], 1, at) .. rv .. string.sub(ARGV[4], at + 1)
 redis.call('XADD', KEYS[2], rv .. '-0', 'g', ARGV[8], 't', ARGV[2], 'k', ARGV[1], 'o', object,
-  'p', ARGV[5], 'r', previous_rv, 'ts', ts, 's', ARGV[7], 'a', ARGV[11] or '')
+  'p', ARGV[5], 'r', previous_rv, 'ts', ts, 's', ARGV[7], 'a', ARGV[11] or '', 'f', ARGV[12] or '')
 if ARGV[2] == 'DELETED' then
   redis.call('HDEL', KEYS[3], ARGV[1])
 else
@@ -193,10 +196,12 @@ class Stored:
     rv: int
     json: bytes  # stamped with rv
     summary: bytes = b""  # as the writer packed it; empty for versions of older releases
+    field_sets: FieldSets = ()  # where its managedFields' field sets lie (entries.parsed)
 
     def pod(self) -> Object:
-        """A fresh, mutable dict of this version: each call parses anew (a deep copy for free)."""
-        return orjson.loads(self.json)
+        """A fresh, mutable dict of this version: each call parses anew (a deep copy for free),
+        but for the field sets of its managedFields, which are shared and never changed."""
+        return parsed(self.json, self.field_sets)
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,6 +210,7 @@ class Committed:
 
     rv: int
     json: bytes
+    field_sets: FieldSets = ()
 
 
 class HistoryChanged(Exception):
@@ -579,7 +585,10 @@ class Store:
         del pod  # not held across the round trip
         keys = (self.rv_key, self.log_key, self.objects_key(resource), self.epoch_key)
         args = (*keys, key, event_type, precondition, version.json)
-        tail = (pack_previous(previous), version.at, summary, resource, self.epoch, seen_rv, author)
+        tail = (
+            pack_previous(previous), version.at, summary, resource, self.epoch, seen_rv, author,
+            pack_field_sets(version.field_sets),
+        )  # fmt: skip
         try:
             result = await self._write_script(*args, *tail)
         except NotReplicated as exc:
@@ -589,7 +598,7 @@ class Store:
         status = result[0]
         if status == b"ok":
             rv = int(result[1])
-            return Committed(rv, version.stamped(rv))
+            return Committed(rv, version.stamped(rv), version.field_sets)
         if status == b"exists":
             raise KeyExists(_decode_stored(result[1]))
         if status == b"missing":
