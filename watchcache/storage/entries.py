@@ -81,6 +81,7 @@ _RV_MARK = secrets.token_hex(16)
 _RV_MARK_BYTES = _RV_MARK.encode()
 _FIELDS_MARK = secrets.token_hex(16)  # where managedFields go, as the rv's mark
 _FIELDS_MARK_JSON = b'"%b"' % _FIELDS_MARK.encode()
+_FIELDS_KEY = b'"fieldsV1":'  # what precedes a noted field set (the check of a note)
 
 # Per managedFields entry, in order: how far its field set starts from the end of the JSON and
 # its length (from the end: the rv's digits go in before it). Empty: not noted.
@@ -185,9 +186,6 @@ def parsed(json: bytes, field_sets: FieldSets = ()) -> Object:
     for entry, text in zip(entries, texts, strict=True):
         entry["fieldsV1"] = FIELD_SETS.parse(text)
     return obj
-
-
-_FIELDS_KEY = b'"fieldsV1":'
 
 
 def stored_json(raw: bytes, rv: int) -> bytes:
