@@ -38,7 +38,7 @@ class Event:
     applying its own write already holds the entry the writer built, and never parses it."""
 
     __slots__ = (
-        "_pod", "author", "field_sets", "json", "key", "previous", "previous_rv", "resource", "rv", "summary",
+        "_pod", "author", "json", "key", "noted", "previous", "previous_rv", "resource", "rv", "summary",
         "time_ms", "type",
     )  # fmt: skip
 
@@ -54,7 +54,7 @@ class Event:
         summary: bytes = b"",  # the writer's packed view summary (``view.Summary``), if any
         resource: str = LEGACY_RESOURCE,  # the kind's qualified resource: keys are unique within it
         author: bytes = b"",  # who wrote it (``registry.authors``; "": the server itself, or older)
-        field_sets: FieldSets = (),  # where its managedFields' field sets lie in ``json`` ((): unknown)
+        noted: bytes = b"",  # where its managedFields' field sets lie in ``json``, packed (``field_sets``)
     ) -> None:
         self.rv = rv
         self.author = author
@@ -66,8 +66,13 @@ class Event:
         self.previous_rv = previous_rv
         self.time_ms = time_ms
         self.summary = summary
-        self.field_sets = field_sets
+        self.noted = noted
         self._pod: Object | None = None
+
+    @property
+    def field_sets(self) -> FieldSets:
+        """Unpacked only when asked: a replica applying its own write holds them already."""
+        return unpack_field_sets(self.noted)
 
     @property
     def pod(self) -> Object:
@@ -244,5 +249,5 @@ def decode_entry(entry_id: bytes | str, fields: dict[bytes, bytes]) -> Event:
         fields.get(b"s", b""),
         fields[b"g"].decode() if b"g" in fields else LEGACY_RESOURCE,
         fields.get(b"a", b""),
-        unpack_field_sets(fields.get(b"f", b"")),
+        fields.get(b"f", b""),
     )
