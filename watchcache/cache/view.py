@@ -20,7 +20,7 @@ from sortedcontainers import SortedDict
 
 from watchcache.machinery.objects import Object
 from watchcache.machinery.selectors import FieldSet, SelectorState
-from watchcache.storage.entries import Event, FieldSets, compact, pack, parsed, unpack
+from watchcache.storage.entries import Event, compact, pack, parsed, unpack
 
 
 @dataclass(slots=True)
@@ -37,7 +37,7 @@ class Entry:
     uid: str
     selector_state: SelectorState
     terminating: bool = False
-    field_sets: FieldSets = ()  # where its managedFields' field sets lie (entries.parsed)
+    noted: bytes = b""  # where its managedFields' field sets lie (entries.parsed)
 
     @property
     def namespace(self) -> str:
@@ -51,7 +51,7 @@ class Entry:
     def pod(self) -> Object:
         """A fresh, mutable dict of this version (for write paths; readers use ``json``); its
         managedFields' field sets are shared, never changed (``entries.parsed``)."""
-        return parsed(self.json, self.field_sets)
+        return parsed(self.json, self.noted)
 
 
 @dataclass(slots=True)
@@ -83,17 +83,17 @@ class Summary:
         return cls(uid, SelectorState(labels, dict(zip(fields.names, values, strict=True))), terminating)
 
 
-def entry_of(key: str, rv: int, json: bytes, summary: Summary, field_sets: FieldSets = ()) -> Entry:
-    return Entry(key, rv, json, summary.uid, summary.selector_state, summary.terminating, field_sets)
+def entry_of(key: str, rv: int, json: bytes, summary: Summary, noted: bytes = b"") -> Entry:
+    return Entry(key, rv, json, summary.uid, summary.selector_state, summary.terminating, noted)
 
 
 def stored_entry(
-    key: str, rv: int, json: bytes, summary: bytes, fields: FieldSet, field_sets: FieldSets = ()
+    key: str, rv: int, json: bytes, summary: bytes, fields: FieldSet, noted: bytes = b""
 ) -> Entry:
     """An entry from a version as the log holds it: its packed summary, else (written by an
     older release) what parsing its JSON tells."""
     held = Summary.unpacked(summary, fields) if summary else Summary.of(orjson.loads(json), fields)
-    return entry_of(key, rv, json, held, field_sets)
+    return entry_of(key, rv, json, held, noted)
 
 
 def make_entry(key: str, rv: int, obj: Object, fields: FieldSet) -> Entry:
@@ -208,7 +208,7 @@ class View:
         entry = (
             built
             if built is not None and built.rv == event.rv
-            else stored_entry(event.key, event.rv, event.json, event.summary, self.fields, event.field_sets)
+            else stored_entry(event.key, event.rv, event.json, event.summary, self.fields, event.noted)
         )
         self._put(entry, held)
         return entry

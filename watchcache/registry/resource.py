@@ -295,7 +295,7 @@ class ResourceRegistry:
 
     def _written(self, key: str, committed: Committed, summary: Summary, warnings: Warnings = ()) -> Written:
         """A version just committed: the view adopts its entry (the JSON the write made, no parse)."""
-        entry = entry_of(key, committed.rv, committed.json, summary, committed.field_sets)
+        entry = entry_of(key, committed.rv, committed.json, summary, committed.noted)
         self.replica.offer_entry(committed.rv, entry)
         return Written(committed.json, tuple(warnings))
 
@@ -356,7 +356,7 @@ class ResourceRegistry:
     def _cached(self, key: str) -> Stored | None:
         """This replica's version of ``key``: where an update starts (see :meth:`update`)."""
         entry = self.view.get(key)
-        return None if entry is None else Stored(entry.rv, entry.json, field_sets=entry.field_sets)
+        return None if entry is None else Stored(entry.rv, entry.json, noted=entry.noted)
 
     async def update(
         self,
@@ -512,7 +512,7 @@ class ResourceRegistry:
                     stored, latest = await self.store.get(self.stored, key), True
                     continue
                 return self._unwritten(with_resource_version(plan.update or pod, stored.rv))
-            committed = Committed(stored.rv, stored.json, stored.field_sets)
+            committed = Committed(stored.rv, stored.json, stored.noted)
             previous = Summary.of(pod, self.kind.fields)
             modifies, removes = plan.update is not None, plan.remove
             version, summary = self._encoded(plan.update if plan.update is not None else pod)

@@ -10,10 +10,10 @@ in (:class:`Unstamped`). The stream, the Redis-side view, the writer's response,
 replica's view and every watcher then use those same bytes; nobody decodes and re-encodes.
 
 The writer also notes where in those bytes each managedFields entry's field set lies (its
-``field_sets``, carried beside the JSON in the stream and the view). An update parses the rest
-of the version and takes each field set from :data:`FIELD_SETS`, parsed once per distinct
-text: a field set names fields, never values, so one template's pods share them, and they were
-most of the objects a stored pod parsed into.
+``noted``, packed once and carried as it is beside the JSON: the stream, the view's entry). An
+update parses the rest of the version and takes each field set from :data:`FIELD_SETS`, parsed
+once per distinct text: a field set names fields, never values, so one template's pods share
+them, and they were most of the objects a stored pod parsed into.
 """
 
 from __future__ import annotations
@@ -54,7 +54,7 @@ class Event:
         summary: bytes = b"",  # the writer's packed view summary (``view.Summary``), if any
         resource: str = LEGACY_RESOURCE,  # the kind's qualified resource: keys are unique within it
         author: bytes = b"",  # who wrote it (``registry.authors``; "": the server itself, or older)
-        noted: bytes = b"",  # where its managedFields' field sets lie in ``json``, packed (``field_sets``)
+        noted: bytes = b"",  # where its managedFields' field sets lie in ``json`` (``Unstamped.noted``)
     ) -> None:
         self.rv = rv
         self.author = author
@@ -89,7 +89,8 @@ _FIELDS_MARK_JSON = b'"%b"' % _FIELDS_MARK.encode()
 _FIELDS_KEY = b'"fieldsV1":'  # what precedes a noted field set (the check of a note)
 
 # Per managedFields entry, in order: how far its field set starts from the end of the JSON and
-# its length (from the end: the rv's digits go in before it). Empty: not noted.
+# its length (from the end: the rv's digits go in before it). Empty: not noted. Carried packed
+# (msgpack, ~13 bytes for two entries) as the log holds it.
 FieldSets = tuple[int, ...]
 FIELD_SETS = SharedParses()
 
@@ -104,7 +105,11 @@ class Unstamped:
 
     json: bytes
     at: int
-    field_sets: FieldSets = ()
+    noted: bytes = b""  # the field sets' places, packed (b"": none)
+
+    @property
+    def field_sets(self) -> FieldSets:
+        return unpack_field_sets(self.noted)
 
     def stamped(self, rv: int) -> bytes:
         return b"%b%d%b" % (self.json[: self.at], rv, self.json[self.at :])
@@ -136,7 +141,9 @@ def unstamped(pod: Object) -> Unstamped:
     listing, spans = _managed_fields_json(managed)
     json = encoded[:mark] + listing + encoded[mark + len(_FIELDS_MARK_JSON) :]
     end = len(json) - mark
-    return Unstamped(json, at, tuple(n for start, size in spans for n in (end - start, size)))
+    return Unstamped(
+        json, at, pack_field_sets(tuple(n for start, size in spans for n in (end - start, size)))
+    )
 
 
 def _notable(managed: Any) -> bool:
@@ -167,12 +174,13 @@ def _managed_fields_json(entries: list[dict[str, Any]]) -> tuple[bytes, list[tup
     return b"".join(parts), spans
 
 
-def parsed(json: bytes, field_sets: FieldSets = ()) -> Object:
+def parsed(json: bytes, noted: bytes = b"") -> Object:
     """A fresh dict of a stored version, its noted field sets shared (:data:`FIELD_SETS`): the
     rest is parsed anew, a private copy for whoever changes it. Notes that do not fit the JSON
     (never seen: they are made with it) are passed over for a whole parse."""
-    if not field_sets:
+    if not noted:
         return cast(Object, orjson.loads(json))
+    field_sets = unpack_field_sets(noted)
     parts: list[bytes] = []
     texts: list[bytes] = []
     last, end = 0, len(json)

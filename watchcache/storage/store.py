@@ -53,10 +53,8 @@ from watchcache.storage.entries import (
     LEGACY_RESOURCE,
     Event,
     EventType,
-    FieldSets,
     Unstamped,
     decode_entry,
-    pack_field_sets,
     pack_previous,
     parsed,
     stored_json,
@@ -196,12 +194,12 @@ class Stored:
     rv: int
     json: bytes  # stamped with rv
     summary: bytes = b""  # as the writer packed it; empty for versions of older releases
-    field_sets: FieldSets = ()  # where its managedFields' field sets lie (entries.parsed)
+    noted: bytes = b""  # where its managedFields' field sets lie (entries.parsed)
 
     def pod(self) -> Object:
         """A fresh, mutable dict of this version: each call parses anew (a deep copy for free),
         but for the field sets of its managedFields, which are shared and never changed."""
-        return parsed(self.json, self.field_sets)
+        return parsed(self.json, self.noted)
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,7 +208,7 @@ class Committed:
 
     rv: int
     json: bytes
-    field_sets: FieldSets = ()
+    noted: bytes = b""  # (Unstamped.noted)
 
 
 class HistoryChanged(Exception):
@@ -587,7 +585,7 @@ class Store:
         args = (*keys, key, event_type, precondition, version.json)
         tail = (
             pack_previous(previous), version.at, summary, resource, self.epoch, seen_rv, author,
-            pack_field_sets(version.field_sets),
+            version.noted,
         )  # fmt: skip
         try:
             result = await self._write_script(*args, *tail)
@@ -598,7 +596,7 @@ class Store:
         status = result[0]
         if status == b"ok":
             rv = int(result[1])
-            return Committed(rv, version.stamped(rv), version.field_sets)
+            return Committed(rv, version.stamped(rv), version.noted)
         if status == b"exists":
             raise KeyExists(_decode_stored(result[1]))
         if status == b"missing":
