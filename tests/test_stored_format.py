@@ -14,11 +14,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from watchcache.cache.history import History
 from watchcache.cache.replica import Replica
 from watchcache.cache.view import Summary, make_entry
 from watchcache.kinds.pods import POD
 from watchcache.kinds.pods.fields import POD_FIELDS
-from watchcache.storage.entries import FIELD_SETS, pack_field_sets, parsed, unstamped
+from watchcache.machinery.objects import Object
+from watchcache.registry.resource import ResourceRegistry, WriteOptions
+from watchcache.storage.entries import FIELD_SETS, pack_field_sets, parsed, unpack_field_sets, unstamped
 from watchcache.storage.store import Store
 
 
@@ -130,10 +133,11 @@ def test_field_sets_are_noted_where_the_stamped_json_holds_them() -> None:
     original["metadata"]["labels"] = {"app": "web"}  # after managedFields: they move to the end
     version = unstamped(original)
     json = version.stamped(123456)
-    assert len(version.field_sets) == 4
+    field_sets = unpack_field_sets(version.noted)
+    assert len(field_sets) == 4
     for i, entry in enumerate(original["metadata"]["managedFields"]):
-        start = len(json) - version.field_sets[2 * i]
-        assert json[start : start + version.field_sets[2 * i + 1]] == orjson.dumps(entry["fieldsV1"])
+        start = len(json) - field_sets[2 * i]
+        assert json[start : start + field_sets[2 * i + 1]] == orjson.dumps(entry["fieldsV1"])
     assert parsed(json, version.noted) == orjson.loads(json)
     assert list(orjson.loads(json)["metadata"])[-1] == "managedFields"  # where kube puts them
     assert orjson.loads(json)["metadata"]["managedFields"] == original["metadata"]["managedFields"]
@@ -180,7 +184,8 @@ def test_what_cannot_be_noted_is_encoded_whole() -> None:
 def test_notes_that_do_not_fit_the_json_are_passed_over_for_a_whole_parse() -> None:
     version = unstamped({**pod("g"), "metadata": {"name": "g", "managedFields": managed({"f:x": {}})}})
     json = version.stamped(11)
-    for notes in ((5, 2), (version.field_sets[0] + 1, version.field_sets[1]), version.field_sets * 2):
+    field_sets = unpack_field_sets(version.noted)
+    for notes in ((5, 2), (field_sets[0] + 1, field_sets[1]), field_sets * 2):
         assert parsed(json, pack_field_sets(notes)) == orjson.loads(json)
 
 
@@ -229,7 +234,7 @@ async def _travels(store: Store, replica: Replica, manifest: dict[str, Any], sum
     raw = await store.redis.xrange(store.log_key)
     assert raw[-1][1][b"f"] == created.noted
     (event,) = await store.read_range(created.rv - 1)
-    assert event.noted == created.noted and len(event.field_sets) == 2
+    assert event.noted == created.noted and len(unpack_field_sets(event.noted)) == 2
     assert await replica.wait_for(created.rv, 5)
     entry = replica.views["pods"].get("ns/f")
     assert entry is not None and entry.noted == created.noted
@@ -237,3 +242,36 @@ async def _travels(store: Store, replica: Replica, manifest: dict[str, Any], sum
     assert entry.pod()["metadata"]["managedFields"][0]["fieldsV1"] is FIELD_SETS.parse(
         orjson.dumps(TEMPLATE_FIELDS)
     )
+
+
+async def test_an_update_starts_from_the_shared_field_sets_its_creator_noted(store: Store) -> None:
+    """The registry's create notes the version in the view's entry, and the next update's
+    current pod takes its field set from the shared parses instead of parsing it again."""
+    replica = Replica(store, [POD])
+    reg = ResourceRegistry(POD, store, replica, History(replica))
+    await replica.start()
+    try:
+        await _updates_from_notes(reg, replica)
+    finally:
+        await replica.stop()
+
+
+async def _updates_from_notes(reg: ResourceRegistry, replica: Replica) -> None:
+    manifest = {
+        "metadata": {"name": "h", "labels": {"app": "web"}},
+        "spec": {"containers": [{"name": "c", "image": "i"}]},
+    }
+    created = await reg.create("ns", manifest, WriteOptions(manager="creator"))
+    assert await replica.wait_for(int(orjson.loads(created.json)["metadata"]["resourceVersion"]), 5)
+    entry = replica.views["pods"].get("ns/h")
+    assert entry is not None and entry.noted
+    start = len(entry.json) - unpack_field_sets(entry.noted)[0]
+    text = entry.json[start : start + unpack_field_sets(entry.noted)[1]]
+    seen: list[Object] = []
+
+    def relabel(current: Object) -> Object:
+        seen.append(current["metadata"]["managedFields"][0]["fieldsV1"])
+        return {**current, "metadata": {**current["metadata"], "labels": {"app": "db"}}}
+
+    await reg.update("ns", "h", relabel, WriteOptions(manager="relabeller"), private_copy=False)
+    assert seen and seen[0] is FIELD_SETS.parse(text)

@@ -70,11 +70,6 @@ class Event:
         self._pod: Object | None = None
 
     @property
-    def field_sets(self) -> FieldSets:
-        """Unpacked only when asked: a replica applying its own write holds them already."""
-        return unpack_field_sets(self.noted)
-
-    @property
     def pod(self) -> Object:
         if self._pod is None:
             self._pod = orjson.loads(self.json)
@@ -106,10 +101,6 @@ class Unstamped:
     json: bytes
     at: int
     noted: bytes = b""  # the field sets' places, packed (b"": none)
-
-    @property
-    def field_sets(self) -> FieldSets:
-        return unpack_field_sets(self.noted)
 
     def stamped(self, rv: int) -> bytes:
         return b"%b%d%b" % (self.json[: self.at], rv, self.json[self.at :])
