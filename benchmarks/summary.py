@@ -41,10 +41,23 @@ def writes_table(doc: dict[str, Any]) -> str:
         if op not in r:  # runs before server-side apply was measured
             continue
         s, c = r[op], r[ceiling]
+        # since verbs run in rounds (2026-12-07, eighth session), each beside its round's ceiling
+        c_rps, c_cpu = (
+            s.get("ceiling_rps", c["rps"]),
+            s.get("ceiling_cpu_us_per_write", c["cpu_us_per_write"]),
+        )
         rows.append(
             f"| {op} | {s['rps']:,.0f} | {s['latency']['p50_ms']:.1f} / {s['latency']['p99_ms']:.1f} | "
-            f"{s['server_cpu_us_per_req']:,.0f} | {c['rps']:,.0f} | {c['cpu_us_per_write']:,.0f} | "
+            f"{s['server_cpu_us_per_req']:,.0f} | {c_rps:,.0f} | {c_cpu:,.0f} | "
             f"**{r['ratios'][op]:.2f}** | **{r['ratios'][op + '_cpu']:.2f}** | {_kernel(s)} |"
+        )
+    if "verb_rounds" in r:
+        each = "; ".join(
+            f"{op} " + " / ".join(f"{f[op]['cpu_ratio']:.2f}" for f in r["verb_rounds"]) for op, _ in pairs
+        )
+        rows.append(
+            f"\nEach verb is the median of {len(r['verb_rounds'])} rounds, each phase beside a ceiling "
+            f"measured in the same round; the CPU ratios by round: {each}."
         )
     client = r["client_ceiling"]
     rows.append(f"\nClient ceiling (same client POSTing to a canned server): {client['rps']:,.0f} req/s.")
@@ -58,7 +71,7 @@ def writes_table(doc: dict[str, Any]) -> str:
             )
             how = (
                 f"one replica's in the same round (the median of {len(rounds)} rounds, one replica then two: "
-                f"{each}; {r['ratios']['create_2_replicas_cpu_vs_create']:.2f}x the first create phase's)"
+                f"{each}; {r['ratios']['create_2_replicas_cpu_vs_create']:.2f}x the create phase's)"
             )
         rows.append(
             f"Creates over two replicas on one Redis (both on the server's core): {two['rps']:,.0f}/s, "

@@ -2,10 +2,12 @@
 
 - service: N keep-alive connections from one client process POST ~3 KB pods (then PUT,
   merge-PATCH and server-side apply the pods each connection created) for a fixed time; pods/s
-  counts 2xx answers; then rounds of creates through the one replica and through two on the
-  same Redis (both on the server's core, the second started for the round): their CPU per
-  write against one replica's in the same round; then every create sent to one of them while
-  the other only tails the log: the tailing replica's CPU per write;
+  counts 2xx answers. The verbs run in rounds, each beside the ceiling of the same round: a
+  ratio is of phases under a minute apart (this box drifts by a fifth within minutes). Then
+  rounds of creates through the one replica and through two on the same Redis (both on the
+  server's core, the second started for the round): their CPU per write against one
+  replica's in the same round; then every create sent to one of them while the other only
+  tails the log: the tailing replica's CPU per write;
 - ceiling: the same Lua transaction (``store.WRITE_SCRIPT``) through redis-py's client from one
   process on the server's core, with the same concurrency — "create" is one write per pod,
   "update" is what an update needs at least: an ``HGET`` then a CAS write;
@@ -82,13 +84,14 @@ class LuaWrites:
 
 
 async def _store_writer(
-    store: LuaWrites, mode: str, worker: int, window: tuple[float, float], lat: list[float]
+    store: LuaWrites, mode: str, worker: int, window: tuple[float, float], lat: list[float], prefix: str
 ) -> None:
     pod = renamed(stored_pod("x", "ns-0", worker), "x", worker)
     meta = pod["metadata"]
     seq = 0
     while (now := time.monotonic()) < window[1]:
-        name = f"ceiling-{worker}-{seq if mode == 'create' else seq % 500}"
+        # an update writes the first round's pods, a create new ones
+        name = f"{prefix}-{worker}-{seq}" if mode == "create" else f"ceiling-{worker}-{seq % 500}"
         key = f"ns-0/{name}"
         meta["name"] = name
         if mode == "create":
@@ -106,7 +109,7 @@ async def _store_writer(
 
 
 async def _store_ceiling(
-    redis_url: str, mode: str, conns: int, duration: float, warmup: float
+    redis_url: str, mode: str, conns: int, duration: float, warmup: float, prefix: str
 ) -> dict[str, Any]:
     redis = Redis.from_url(redis_url, max_connections=conns + 4)
     store = LuaWrites(redis)
@@ -115,7 +118,7 @@ async def _store_ceiling(
     window = (start + warmup, start + warmup + duration)
     lat: list[float] = []
     cpu0 = time.process_time()
-    await asyncio.gather(*(_store_writer(store, mode, w, window, lat) for w in range(conns)))
+    await asyncio.gather(*(_store_writer(store, mode, w, window, lat, prefix) for w in range(conns)))
     cpu = time.process_time() - cpu0
     total = time.monotonic() - start
     await redis.aclose()
@@ -130,8 +133,11 @@ async def _store_ceiling(
     }
 
 
-def store_ceiling(redis_url: str, mode: str, conns: int, duration: float, warmup: float) -> dict[str, Any]:
-    return uvloop.run(_store_ceiling(redis_url, mode, conns, duration, warmup))
+def store_ceiling(
+    redis_url: str, mode: str, conns: int, duration: float, warmup: float, prefix: str = "ceiling"
+) -> dict[str, Any]:
+    """The ceiling's phase; ``prefix``: of the names a create phase gives its pods (one per round)."""
+    return uvloop.run(_store_ceiling(redis_url, mode, conns, duration, warmup, prefix))
 
 
 # ---- the run -----------------------------------------------------------------------------------
@@ -170,38 +176,20 @@ def measure(workdir: Path, cfg: Config) -> dict[str, Any]:
         pid = redis.pid
         assert pid is not None
         with procs.watchcache_server(redis.url, workdir) as server:
-            create = _phase(server, Plan("create"), cfg, "create", redis_pid=pid)
-            targets = tuple(create.pop("sent_per_conn"))
-            out["create"] = create
-            out["replace"] = _phase(server, Plan("replace", targets=targets), cfg, "replace (PUT)")
-            out["patch"] = _phase(server, Plan("patch", targets=targets), cfg, "patch (merge)")
-            out["apply"] = _phase(server, Plan("apply", targets=targets), cfg, "server-side apply")
+            out.update(_verb_rounds(server, redis.url, cfg, pid))
             out.update(_replica_rounds(server, redis.url, workdir, cfg, pid))
-        for mode in ("create", "update"):
-            progress(f"writes: ceiling Lua transaction {mode} from one redis-py process on core 0")
-            redis_cpu, started = sum(cpu_split(pid)), time.monotonic()
-            ceiling = out[f"ceiling_{mode}"] = procs.run_client(
-                store_ceiling, redis.url, mode, cfg.conns, cfg.duration, cfg.warmup, core=procs.SERVER_CORE
-            )
-            done = max(1, ceiling["writes"]) * (time.monotonic() - started) / cfg.duration
-            ceiling["redis_cpu_us_per_req"] = round((sum(cpu_split(pid)) - redis_cpu) / done * 1e6, 1)
-            progress(f"writes: ceiling {mode}: {ceiling['rps']:,.0f}/s")
-    for key in ("client_ceiling", "replace", "patch", "apply", "create_2_replicas", "create_tailed"):
+    for key in ("client_ceiling", "create_2_replicas", "create_tailed"):
         out[key].pop("sent_per_conn", None)
     out["ratios"] = {
-        "create_cpu": ratio(
-            out["ceiling_create"]["cpu_us_per_write"], out["create"]["server_cpu_us_per_req"]
-        ),
-        "replace_cpu": ratio(
-            out["ceiling_update"]["cpu_us_per_write"], out["replace"]["server_cpu_us_per_req"]
-        ),
-        "patch_cpu": ratio(out["ceiling_update"]["cpu_us_per_write"], out["patch"]["server_cpu_us_per_req"]),
-        "apply_cpu": ratio(out["ceiling_update"]["cpu_us_per_write"], out["apply"]["server_cpu_us_per_req"]),
+        **{
+            f"{verb}_cpu": statistics.median_low(r[verb]["cpu_ratio"] for r in out["verb_rounds"])
+            for verb in VERBS
+        },
         # CPU per write with two replicas over one, in the same round (≤ 1.10 is issue 12's
         # target): the median of the rounds'
         "create_2_replicas_cpu_vs_1": statistics.median_low(r["ratio"] for r in out["replica_rounds"]),
-        # the same over the first create phase (an empty store, a fresh process): as runs
-        # before 2026-12-07's sixth session reported it
+        # the same over the create phase of the verbs' median round: as runs before
+        # 2026-12-07's sixth session reported it (over their one create phase)
         "create_2_replicas_cpu_vs_create": ratio(
             out["create_2_replicas"]["server_cpu_us_per_req"], out["create"]["server_cpu_us_per_req"]
         ),
@@ -209,14 +197,93 @@ def measure(workdir: Path, cfg: Config) -> dict[str, Any]:
         "tail_cpu_vs_create": ratio(
             out["create_tailed"]["each_server_cpu_us_per_req"][1], out["create"]["server_cpu_us_per_req"]
         ),
-        "create": ratio(out["create"]["rps"], out["ceiling_create"]["rps"]),
-        "replace": ratio(out["replace"]["rps"], out["ceiling_update"]["rps"]),
-        "patch": ratio(out["patch"]["rps"], out["ceiling_update"]["rps"]),
-        "apply": ratio(out["apply"]["rps"], out["ceiling_update"]["rps"]),
+        **{verb: statistics.median_low(r[verb]["rps_ratio"] for r in out["verb_rounds"]) for verb in VERBS},
         "create_vs_client_ceiling": ratio(out["create"]["rps"], out["client_ceiling"]["rps"]),
     }
     out["scaling"] = scaling(out)
     return out
+
+
+VERBS = ("create", "replace", "patch", "apply")
+VERB_ROUNDS = 3
+
+
+def _ceiling(redis_url: str, mode: str, cfg: Config, redis_pid: int, prefix: str) -> dict[str, Any]:
+    """The Lua transaction driven raw (:func:`store_ceiling`) from the server's core, while the
+    server idles, with redis-server's CPU per write beside it."""
+    progress(f"writes: ceiling Lua transaction {mode} from one redis-py process on core 0")
+    redis_cpu, started = sum(cpu_split(redis_pid)), time.monotonic()
+    ceiling: dict[str, Any] = procs.run_client(
+        store_ceiling, redis_url, mode, cfg.conns, cfg.duration, cfg.warmup, prefix, core=procs.SERVER_CORE
+    )
+    done = max(1, ceiling["writes"]) * (time.monotonic() - started) / cfg.duration
+    ceiling["redis_cpu_us_per_req"] = round((sum(cpu_split(redis_pid)) - redis_cpu) / done * 1e6, 1)
+    progress(
+        f"writes: ceiling {mode}: {ceiling['rps']:,.0f}/s, {ceiling['cpu_us_per_write']:.0f} us CPU/write"
+    )
+    return ceiling
+
+
+def _beside(phase: dict[str, Any], ceiling: dict[str, Any]) -> dict[str, Any]:
+    """A phase's figures against the ceiling of its round (which the phase keeps beside it)."""
+    phase.pop("sent_per_conn", None)
+    phase["ceiling_cpu_us_per_write"], phase["ceiling_rps"] = ceiling["cpu_us_per_write"], ceiling["rps"]
+    return {
+        "cpu_us": phase["server_cpu_us_per_req"],
+        "ceiling_cpu_us": ceiling["cpu_us_per_write"],
+        "cpu_ratio": ratio(ceiling["cpu_us_per_write"], phase["server_cpu_us_per_req"]),
+        "rps_ratio": ratio(phase["rps"], ceiling["rps"]),
+        "p99_ms": phase["latency"]["p99_ms"],
+    }
+
+
+def _verb_rounds(server: procs.ServerProcess, redis_url: str, cfg: Config, redis_pid: int) -> dict[str, Any]:
+    """Each verb against its ceiling measured beside it, in ``VERB_ROUNDS`` rounds of a third
+    of a phase each: a create ceiling, creates, an update ceiling, then replace, merge patch
+    and apply of the pods the first round created. This box's speed drifts by a fifth within
+    minutes (a create's ceiling read 69 to 110 µs across four runs of one day), and a ceiling
+    measured minutes after the phase it divides moved each ratio by as much; each round's
+    ratio is of phases under a minute apart, and the run reports the median round's.
+
+    Returns, per verb, the phase of its median round (with that round's ceiling CPU beside
+    it), the median ceilings, and every round's figures."""
+    short = replace(cfg, duration=cfg.duration / VERB_ROUNDS)
+    rounds: list[dict[str, Any]] = []  # per round: its ceilings and its phases
+    figures: list[dict[str, Any]] = []  # per round: each verb's figures
+    targets: tuple[int, ...] = ()
+    for number in range(1, VERB_ROUNDS + 1):
+        first = number == 1  # its pods are those the updates write
+        ceilings = {
+            "create": _ceiling(redis_url, "create", short, redis_pid, "ceiling" if first else f"c{number}")
+        }
+        plan = Plan("create", prefix="bench" if first else f"round{number}")
+        phases = {"create": _phase(server, plan, short, f"create (round {number})", redis_pid=redis_pid)}
+        targets = targets or tuple(phases["create"].pop("sent_per_conn"))
+        ceilings["update"] = _ceiling(redis_url, "update", short, redis_pid, "ceiling")
+        for verb in VERBS[1:]:
+            label = f"{_label(verb)} (round {number})"
+            phases[verb] = _phase(server, Plan(verb, targets=targets), short, label)
+        rounds.append({"ceilings": ceilings, "phases": phases})
+        figures.append(
+            {
+                verb: _beside(phase, ceilings["create" if verb == "create" else "update"])
+                for verb, phase in phases.items()
+            }
+        )
+    out: dict[str, Any] = {"verb_rounds": figures}
+    for verb in VERBS:
+        median = statistics.median_low(f[verb]["cpu_ratio"] for f in figures)
+        out[verb] = next(
+            r["phases"][verb] for r, f in zip(rounds, figures, strict=True) if f[verb]["cpu_ratio"] == median
+        )
+    for mode in ("create", "update"):
+        by_cpu = sorted((r["ceilings"][mode] for r in rounds), key=lambda c: c["cpu_us_per_write"])
+        out[f"ceiling_{mode}"] = by_cpu[(len(by_cpu) - 1) // 2]
+    return out
+
+
+def _label(key: str) -> str:
+    return next(label for k, label, _ in PHASES if k == key)
 
 
 REPLICA_ROUNDS = 3
