@@ -62,7 +62,9 @@ class LuaWrites:
 
     def __init__(self, redis: Redis) -> None:
         self.redis = redis
-        self.keys = ["{wc}:rv", "{wc}:log", "{wc}:obj", "{wc}:epoch"]
+        # keys of its own: a server serving the same Redis between the rounds must not see
+        # (nor tail, nor take for another history) the ceiling's writes
+        self.keys = ["{ceiling}:rv", "{ceiling}:log", "{ceiling}:obj", "{ceiling}:epoch"]
         self.script = redis.register_script(WRITE_SCRIPT)
         self.epoch = b"ceiling"  # checked on every write, as the server's are
 
