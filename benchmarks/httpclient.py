@@ -177,7 +177,8 @@ class Plan:
     replace / patch / apply: PUT / merge-PATCH / server-side apply (the whole ~3 KB pod, as
     ``kubectl apply --server-side`` sends it) to pods this connection created (``targets[conn]``
     of them), changing an annotation so every request is a real write (its value names the
-    phase too: a value an earlier phase left would make a no-op, which writes nothing).
+    phase and its ``salt`` too: a value an earlier phase left would make a no-op, which writes
+    nothing; phases of one kind that run again, in rounds, each take a salt of their own).
     """
 
     kind: str
@@ -185,6 +186,7 @@ class Plan:
     targets: tuple[int, ...] = ()
     keep: int = 256
     prefix: str = "bench"
+    salt: str = ""
 
 
 def create_target(conn: int, seq: int) -> tuple[str, str, int]:
@@ -215,7 +217,7 @@ def request_factory(plan: Plan, conn: int) -> Callable[[int], bytes]:
         def replace(seq: int) -> bytes:
             ns, name, index = create_target(conn, seq % targets)
             pod = orjson.loads(body_template(index % 30).replace(NAME_PLACEHOLDER.encode(), name.encode()))
-            pod["metadata"]["annotations"]["bench/rev"] = f"{plan.kind}-{seq}"
+            pod["metadata"]["annotations"]["bench/rev"] = f"{plan.kind}{plan.salt}-{seq}"
             return raw_request("PUT", f"/api/v1/namespaces/{ns}/pods/{name}", orjson.dumps(pod))
 
         return replace
@@ -224,16 +226,17 @@ def request_factory(plan: Plan, conn: int) -> Callable[[int], bytes]:
         def apply(seq: int) -> bytes:
             ns, name, index = create_target(conn, seq % targets)
             pod = orjson.loads(body_template(index % 30).replace(NAME_PLACEHOLDER.encode(), name.encode()))
-            pod["metadata"]["annotations"]["bench/rev"] = f"{plan.kind}-{seq}"
+            pod["metadata"]["annotations"]["bench/rev"] = f"{plan.kind}{plan.salt}-{seq}"
             path = f"/api/v1/namespaces/{ns}/pods/{name}?fieldManager=bench&force=true"
             return raw_request("PATCH", path, orjson.dumps(pod), APPLY_PATCH)
 
         return apply
     if plan.kind == "patch":
+        salt = plan.salt.encode()
 
         def patch(seq: int) -> bytes:
             ns, name, _ = create_target(conn, seq % targets)
-            body = b'{"metadata":{"annotations":{"bench/rev":"patch-%d"}}}' % seq
+            body = b'{"metadata":{"annotations":{"bench/rev":"patch%b-%d"}}}' % (salt, seq)
             return raw_request("PATCH", f"/api/v1/namespaces/{ns}/pods/{name}", body, MERGE_PATCH)
 
         return patch

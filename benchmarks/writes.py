@@ -264,7 +264,7 @@ def _verb_rounds(server: procs.ServerProcess, redis_url: str, cfg: Config, redis
         ceilings["update"] = _ceiling(redis_url, "update", short, redis_pid, "ceiling")
         for verb in VERBS[1:]:
             label = f"{_label(verb)} (round {number})"
-            phases[verb] = _phase(server, Plan(verb, targets=targets), short, label)
+            phases[verb] = _phase(server, Plan(verb, targets=targets, salt=f"r{number}"), short, label)
         rounds.append({"ceilings": ceilings, "phases": phases})
         figures.append(
             {
