@@ -201,3 +201,13 @@ def test_the_api_answers_503_for_writes_cut_mid_batch_and_keeps_the_rest(
     finally:
         admin.close()
         server.stop()
+
+
+async def test_the_current_rv_is_that_of_the_version_redis_holds(store: Store) -> None:
+    assert await store.current_rv("pods", "ns/r1") is None
+    committed = await store.write("pods", "ns/r1", "ADDED", pod("r1"), expected_rv=None)
+    assert await store.current_rv("pods", "ns/r1") == committed.rv
+    again = await store.write("pods", "ns/r1", "MODIFIED", pod("r1"), expected_rv=committed.rv)
+    assert await store.current_rv("pods", "ns/r1") == again.rv
+    await store.write("pods", "ns/r1", "DELETED", pod("r1"), expected_rv=again.rv)
+    assert await store.current_rv("pods", "ns/r1") is None

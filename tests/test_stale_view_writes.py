@@ -19,7 +19,7 @@ from watchcache.machinery import errors
 from watchcache.machinery.objects import Object
 from watchcache.registry.deletion import DeleteOptions
 from watchcache.registry.resource import ResourceRegistry, WriteOptions
-from watchcache.storage.store import Store
+from watchcache.storage.store import Store, Stored
 
 OPTS = WriteOptions(manager="test")
 
@@ -97,6 +97,39 @@ async def test_a_no_op_on_the_latest_version_writes_nothing(store: Store) -> Non
     written = await b.update("ns", "p", labelled(a="1"), OPTS)
     assert written.pod()["metadata"]["resourceVersion"] == latest_rv
     assert (await current(store))["metadata"]["resourceVersion"] == latest_rv
+
+
+class Fetches(Store):
+    """A store that counts the versions read from Redis."""
+
+    fetched = 0
+
+    async def get(self, resource: str, key: str) -> Stored | None:
+        self.fetched += 1
+        return await super().get(resource, key)
+
+
+async def test_a_no_op_on_a_view_that_holds_the_latest_takes_only_its_rv_from_redis(store: Store) -> None:
+    """Redis's word that the view's version is the latest settles a no-op: the answer is that
+    version, and no version is fetched from Redis nor written."""
+    manifest = {
+        "metadata": {"name": "p", "labels": {"a": "1"}},
+        "spec": {"containers": [{"name": "c", "image": "i"}]},
+    }
+    a = registry(store)
+    await a.replica.bootstrap()
+    created = await a.create("ns", manifest, OPTS)
+    counting = Fetches(store.redis, prefix=store.prefix)
+    try:
+        b = registry(counting)
+        await b.replica.bootstrap()  # its view holds the latest version
+        head = await store.head()
+        written = await b.update("ns", "p", labelled(a="1"), OPTS)
+        assert written.json == created.json
+        assert counting.fetched == 0
+        assert await store.head() == head
+    finally:
+        await counting.close()
 
 
 async def test_an_error_on_the_latest_version_is_answered(store: Store) -> None:

@@ -379,7 +379,8 @@ class ResourceRegistry:
         starts from its watch cache: the view's version is almost always the latest, and the
         write's compare-and-set on its resourceVersion catches it when not (the script answers
         with the latest, the next attempt's start). What the view's version alone may not
-        settle, Redis's does: an error from ``mutate``, a no-op, a dry run, a missing pod.
+        settle, Redis's does: an error from ``mutate``, a dry run, a missing pod. A no-op needs
+        only Redis's word that the view's version is the latest (its rv), and answers with it.
         """
         key = object_key(namespace, name)
         stored, latest = self._cached(key), False  # latest: read from Redis, not the view
@@ -402,11 +403,11 @@ class ResourceRegistry:
             if self.detect_mutations and not private_copy and orjson.dumps(old) != orjson.dumps(stored.pod()):
                 raise AssertionError(f"an update of {self.resource} {name} changed the current object")
             unchanged = same_content(new, old)
+            if unchanged and (latest or await self.store.current_rv(self.stored, key) == stored.rv):
+                return Written(stored.json)  # a no-op writes nothing: the version as it is
             if not latest and (unchanged or opts.dry_run):
                 stored, latest = await self.store.get(self.stored, key), True
                 continue
-            if unchanged:
-                return self._unwritten(old)
             now = timestamp(self.clock())
             if not opts.applied:
                 self._record_manager(new, old, opts, now)
