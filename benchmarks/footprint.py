@@ -86,7 +86,7 @@ def background(redis_url: str, stop: Any, rate: float) -> dict[str, Any]:
 
 
 def _bootstrap_log_s(log: Path) -> float | None:
-    found = re.search(rb"view ready: \d+ pods at resourceVersion \d+ in ([\d.]+)s", log.read_bytes())
+    found = re.search(rb"view ready: [^\n]*? at resourceVersion \d+ in ([\d.]+)s", log.read_bytes())
     return float(found.group(1)) if found else None
 
 
