@@ -552,16 +552,22 @@ class Store:
         return self.obj_key if resource == LEGACY_RESOURCE else f"{self.obj_key}:{resource}"
 
     async def get(self, resource: str, key: str) -> Stored | None:
-        raw = await self.commits.call(pack_command("HGET", self.objects_key(resource), key))
+        raw = await self._current(resource, key)
         return None if raw is None else _decode_stored(raw)
 
     async def current_rv(self, resource: str, key: str) -> int | None:
         """The rv of ``key``'s current version (None: there is none), decoding nothing else:
-        what confirms that the version a replica holds is still the latest. (Redis has no
-        read of part of a hash value; a script cutting the rv out there cost Redis 5x the
-        ``HGET``, and Redis's core is the one every replica shares.)"""
-        raw = await self.commits.call(pack_command("HGET", self.objects_key(resource), key))
+        what confirms that the version a replica holds is still the latest. (Redis reads no
+        part of a hash value; a script cutting the rv out there cost Redis more than sending
+        the whole, and Redis's core is the one every replica shares.)"""
+        raw = await self._current(resource, key)
         return None if raw is None else int(raw.partition(b" ")[0])
+
+    async def _current(self, resource: str, key: str) -> bytes | None:
+        """The Redis-side view's entry of ``key``, over the writes' connection (after them)."""
+        return cast(
+            bytes | None, await self.commits.call(pack_command("HGET", self.objects_key(resource), key))
+        )
 
     async def write(
         self,
