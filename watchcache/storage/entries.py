@@ -38,8 +38,8 @@ class Event:
     applying its own write already holds the entry the writer built, and never parses it."""
 
     __slots__ = (
-        "_pod", "author", "json", "key", "noted", "previous", "previous_rv", "resource", "rv", "summary",
-        "time_ms", "type",
+        "_pod", "_previous", "author", "json", "key", "noted", "packed_previous", "previous_rv", "resource",
+        "rv", "summary", "time_ms", "type",
     )  # fmt: skip
 
     def __init__(
@@ -48,7 +48,7 @@ class Event:
         type: EventType,
         key: str,
         json: bytes,
-        previous: SelectorState | None = None,
+        packed_previous: bytes = b"",  # the replaced version's selector state, packed (b"": none)
         previous_rv: int = 0,  # the rv of the version this event replaced (0: none)
         time_ms: int = 0,  # when Redis appended it (its clock, ms)
         summary: bytes = b"",  # the writer's packed view summary (``view.Summary``), if any
@@ -62,7 +62,8 @@ class Event:
         self.type = type
         self.key = key
         self.json = json  # the version (for DELETED: its last state), stamped with this rv
-        self.previous = previous
+        self.packed_previous = packed_previous
+        self._previous: SelectorState | None = None
         self.previous_rv = previous_rv
         self.time_ms = time_ms
         self.summary = summary
@@ -74,6 +75,14 @@ class Event:
         if self._pod is None:
             self._pod = orjson.loads(self.json)
         return self._pod
+
+    @property
+    def previous(self) -> SelectorState | None:
+        """The replaced version's labels and selectable fields, unpacked when first asked: only
+        a watcher's selector reads them, and most events meet none."""
+        if self._previous is None and self.packed_previous:
+            self._previous = unpack_previous(self.packed_previous)
+        return self._previous
 
 
 # Where the rv goes: a value no client can know, so its one occurrence is metadata's own
@@ -242,7 +251,7 @@ def decode_entry(entry_id: bytes | str, fields: dict[bytes, bytes]) -> Event:
         fields[b"t"].decode(),  # type: ignore[arg-type]
         fields[b"k"].decode(),
         stored_json(fields[b"o"], rv),
-        unpack_previous(fields[b"p"]),
+        fields[b"p"],
         int(fields.get(b"r", b"0")),
         int(fields.get(b"ts", b"0")),
         fields.get(b"s", b""),
