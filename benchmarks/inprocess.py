@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import gc
 import sys
 import tempfile
@@ -126,26 +127,30 @@ async def run(redis_url: str, conns: int, writes: int, phases: tuple[str, ...] =
         body = bodies[seq % 30].replace(b'"@@"', b'"p-%d-%d"' % (conn, seq))
         return "POST", "/api/v1/namespaces/ns-0/pods", body, b"application/json"
 
-    def replace(conn: int, seq: int) -> tuple[str, str, bytes, bytes]:
+    # each update changes an annotation to a value naming the phase and its place in the run: a
+    # value the pod already held would make a no-op, which writes nothing (``--phases patch,patch``)
+    def replace(conn: int, seq: int, salt: str) -> tuple[str, str, bytes, bytes]:
         pod = orjson.loads(bodies[seq % 30].replace(b'"@@"', b'"p-%d-%d"' % (conn, seq)))
-        pod["metadata"]["annotations"]["bench/rev"] = "1"
+        pod["metadata"]["annotations"]["bench/rev"] = f"replace{salt}"
         return "PUT", f"/api/v1/namespaces/ns-0/pods/p-{conn}-{seq}", orjson.dumps(pod), b"application/json"
 
-    def patch(conn: int, seq: int) -> tuple[str, str, bytes, bytes]:
-        body = b'{"metadata":{"annotations":{"bench/rev":"patch-%d"}}}' % seq
+    def patch(conn: int, seq: int, salt: str) -> tuple[str, str, bytes, bytes]:
+        body = b'{"metadata":{"annotations":{"bench/rev":"patch%b-%d"}}}' % (salt.encode(), seq)
         return "PATCH", f"/api/v1/namespaces/ns-0/pods/p-{conn}-{seq}", body, MERGE_PATCH
 
-    def apply(conn: int, seq: int) -> tuple[str, str, bytes, bytes]:
+    def apply(conn: int, seq: int, salt: str) -> tuple[str, str, bytes, bytes]:
         pod = orjson.loads(bodies[seq % 30].replace(b'"@@"', b'"p-%d-%d"' % (conn, seq)))
-        pod["metadata"]["annotations"]["bench/rev"] = "apply"
+        pod["metadata"]["annotations"]["bench/rev"] = f"apply{salt}"
         path = f"/api/v1/namespaces/ns-0/pods/p-{conn}-{seq}?fieldManager=bench&force=true"
         return "PATCH", path, orjson.dumps(pod), APPLY_PATCH
 
-    requests = {"create": create, "replace": replace, "patch": patch, "apply": apply}
+    updates = {"replace": replace, "patch": patch, "apply": apply}
     out = {"create": await phase(app, "create", conns, writes, create)}  # the others' targets
-    for name in phases:
+    for place, name in enumerate(phases):
         if name != "create":
-            out[name] = await phase(app, name, conns, writes, requests[name])
+            out[name] = await phase(
+                app, name, conns, writes, functools.partial(updates[name], salt=str(place))
+            )
     try:
         await asyncio.wait_for(stop(), 10)
     except TimeoutError:  # seen: the tailer's cancelled XREAD BLOCK not returning
