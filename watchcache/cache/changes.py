@@ -18,7 +18,7 @@ from watchcache.cache.replica import Applied
 from watchcache.machinery import errors
 from watchcache.machinery.kinds import Kind
 from watchcache.machinery.selectors import FieldSelector, LabelSelector, SelectorState
-from watchcache.storage.entries import Event, EventType, unpack_previous
+from watchcache.storage.entries import Event, EventType
 
 LEFT = "LEFT"  # a MODIFIED event after which the pod no longer matches: sent as DELETED
 
@@ -61,8 +61,8 @@ class Change:
     """One event as watchers see it; its wire lines are built lazily, once, and shared."""
 
     __slots__ = (
-        "_lines", "_previous", "json", "key", "kind", "packed_previous", "previous_json", "previous_rv",
-        "resource", "rv", "state", "type",
+        "_lines", "json", "key", "kind", "previous", "previous_json", "previous_rv", "resource", "rv",
+        "state", "type",
     )  # fmt: skip
 
     def __init__(
@@ -73,7 +73,7 @@ class Change:
         key: str,
         json: bytes,
         state: SelectorState,
-        packed_previous: bytes,  # the replaced version's selector state (Event.packed_previous)
+        previous: SelectorState | None,
         previous_json: bytes | None,
         previous_rv: int = 0,
     ) -> None:
@@ -84,8 +84,7 @@ class Change:
         self.key = key
         self.json = json
         self.state = state
-        self.packed_previous = packed_previous
-        self._previous: SelectorState | None = None
+        self.previous = previous
         self.previous_json = previous_json
         self.previous_rv = previous_rv
         self._lines: dict[tuple[str, bool, Kind | None], bytes] = {}
@@ -93,47 +92,26 @@ class Change:
     @classmethod
     def from_applied(cls, applied: Applied) -> Change:
         kind, event, entry, prev = applied.kind, applied.event, applied.entry, applied.previous
+        # the replaced version's selector state: the view's entry of it holds it already, so the
+        # event's packed copy is unpacked only when the view did not hold that version
+        previous = (
+            prev.selector_state if prev is not None and prev.rv == event.previous_rv else event.previous
+        )
         if entry is not None:
             json, state = entry.json, entry.selector_state
         else:
             json = event.json
-            state = event.previous if event.type == "DELETED" and event.previous else _state_of(kind, event)
+            state = previous if event.type == "DELETED" and previous else _state_of(kind, event)
         prev_json = prev.json if prev is not None and prev.rv < event.rv else None
-        return cls(
-            kind,
-            event.rv,
-            event.type,
-            event.key,
-            json,
-            state,
-            event.packed_previous,
-            prev_json,
-            event.previous_rv,
-        )
+        return cls(kind, event.rv, event.type, event.key, json, state, previous, prev_json, event.previous_rv)
 
     @classmethod
     def from_event(cls, kind: Kind, event: Event) -> Change:
         """A change replayed from the Redis stream (older than the in-memory window)."""
         state = event.previous if event.type == "DELETED" and event.previous else _state_of(kind, event)
         return cls(
-            kind,
-            event.rv,
-            event.type,
-            event.key,
-            event.json,
-            state,
-            event.packed_previous,
-            None,
-            event.previous_rv,
+            kind, event.rv, event.type, event.key, event.json, state, event.previous, None, event.previous_rv
         )
-
-    @property
-    def previous(self) -> SelectorState | None:
-        """The replaced version's labels and selectable fields, unpacked when a watcher's
-        filter first asks (``Event.previous``)."""
-        if self._previous is None and self.packed_previous:
-            self._previous = unpack_previous(self.packed_previous)
-        return self._previous
 
     def judge(self, flt: WatchFilter) -> str | None:
         """The event type this change is for a watcher with ``flt``, or None (list-watch §5)."""
