@@ -358,6 +358,14 @@ class ResourceRegistry:
         entry = self.view.get(key)
         return None if entry is None else Stored(entry.rv, entry.json, noted=entry.noted)
 
+    def _selector_state(self, key: str, stored: Stored, obj: Object) -> SelectorState:
+        """The labels and selectable fields of ``stored`` (parsed as ``obj``), which its event
+        records as what it replaced: the view's entry of that version holds them already."""
+        entry = self.view.get(key)
+        if entry is not None and entry.rv == stored.rv:
+            return entry.selector_state
+        return Summary.of(obj, self.kind.fields).selector_state
+
     async def update(
         self,
         namespace: str | None,
@@ -414,7 +422,7 @@ class ResourceRegistry:
             if opts.dry_run:
                 return self._unwritten(with_resource_version(new, stored.rv))
             version, summary = self._encoded(new)
-            previous = Summary.of(old, self.kind.fields).selector_state
+            previous = self._selector_state(key, stored, old)
             removes = removes_after_update(new) and not self.kind.deletion_held(new)
             del old, new  # (see _encoded)
             try:
@@ -514,15 +522,13 @@ class ResourceRegistry:
                     continue
                 return self._unwritten(with_resource_version(plan.update or pod, stored.rv))
             committed = Committed(stored.rv, stored.json, stored.noted)
-            previous = Summary.of(pod, self.kind.fields)
+            previous = self._selector_state(key, stored, pod)
             modifies, removes = plan.update is not None, plan.remove
             version, summary = self._encoded(plan.update if plan.update is not None else pod)
             del pod, plan  # (see _encoded)
             try:
                 if modifies:
-                    committed = await self._write(
-                        key, "MODIFIED", version, summary, stored.rv, previous.selector_state
-                    )
+                    committed = await self._write(key, "MODIFIED", version, summary, stored.rv, previous)
                 if removes:
                     committed = await self._remove(key, version, summary, committed)
             except VersionMismatch as exc:
