@@ -121,11 +121,6 @@ def body_type(request: Request, *, protobuf_ok: bool) -> str:
     raise errors.unsupported_media_type(BODY_TYPES_TEXT)
 
 
-async def decode_body(request: Request, field_validation: str) -> tuple[Object, list[str]]:
-    content_type = check_body_type(request)
-    return decoded(request, await read_body(request), content_type, field_validation)
-
-
 def decoded(
     request: Request, body: bytes, content_type: str, field_validation: str
 ) -> tuple[Object, list[str]]:
@@ -265,9 +260,9 @@ async def list_objects(
 async def create(request: Request) -> Response:
     negotiate(request.headers.get("accept"))
     namespace = request.path_params.get("namespace")
-    check_body_type(request)
+    content_type = check_body_type(request)
     opts, validation = write_options(request, "CreateOptions")
-    pod, warnings = await decode_body(request, validation)
+    pod, warnings = decoded(request, await read_body(request), content_type, validation)
     creating = registry(request).create(namespace, pod, opts)
     del pod  # the registry lets go of it before the round trip (ResourceRegistry._encoded)
     written = await creating

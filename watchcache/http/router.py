@@ -1,7 +1,8 @@
 """A segment-matching ASGI router for the fixed set of Kubernetes paths, and the error mapping.
 
 The API has a handful of path shapes, so routes are matched by splitting the path once and
-comparing segments, not by scanning regexes. Endpoints take a Starlette ``Request`` and return a
+comparing segments, not by scanning regexes. Endpoints take a Starlette ``Request`` (an
+``ApiRequest``: its headers indexed, its query's parse shared) and return a
 ``Response``; every exception they raise leaves through :func:`error_response`, the one place
 that turns errors into a Kubernetes ``Status``. A route may also name a raw handler for its
 commonest GET (the pod GET of informers and controllers): it answers straight on the ASGI scope
@@ -23,6 +24,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.types import Receive, Scope, Send
 
+from watchcache.http.request import ApiRequest
 from watchcache.http.responses import status_response
 from watchcache.machinery import errors
 from watchcache.machinery.params import default_field_manager
@@ -91,12 +93,12 @@ class Router:
             raw = route.raw if route is not None and scope["method"] == "GET" else None
             if raw is not None and await raw(scope, params, send):
                 return
-            request = Request(scope, receive)
+            request = ApiRequest(scope, receive)
             if scope["method"] in AUTHORED:
                 _record_author(request)
             response = await self._dispatch(scope, request, found)
         except Exception as exc:
-            response = error_response(Request(scope, receive), exc)
+            response = error_response(ApiRequest(scope, receive), exc)
         await response(scope, receive, send)
 
     async def _dispatch(

@@ -28,9 +28,10 @@ def validate_pod_update(new: dict[str, Any], old: dict[str, Any]) -> list[FieldE
     errors += validate_object_meta(new_meta)
     if new_spec != old_spec:
         # An unchanged spec is the stored one, which passed these very rules when it was
-        # written; most updates (status, labels, annotations) skip a walk of every container.
+        # written, and one that did not change broke no rule of change; most updates (status,
+        # labels, annotations) skip every walk of the containers.
         errors += validate_pod_spec(new_spec)
-    errors += _validate_spec_update(new_spec, old_spec)
+        errors += _validate_spec_update(new_spec, old_spec)
     return errors
 
 
@@ -46,7 +47,7 @@ _SPEC_FORBIDDEN = (
 
 def _validate_spec_update(new: dict[str, Any], old: dict[str, Any]) -> list[FieldError]:
     """Only images, activeDeadlineSeconds, toleration additions, gate removals, a negative
-    grace period → 1 and (while gated) nodeSelector additions may change."""
+    grace period → 1 and (while gated) nodeSelector additions may change (of a changed spec)."""
     errors: list[FieldError] = []
     for list_name in ("containers", "initContainers"):
         list_errors, stop = _container_updates(
@@ -63,8 +64,6 @@ def _validate_spec_update(new: dict[str, Any], old: dict[str, Any]) -> list[Fiel
         return errors
     errors += _toleration_updates(_dicts(new.get("tolerations")), _dicts(old.get("tolerations")))
     errors += _scheduling_gate_updates(_dicts(new.get("schedulingGates")), _dicts(old.get("schedulingGates")))
-    if new == old:
-        return errors
     munged = _munge_allowed_changes(new, old)
     if old.get("schedulingGates"):
         errors += _node_selector_update(munged.get("nodeSelector"), old.get("nodeSelector"))
