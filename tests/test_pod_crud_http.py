@@ -502,3 +502,31 @@ def test_writes_that_take_fields_from_a_manager_leave_the_same_template_pods_as_
     assert api.get(f"/api/v1/namespaces/{ns}/pods/twin-b").json()["metadata"]["managedFields"] == before
     owners = api.get(f"/api/v1/namespaces/{ns}/pods/twin-a").json()["metadata"]["managedFields"]
     assert "taker" in [e["manager"] for e in owners] and any(e.get("subresource") == "status" for e in owners)
+
+
+def test_each_write_records_the_manager_its_own_user_agent_or_field_manager_names(
+    api: httpx.Client, ns: str
+) -> None:
+    """Writes with the same query from different clients (and the same client naming other
+    managers) each get their own options; a refused option is refused every time it is sent."""
+    managers = {}
+    for name, agent, query in [
+        ("by-kubectl", "kubectl/v1.32.0 (linux/amd64)", {}),
+        ("by-operator", "my-operator/2.1", {}),
+        ("by-kubectl-named", "kubectl/v1.32.0 (linux/amd64)", {"fieldManager": "named"}),
+    ]:
+        response = api.post(
+            f"/api/v1/namespaces/{ns}/pods",
+            params=query,
+            json=pod_manifest(name),
+            headers={"User-Agent": agent},
+        )
+        assert response.status_code == 201, response.text
+        (entry,) = response.json()["metadata"]["managedFields"]
+        managers[name] = entry["manager"]
+    assert managers == {"by-kubectl": "kubectl", "by-operator": "my-operator", "by-kubectl-named": "named"}
+    for _ in range(2):
+        refused = api.post(
+            f"/api/v1/namespaces/{ns}/pods", params={"dryRun": "true"}, json=pod_manifest("no")
+        )
+        assert refused.status_code == 422, refused.text

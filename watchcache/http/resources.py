@@ -21,6 +21,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
+from watchcache.http.request import parsed_query
 from watchcache.http.responses import JSON, is_pretty, json_response, negotiate, plain_json
 from watchcache.machinery import errors, params, protobuf
 from watchcache.machinery.decode import DecodeError, check_fields, decode_object, decode_object_json
@@ -37,6 +38,7 @@ from watchcache.registry.deletion import DeleteOptions, validate_options
 from watchcache.registry.resource import ListResult, ResourceRegistry, WriteOptions
 
 MAX_BODY_BYTES = 3 * 1024 * 1024  # kube-apiserver's request body limit
+OPTIONS_CACHED = 1024  # distinct (query, User-Agent, route) of writes whose options are kept
 LIST_CHUNK_BYTES = 1 << 20  # a streamed list is sent in ~1 MiB chunks
 LIST_TAIL = b"]}"
 BODY_TYPES = ("application/json", "application/yaml")
@@ -96,10 +98,17 @@ def user_agent(request: Request) -> str:
 
 def write_options(request: Request, kind: str, subresource: str | None = None) -> tuple[WriteOptions, str]:
     """dryRun, fieldManager and fieldValidation of a create/update/patch (kind: *Options)."""
-    query = request.query_params
-    dry_run = params.dry_run(query.getlist("dryRun"), kind)
-    validation = params.field_validation(query, kind)
-    manager = params.field_manager(query, user_agent(request), kind)
+    return _write_options(request.scope["query_string"], user_agent(request), kind, subresource)
+
+
+@functools.lru_cache(maxsize=OPTIONS_CACHED)
+def _write_options(query: bytes, agent: str, kind: str, subresource: str | None) -> tuple[WriteOptions, str]:
+    """A write's options follow from its query, its User-Agent and its route alone, and a
+    cluster's writers send a handful of each: worked out once each, and shared (frozen)."""
+    parsed = parsed_query(query)
+    dry_run = params.dry_run(parsed.getlist("dryRun"), kind)
+    validation = params.field_validation(parsed, kind)
+    manager = params.field_manager(parsed, agent, kind)
     return WriteOptions(manager=manager, dry_run=dry_run, subresource=subresource), validation
 
 
