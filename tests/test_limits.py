@@ -88,6 +88,25 @@ def test_a_head_that_never_finishes_is_closed(tight: Server) -> None:
 
 
 @pytest.mark.e2e
+def test_each_head_of_a_kept_alive_connection_has_its_own_deadline(tight: Server) -> None:
+    """The deadline is the head's own: a head that stalls after an earlier one on the same
+    connection is closed a head timeout (1 s) after it began, not at the earlier one's."""
+    sock = _connect(tight)
+    sock.sendall(b"GET /api/v1/namespaces/limits/pods HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert sock.recv(65536).startswith(b"HTTP/1.1 200")
+    time.sleep(0.6)  # the first head's deadline falls while the next one is being read
+    sock.sendall(b"GET /api/v1/pods HTTP/1.1\r\nHost: x\r\n")  # and never the blank line
+    started = time.monotonic()
+    sock.settimeout(0.7)
+    with pytest.raises(TimeoutError):
+        sock.recv(100)  # still open past the first head's deadline
+    sock.settimeout(5)
+    assert sock.recv(100) == b""
+    assert 0.9 < time.monotonic() - started < 3
+    sock.close()
+
+
+@pytest.mark.e2e
 def test_an_oversize_head_gets_431(tight: Server) -> None:
     sock = _connect(tight)
     sock.sendall(b"GET /api/v1/pods HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * (1100 << 10) + b"\r\n\r\n")
