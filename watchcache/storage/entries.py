@@ -215,8 +215,13 @@ def compact(encoded: bytes) -> bytes:
     return bytes(memoryview(encoded))
 
 
+# One packer, reused: ``msgpack.packb`` makes a Packer per call, and each allocates (and frees)
+# a 256 KiB buffer; a write packs three times. (Used from the event loop's thread only.)
+_PACKER = msgpack.Packer(use_bin_type=True)
+
+
 def pack(value: Any) -> bytes:
-    return msgpack.packb(value, use_bin_type=True)
+    return _PACKER.pack(value)
 
 
 def unpack(data: bytes) -> Any:
