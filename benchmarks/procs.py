@@ -139,14 +139,19 @@ def start_process(
 
 
 @contextlib.contextmanager
-def watchcache_server(redis_url: str, workdir: Path, log_level: str = "warning") -> Iterator[ServerProcess]:
-    """``python -m watchcache serve`` (uvloop + httptools, as the CLI configures uvicorn)."""
+def watchcache_server(
+    redis_url: str, workdir: Path, log_level: str = "warning", checkout: str | None = None
+) -> Iterator[ServerProcess]:
+    """``python -m watchcache serve`` (uvloop + httptools, as the CLI configures uvicorn), from
+    ``checkout`` (a clone of another commit), else from --server-from's, else from this one."""
     port = find_free_port()
     args = [
         sys.executable, "-m", "watchcache", "serve", "--port", str(port), "--redis-url", redis_url,
         "--data-dir", str(workdir), "--log-level", log_level,
     ]  # fmt: skip
-    server = start_process("watchcache", args, workdir, "/readyz", port, os.environ.get(SERVER_PATH_ENV))
+    server = start_process(
+        "watchcache", args, workdir, "/readyz", port, checkout or os.environ.get(SERVER_PATH_ENV)
+    )
     progress(f"watchcache server pid {server.pid} on :{port}, ready after {server.ready_s:.2f}s")
     profiler = _profile(server)
     try:
