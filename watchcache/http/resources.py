@@ -98,7 +98,7 @@ def user_agent(request: Request) -> str:
 
 def write_options(request: Request, kind: str, subresource: str | None = None) -> tuple[WriteOptions, str]:
     """dryRun, fieldManager and fieldValidation of a create/update/patch (kind: *Options)."""
-    return _write_options(request.scope["query_string"], user_agent(request), kind, subresource)
+    return _write_options(request.scope.get("query_string", b""), user_agent(request), kind, subresource)
 
 
 @functools.lru_cache(maxsize=OPTIONS_CACHED)
