@@ -2,9 +2,10 @@
 
 Against a private redis-server: ordering, per-write compare-and-swap outcomes, a command Redis
 rejects failing only itself, a batch reaching a blocked reader in one reply (it is one
-MULTI/EXEC transaction), a lost script cache, and a connection cut while writes are in
-flight (exactly those fail, with a Redis error the API answers as 503; nothing acknowledged is
-lost).
+MULTI/EXEC transaction), a lost script cache, a connection cut while writes are in flight
+(exactly those fail, with a Redis error the API answers as 503; nothing acknowledged is lost),
+and a master turned replica (its READONLY answers fail the writes as a lost connection would,
+and the connection is left for a new one).
 """
 
 from __future__ import annotations
@@ -159,6 +160,35 @@ async def test_a_connection_cut_mid_batch_fails_exactly_the_writes_in_flight(
         stored = await store.get("pods", f"ns/ok{i}")
         assert stored is not None and stored.rv == rv
     admin.close()
+
+
+async def test_a_master_turned_replica_fails_the_writes_it_refuses_and_is_left(
+    private_redis: EmbeddedRedis, store: Store
+) -> None:
+    """A READONLY answer (a failover demoted the master the connection reaches) fails the
+    write with a connection error (503 at the API) and drops the connection, so that the next
+    write connects afresh (through Sentinel, to the new master); nothing refused was applied."""
+    first = await store.write("pods", "ns/before", "ADDED", pod("before"), expected_rv=None)
+    admin = redis.Redis.from_url(private_redis.url)
+    writers = {c["id"] for c in admin.client_list() if c["cmd"] in ("evalsha", "eval", "exec")}
+    admin.execute_command("REPLICAOF", "127.0.0.1", "1")  # a master nobody runs: read-only, data kept
+    try:
+        alone = store.write("pods", "ns/refused-alone", "ADDED", pod("alone"), expected_rv=None)
+        refused = [*await asyncio.gather(alone, return_exceptions=True)]  # a command of its own
+        refused += await asyncio.gather(  # a transaction's (READONLY inside EXEC's answer)
+            *(store.write("pods", f"ns/refused{i}", "ADDED", pod(f"r{i}"), expected_rv=None) for i in range(3)),
+            return_exceptions=True,
+        )
+        assert all(isinstance(r, RedisConnectionError) and "replica" in str(r) for r in refused), refused
+        await asyncio.sleep(0.2)
+        assert writers and not writers & {c["id"] for c in admin.client_list()}  # dropped
+    finally:
+        admin.execute_command("REPLICAOF", "NO", "ONE")
+        admin.close()
+    after = await store.write("pods", "ns/after", "ADDED", pod("after"), expected_rv=None)
+    assert after.rv > first.rv
+    for key in ("ns/refused-alone", *(f"ns/refused{i}" for i in range(3))):
+        assert await store.get("pods", key) is None
 
 
 def test_the_api_answers_503_for_writes_cut_mid_batch_and_keeps_the_rest(

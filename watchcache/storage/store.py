@@ -39,7 +39,6 @@ from typing import Any, cast
 
 import hiredis
 from redis.asyncio import Redis
-from redis.asyncio.connection import AbstractConnection
 from redis.asyncio.retry import Retry
 from redis.asyncio.sentinel import Sentinel
 from redis.backoff import NoBackoff
@@ -60,7 +59,7 @@ from watchcache.storage.entries import (
     stored_json,
     unstamped,
 )
-from watchcache.storage.groupcommit import GroupCommit, NotReplicated, pack_command
+from watchcache.storage.groupcommit import GroupCommit, NotReplicated, pack_command, taken_over
 
 WRITE_SCRIPT = """
 -- KEYS[1] rv counter, KEYS[2] event stream, KEYS[3] Redis-side view (hash)
@@ -397,13 +396,9 @@ class OwnConnection:
 
     async def _connect(self) -> _Replies:
         await self.close()
-        conn: AbstractConnection = self._make()
-        await conn.connect()
-        # the handshake done, the stream is ours: redis-py lets go of it, hiredis reads it
-        writer = cast(asyncio.StreamWriter, conn._writer)
-        conn._reader = conn._writer = None
-        replies = _Replies(writer.transport)
-        writer.transport.set_protocol(replies)
+        writer, transport = await taken_over(self._make())  # the handshake done, hiredis reads
+        replies = _Replies(transport)
+        transport.set_protocol(replies)
         self._writer, self._replies = writer, replies
         return replies
 
