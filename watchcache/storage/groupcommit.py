@@ -166,7 +166,14 @@ class _Pipe(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         self.reader.feed(data)
         in_flight = self.in_flight
-        while (reply := self.reader.gets()) is not False:  # False: not all of one yet
+        while True:
+            try:
+                reply = self.reader.gets()
+            except InvalidResponse as exc:  # not Redis's protocol: nothing more can be read
+                self.owner.broken(self, RedisConnectionError(f"unreadable reply from Redis: {exc}"))
+                return
+            if reply is False:  # not all of one yet
+                return
             if _refused_as_replica(reply):  # the master is a replica now (a failover)
                 self.owner.broken(self, RedisConnectionError("the Redis master is now a replica (READONLY)"))
                 return
