@@ -157,7 +157,8 @@ class _Pipe(asyncio.Protocol):
     def __init__(
         self, owner: GroupCommit, writer: asyncio.StreamWriter, transport: asyncio.Transport
     ) -> None:
-        self.owner, self.writer, self.transport = owner, writer, transport
+        self.owner, self.transport = owner, transport
+        self.writer = writer  # held: collecting it closes the transport
         # errors as redis-py's parser makes them (NOSCRIPT is NoScriptError, ...), nested too
         self.reader = hiredis.Reader(protocolError=InvalidResponse, replyError=BaseParser.parse_error)
         self.in_flight: deque[Pending] = deque()
