@@ -17,11 +17,13 @@ from pathlib import Path
 from typing import Any
 
 import redis
+from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ExecAbortError, RedisError, ResponseError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from watchcache.process.embedded_redis import EmbeddedRedis
-from watchcache.storage.groupcommit import pack_command
+from watchcache.storage.groupcommit import GroupCommit, pack_command
 from watchcache.storage.store import Committed, KeyExists, Store, VersionMismatch
 
 from .conftest import pod_manifest, start_server
@@ -189,6 +191,29 @@ async def test_a_master_turned_replica_fails_the_writes_it_refuses_and_is_left(
     assert after.rv > first.rv
     for key in ("ns/refused-alone", *(f"ns/refused{i}" for i in range(3))):
         assert await store.get("pods", key) is None
+
+
+async def test_a_redis_that_does_not_answer_in_time_fails_what_is_in_flight_and_is_left(
+    private_redis: EmbeddedRedis,
+) -> None:
+    """Past the reply deadline the commands in flight fail with a timeout (503 at the API), the
+    connection is dropped, and once Redis answers again the next call connects afresh."""
+    commits = GroupCommit(Redis.from_url(private_redis.url), reply_timeout_s=0.5)
+    admin = redis.Redis.from_url(private_redis.url)
+    try:
+        assert await commits.call(pack_command("SET", "gc-deadline", "1"), write=True) == b"OK"
+        admin.execute_command("CLIENT", "PAUSE", 3000, "WRITE")  # writes wait in Redis
+        started = time.monotonic()
+        stalled = [commits.call(pack_command("SET", f"gc-deadline-{i}", "2"), write=True) for i in range(3)]
+        outcomes = await asyncio.wait_for(asyncio.gather(*stalled, return_exceptions=True), 5)
+        assert all(isinstance(o, RedisTimeoutError) for o in outcomes), outcomes
+        assert 0.4 < time.monotonic() - started < 2
+        admin.execute_command("CLIENT", "UNPAUSE")
+        assert await commits.call(pack_command("GET", "gc-deadline")) == b"1"  # a new connection
+    finally:
+        admin.execute_command("CLIENT", "UNPAUSE")
+        admin.close()
+        await commits.close()
 
 
 def test_the_api_answers_503_for_writes_cut_mid_batch_and_keeps_the_rest(

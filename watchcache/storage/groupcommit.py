@@ -233,12 +233,18 @@ class GroupCommit:
         fut: asyncio.Future[Any] = self._loop.create_future()
         self._queued.append((packed, fut, write))
         if not self._flushing:
-            self._flushing = True
-            if self._pipe is not None:
-                self._loop.call_soon(self._flush)  # the rest of this turn's calls go with it
-            else:
-                self._connecting = tasks.spawn("group-commit-connect", self._connect_and_flush(), self._loop)
+            self._schedule()
         return fut
+
+    def _schedule(self) -> None:
+        """Send what is queued in the next loop turn (the rest of this turn's calls go with it),
+        connecting first when there is no connection."""
+        assert self._loop is not None
+        self._flushing = True
+        if self._pipe is not None:
+            self._loop.call_soon(self._flush)
+        else:
+            self._connecting = tasks.spawn("group-commit-connect", self._connect_and_flush(), self._loop)
 
     async def close(self) -> None:
         await tasks.cancel(self._connecting)
@@ -272,9 +278,8 @@ class GroupCommit:
             return
         pipe = self._pipe
         if pipe is None:  # dropped since the flush was scheduled: connect afresh
-            self._queued = batch + self._queued
-            self._flushing = True
-            self._connecting = tasks.spawn("group-commit-connect", self._connect_and_flush())
+            self._queued = batch
+            self._schedule()
             return
         futures = [fut for _, fut, _ in batch]
         writes = [write for _, _, write in batch]
