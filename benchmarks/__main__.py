@@ -10,6 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from . import memory
 from .common import SERVER_PATH_ENV, progress
 from .procs import PROFILE_ENV
 
@@ -38,6 +39,7 @@ def main(argv: list[str] | None = None) -> int:
         help="run the watchcache servers from another checkout (e.g. a clone of an older commit), "
         "measured by this checkout's harness and ceilings: before/after comparisons in one run",
     )
+    memory.add_option(parser)
     args = parser.parse_args(argv)
     if args.server_from:
         os.environ[SERVER_PATH_ENV] = str(Path(args.server_from).resolve())
@@ -45,6 +47,8 @@ def main(argv: list[str] | None = None) -> int:
         os.environ[PROFILE_ENV] = str(Path(__file__).parent / "results" / "profiles")
     if args.sizes and args.scenario != "reads":
         parser.error("--sizes applies to the reads scenario only")
+    if not args.no_warm_memory:
+        memory.warm_up(progress)
     scenarios = _scenarios()
     names = list(scenarios) if args.scenario == "all" else [args.scenario]
     for name in names:

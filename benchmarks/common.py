@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from . import memory
+
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 # set by --server-from: the checkout whose ``watchcache`` package the servers run (A/B runs)
 SERVER_PATH_ENV = "WATCHCACHE_BENCH_SERVER_PATH"
@@ -145,6 +147,7 @@ def machine() -> dict[str, Any]:
         "cpu_model": model,
         "python": platform.python_version(),
         "kernel": platform.release(),
+        "memory_warmed": memory.warmed(),
     }
 
 

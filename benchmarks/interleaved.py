@@ -18,7 +18,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from . import procs
+from . import memory, procs
 from .common import git_state, progress, write_results
 from .httpclient import Plan
 from .writes import VERBS, Config, _phase
@@ -73,7 +73,10 @@ def main() -> None:
     parser.add_argument("--verbs", default=",".join(VERBS), help="comma-separated, of " + ", ".join(VERBS))
     parser.add_argument("--rounds", type=int, default=4)
     parser.add_argument("--seconds", type=float, default=4.0, help="each phase's length")
+    memory.add_option(parser)
     args = parser.parse_args()
+    if not args.no_warm_memory:
+        memory.warm_up(progress)
     verbs = tuple(args.verbs.split(","))
     if unknown := set(verbs) - set(VERBS):
         parser.error(f"unknown verbs: {', '.join(sorted(unknown))}")
