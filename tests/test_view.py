@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import orjson
+import pytest
 
 from watchcache.cache.view import Summary, View, make_entry, stored_entry
 from watchcache.kinds.pods.fields import POD_FIELD_NAMES, POD_FIELDS, pod_fields
 from watchcache.machinery.objects import with_resource_version
-from watchcache.storage.entries import Event
+from watchcache.storage.entries import Event, pack, unpack
 
 
 def pod(ns: str, name: str, *, node: str = "", labels: dict[str, str] | None = None) -> dict:
@@ -137,6 +138,13 @@ def test_a_summary_packs_what_the_entry_of_a_parsed_pod_holds() -> None:
     assert stored_entry("a/x", 7, parsed.json, b"", POD_FIELDS) == parsed  # no summary: parsed from the JSON
 
 
+def test_a_summary_with_another_number_of_field_values_is_refused() -> None:
+    packed = Summary.of(pod("a", "x"), POD_FIELDS).packed(POD_FIELDS)
+    uid, terminating, labels, values = unpack(packed)
+    with pytest.raises(ValueError):
+        Summary.unpacked(pack([uid, terminating, labels, values[:-1]]), POD_FIELDS)
+
+
 def test_a_summary_packs_field_values_in_the_order_of_pod_fields() -> None:
     """The packed summary holds values only; their names come from POD_FIELD_NAMES."""
     assert tuple(pod_fields(pod("a", "x"))) == POD_FIELD_NAMES
@@ -163,3 +171,6 @@ def test_an_index_lists_in_key_order_across_inserts_and_deletions() -> None:
     view.apply(event(8, "MODIFIED", "a", "c", node="n2"))  # moves to another node's bucket
     assert listed() == ["a/z", "b/y"]
     assert [e.key for e in view.indexed(None, "n2", {}) or []] == ["a/c"]
+    view.apply(event(9, "MODIFIED", "a", "z", node="n1"))  # a new version in the same bucket
+    assert listed() == ["a/z", "b/y"]
+    assert [e.rv for e in view.indexed("a", "n1", {}) or []] == [9]

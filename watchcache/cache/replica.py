@@ -49,9 +49,11 @@ RETRY_BACKOFF_S = (0.1, 0.2, 0.5, 1.0, 2.0)  # tailer reconnect delays while Red
 PENDING_ENCODINGS_MAX = 10_000  # writer-built entries waiting for the tailer to adopt them
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Applied:
-    """An event as its kind's view took it: the new entry (None if deleted) and the one it replaced."""
+    """An event as its kind's view took it: the new entry (None if deleted) and the one it
+    replaced. Never changed once built; not frozen, as ``view.Entry``: one is built per event
+    on every replica, and a frozen ``__init__`` costs four times as much (0.6 against 0.15 µs)."""
 
     kind: Kind
     event: Event

@@ -80,7 +80,11 @@ class Summary:
     @classmethod
     def unpacked(cls, data: bytes, fields: FieldSet) -> Summary:
         uid, terminating, labels, values = unpack(data)
-        return cls(uid, SelectorState(labels, dict(zip(fields.names, values, strict=True))), terminating)
+        names = fields.names
+        if len(values) != len(names):
+            raise ValueError(f"a summary holds {len(values)} field values, the kind has {len(names)}")
+        # (a comprehension: compiled, it builds the dict directly; dict(zip()) is a generic call)
+        return cls(uid, SelectorState(labels, {names[i]: values[i] for i in range(len(names))}), terminating)
 
 
 def entry_of(key: str, rv: int, json: bytes, summary: Summary, noted: bytes = b"") -> Entry:
@@ -121,9 +125,10 @@ class Bucket:
 
     def put(self, entry: Entry) -> None:
         members = self.members
-        if entry.key not in members:
+        size = len(members)
+        members[entry.key] = entry  # one lookup in a bucket that may hold every pod
+        if len(members) != size:
             self._order = None
-        members[entry.key] = entry
 
     def remove(self, key: str) -> None:
         del self.members[key]
