@@ -107,6 +107,23 @@ def test_a_loaded_snapshot_is_indexed_and_then_follows_applied_events() -> None:
     assert view.terminating == set()
 
 
+def test_label_indexes_follow_a_pod_that_changes_one_label_and_keeps_another() -> None:
+    view = View(POD_FIELDS, "spec.nodeName")
+    manifest = with_resource_version(pod("a", "x", labels={"app": "w", "tier": "f"}), 2)
+    view.load([make_entry("a/x", 2, manifest, POD_FIELDS)])  # a snapshot's labels are indexed too
+    assert [e.rv for e in view.indexed(None, None, {"app": "w", "tier": "f"}) or []] == [2]
+
+    def selected(**labels: str) -> list[tuple[str, int]]:
+        return [(e.key, e.rv) for e in view.indexed(None, None, labels) or []]
+
+    view.apply(event(3, "MODIFIED", "a", "x", labels={"app": "w", "tier": "b"}))
+    assert selected(app="w") == [("a/x", 3)]  # the kept label's bucket holds the new version
+    assert selected(tier="f") == []
+    assert selected(tier="b") == selected(app="w", tier="b") == [("a/x", 3)]
+    view.apply(event(4, "DELETED", "a", "x", labels={"app": "w", "tier": "b"}))
+    assert selected(app="w") == selected(tier="b") == []
+
+
 def test_a_key_a_snapshot_returns_twice_keeps_its_newer_version() -> None:
     """HSCAN may return a key twice while Redis rehashes: the newer version wins either way."""
     old = make_entry("a/x", 3, with_resource_version(pod("a", "x", node="n1"), 3), POD_FIELDS)
