@@ -13,6 +13,7 @@ measurements by paying it once, up front (``--no-warm-memory`` skips it).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import mmap
 import time
 from collections.abc import Callable
@@ -70,4 +71,5 @@ def warm_up(progress: Callable[[str], None]) -> None:
         progress(f"first touch of free memory: {(done + CHUNK) >> 30} of {size >> 30} GiB")
     elapsed = time.monotonic() - started
     progress(f"first touch of {size >> 30} GiB took {elapsed:.1f}s (done once per boot)")
-    MARK.write_text(_boot_id())
+    with contextlib.suppress(OSError):  # (no /dev/shm: touched again next time)
+        MARK.write_text(_boot_id())
