@@ -106,6 +106,8 @@ async def test_a_replica_builds_entries_from_the_stored_summary(store: Store) ->
     )
     stored = await store.get("pods", "ns/s")
     assert stored is not None and stored.summary == summary.packed(POD_FIELDS) and stored.json == created.json
+    assert await store.current_rv("pods", "ns/s") == created.rv
+    assert await store.current_rv("pods", "ns/none") is None
     (event,) = await store.read_range(created.rv - 1)
     assert event.summary == summary.packed(POD_FIELDS)
     replica = Replica(store, [POD])

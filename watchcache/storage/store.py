@@ -253,14 +253,23 @@ def _log_line(entry_id: bytes, fields: dict[bytes, bytes]) -> tuple[int, bytes, 
 
 
 def _decode_stored(raw: bytes) -> Stored:
-    """``b"<rv> <n> " + summary + JSON``; older releases wrote ``b"<rv> " + msgpack``."""
-    rv_text, _, rest = raw.partition(b" ")
-    rv = int(rv_text)
-    if not rest[:1].isdigit():  # a JSON object or a msgpack map: never a digit
-        return Stored(rv, stored_json(rest, rv))
-    size, _, rest = rest.partition(b" ")
-    n = int(size)
-    return Stored(rv, rest[n:], rest[:n])
+    """``b"<rv> <n> " + summary + JSON``; older releases wrote ``b"<rv> " + msgpack``.
+
+    Cut by positions: each ``partition`` copied the rest of the value, the ~8 KB JSON twice
+    more per pod a bootstrap loads."""
+    rv, start = _rv_of(raw)
+    if not raw[start : start + 1].isdigit():  # a JSON object or a msgpack map: never a digit
+        return Stored(rv, stored_json(raw[start:], rv))
+    space = raw.index(b" ", start)
+    summary_at = space + 1
+    json_at = summary_at + int(raw[start:space])
+    return Stored(rv, raw[json_at:], raw[summary_at:json_at])
+
+
+def _rv_of(raw: bytes) -> tuple[int, int]:
+    """A stored value's rv, and where the rest of it starts."""
+    space = raw.index(b" ")
+    return int(raw[:space]), space + 1
 
 
 REDIS_TIMEOUT_S = 10.0  # longest wait for any Redis command; > every XREAD BLOCK we send
@@ -556,7 +565,7 @@ class Store:
         part of a hash value; a script cutting the rv out there cost Redis more than sending
         the whole, and Redis's core is the one every replica shares.)"""
         raw = await self._current(resource, key)
-        return None if raw is None else int(raw.partition(b" ")[0])
+        return None if raw is None else _rv_of(raw)[0]
 
     async def _current(self, resource: str, key: str) -> bytes | None:
         """The Redis-side view's entry of ``key``, over the writes' connection (after them)."""
