@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 import orjson
-from sortedcontainers import SortedDict
+from sortedcontainers import SortedList
 
 from watchcache.machinery.objects import Object
 from watchcache.machinery.selectors import FieldSet, SelectorState
@@ -158,7 +158,11 @@ class View:
 
     def reset(self) -> None:
         """Forget everything (before a bootstrap loads a snapshot)."""
-        self._entries: SortedDict = SortedDict()
+        # by key, and the keys in key order (the list order): a SortedDict is the two, but its
+        # Python-level ``__setitem__`` looked the key up again on every write; the view knows
+        # whether a key is new (it looked the held version up) and orders only new keys
+        self._entries: dict[str, Entry] = {}
+        self._keys: SortedList = SortedList()
         # secondary indexes, for what kubelets (spec.nodeName=X) and label-equality lists ask:
         # index_field's value -> its entries; a label's key -> its value -> its entries. Nested,
         # a write finds the buckets of its few-valued labels (tier, release, app) in small dicts
@@ -188,7 +192,8 @@ class View:
             held = merged.get(entry.key)
             if held is None or held.rv < entry.rv:
                 merged[entry.key] = entry
-        self._entries = SortedDict(merged)
+        self._entries = merged
+        self._keys = SortedList(merged)
         by_field: defaultdict[str, dict[str, Entry]] = defaultdict(dict)
         by_label: defaultdict[str, defaultdict[str, dict[str, Entry]]] = defaultdict(
             lambda: defaultdict(dict)
@@ -226,6 +231,7 @@ class View:
         if event.type == "DELETED":
             if held is not None:
                 del self._entries[event.key]
+                self._keys.remove(event.key)
                 self._unindex(held)
             return None
         entry = (
@@ -238,6 +244,8 @@ class View:
 
     def _put(self, entry: Entry, held: Entry | None) -> None:
         key = entry.key
+        if held is None:
+            self._keys.add(key)
         self._entries[key] = entry
         state = entry.selector_state
         if held is not None:
@@ -307,21 +315,21 @@ class View:
         else:
             lo, hi = f"{namespace}/", f"{namespace}0"  # "0" is the byte after "/"
         if start_after is not None and (lo is None or start_after >= lo):
-            keys = self._entries.irange(start_after, hi, inclusive=(False, False))
+            keys = self._keys.irange(start_after, hi, inclusive=(False, False))
         else:
-            keys = self._entries.irange(lo, hi, inclusive=(True, False))
+            keys = self._keys.irange(lo, hi, inclusive=(True, False))
         entries = self._entries
         return [entries[key] for key in keys]
 
     def window(self, namespace: str | None, start_after: str | None, limit: int) -> tuple[list[Entry], int]:
         """The first ``limit`` + 1 entries after ``start_after`` and how many there are in all:
         a page costs O(limit + log n), not O(pods), and ``remainingItemCount`` comes for free."""
-        entries = self._entries
-        lo = 0 if namespace is None else entries.bisect_left(f"{namespace}/")
-        hi = len(entries) if namespace is None else entries.bisect_left(f"{namespace}0")
+        ordered, entries = self._keys, self._entries
+        lo = 0 if namespace is None else ordered.bisect_left(f"{namespace}/")
+        hi = len(ordered) if namespace is None else ordered.bisect_left(f"{namespace}0")
         if start_after is not None:
-            lo = max(lo, entries.bisect_right(start_after))
-        keys = entries.keys()[lo : min(hi, lo + limit + 1)]
+            lo = max(lo, ordered.bisect_right(start_after))
+        keys = ordered[lo : min(hi, lo + limit + 1)]
         return [entries[key] for key in keys], max(hi - lo, 0)
 
 
