@@ -54,6 +54,7 @@ def test_delete_removes_the_entry_and_its_index_entries() -> None:
     assert view.get("a/x") is None
     assert view.indexed(None, "n1", {}) == []
     assert view.indexed(None, None, {"app": "w"}) == []
+    assert view.entries() == [] and view.window(None, None, 5) == ([], 0)  # out of the key order too
 
 
 def test_entries_are_in_etcd_key_order_and_scoped_by_namespace() -> None:
@@ -69,6 +70,7 @@ def test_indexes_follow_a_pod_that_moves_node_and_changes_labels() -> None:
     view = View(POD_FIELDS, "spec.nodeName")
     view.apply(event(1, "ADDED", "a", "x", node="n1", labels={"app": "w"}))
     view.apply(event(2, "MODIFIED", "a", "x", node="n2", labels={"app": "v"}))
+    assert [e.rv for e in view.entries()] == [2] and len(view) == 1  # ordered once, the new version
     assert view.indexed(None, "n1", {}) == []
     assert [e.key for e in view.indexed(None, "n2", {}) or []] == ["a/x"]
     assert [e.key for e in view.indexed("a", None, {"app": "v"}) or []] == ["a/x"]
