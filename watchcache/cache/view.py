@@ -243,12 +243,11 @@ class View:
         return entry
 
     def _put(self, entry: Entry, held: Entry | None) -> None:
-        key = entry.key
-        if held is None:
-            self._keys.add(key)
+        key, state = entry.key, entry.selector_state
         self._entries[key] = entry
-        state = entry.selector_state
-        if held is not None:
+        if held is None:
+            self._keys.add(key)  # a new key: ordered once
+        else:
             self._unindex(held, state)
         by_label = self._by_label
         for name, value in state.labels.items():
