@@ -120,7 +120,7 @@ def test_label_indexes_follow_a_pod_that_changes_one_label_and_keeps_another() -
 
     view.apply(event(3, "MODIFIED", "a", "x", labels={"app": "w", "tier": "b"}))
     assert selected(app="w") == [("a/x", 3)]  # the kept label's bucket holds the new version
-    assert selected(tier="f") == []
+    assert selected(tier="f") == [] and selected(zone="a") == []  # a value, a label no pod has
     assert selected(tier="b") == selected(app="w", tier="b") == [("a/x", 3)]
     view.apply(event(4, "DELETED", "a", "x", labels={"app": "w", "tier": "b"}))
     assert selected(app="w") == selected(tier="b") == []

@@ -289,7 +289,8 @@ class View:
             return None
         buckets: list[Bucket] = []
         for name, value in labels.items():
-            bucket = self._by_label.get(name, _NO_BUCKETS).get(value)
+            values = self._by_label.get(name)
+            bucket = None if values is None else values.get(value)
             if bucket is None:
                 return []
             buckets.append(bucket)
@@ -330,9 +331,6 @@ class View:
             lo = max(lo, ordered.bisect_right(start_after))
         keys = ordered[lo : min(hi, lo + limit + 1)]
         return [entries[key] for key in keys], max(hi - lo, 0)
-
-
-_NO_BUCKETS: dict[str, Bucket] = {}  # (a label no entry has; never written to)
 
 
 def _bucket(buckets: dict[str, Bucket], value: str) -> Bucket:
