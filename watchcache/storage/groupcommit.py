@@ -48,7 +48,6 @@ from typing import Any, cast
 import hiredis
 from redis._parsers.base import BaseParser
 from redis.asyncio import Redis
-from redis.asyncio.connection import AbstractConnection
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import InvalidResponse, ReadOnlyError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
@@ -74,10 +73,13 @@ def pack_command(*args: str | bytes | int) -> bytes:
     return hiredis.pack_command(args)  # type: ignore[arg-type]  # (its stub types a 1-tuple)
 
 
-async def taken_over(conn: AbstractConnection) -> tuple[asyncio.StreamWriter, asyncio.Transport]:
-    """Connect with redis-py (address, auth, TLS, database, protocol), then take its stream:
-    redis-py lets go of it. The writer is the caller's to hold (collecting it closes the
-    transport)."""
+async def taken_over(redis: Redis) -> tuple[asyncio.StreamWriter, asyncio.Transport]:
+    """A new connection of ``redis``'s pool (its address, auth, TLS, database and protocol; no
+    socket timeout: its owner keeps deadlines of its own), connected by redis-py, whose stream
+    is then the caller's: redis-py lets go of it. The writer is the caller's to hold
+    (collecting it closes the transport)."""
+    pool = redis.connection_pool
+    conn = pool.connection_class(**{**pool.connection_kwargs, "socket_timeout": None})
     await conn.connect()
     writer = cast(asyncio.StreamWriter, conn._writer)
     conn._reader = conn._writer = None
@@ -211,9 +213,7 @@ class GroupCommit:
         min_replicas: int = 0,
         replica_timeout_ms: int = 1000,
     ) -> None:
-        pool = redis.connection_pool
-        # the pool's address, auth and TLS; no socket timeout: a deadline per batch instead
-        self._make = lambda: pool.connection_class(**{**pool.connection_kwargs, "socket_timeout": None})
+        self._redis = redis  # whose pool's address, auth and TLS it connects with (a deadline per batch)
         self._pipe: _Pipe | None = None
         self._queued: list[tuple[bytes, asyncio.Future[Any], bool]] = []
         self._flushing = False  # a flush of the queue is scheduled (or connecting first)
@@ -258,7 +258,7 @@ class GroupCommit:
 
     async def _connect_and_flush(self) -> None:
         try:
-            writer, transport = await taken_over(self._make())
+            writer, transport = await taken_over(self._redis)
         except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
             self._flushing = False
             queued, self._queued = self._queued, []

@@ -332,8 +332,7 @@ class OwnConnection:
     """
 
     def __init__(self, redis: Redis) -> None:
-        pool = redis.connection_pool
-        self._make = lambda: pool.connection_class(**{**pool.connection_kwargs, "socket_timeout": None})
+        self._redis = redis
         self._writer: asyncio.StreamWriter | None = None  # held: collecting it closes the transport
         self._replies: _Replies | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -405,7 +404,7 @@ class OwnConnection:
 
     async def _connect(self) -> _Replies:
         await self.close()
-        writer, transport = await taken_over(self._make())  # the handshake done, hiredis reads
+        writer, transport = await taken_over(self._redis)  # the handshake done, hiredis reads
         replies = _Replies(transport)
         transport.set_protocol(replies)
         self._writer, self._replies = writer, replies
