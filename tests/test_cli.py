@@ -25,7 +25,7 @@ SHARED_FLAGS = [
     "--tls-cert-file", "--tls-private-key-file",
 ]  # fmt: skip
 COMMAND_FLAGS = {
-    "serve": [*SHARED_FLAGS, "--redis-url", "--log-level"],
+    "serve": [*SHARED_FLAGS, "--redis-url", "--log-level", "--huge-pages"],
     "kubeconfig": [*SHARED_FLAGS, "--server"],
 }
 SERVE_READY_TIMEOUT_S = 30.0  # interpreter + uvicorn start, on a slow CI machine

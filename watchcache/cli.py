@@ -24,6 +24,7 @@ import click
 import orjson
 
 from watchcache.process.embedded_redis import DURABILITY, EmbeddedRedis, EmbeddedRedisError
+from watchcache.process.huge_pages import huge_pages_note, restart_with_huge_pages
 from watchcache.process.kubeconfig import render_kubeconfig
 from watchcache.process.policy import PolicyError, PolicyFile
 from watchcache.process.settings import ACCESS_LOGGER, LOG_LEVELS, MIN_LOG_BYTES, Settings, parse_duration
@@ -46,7 +47,7 @@ def option(*decls: str, **attrs: Any) -> Callable[[F], F]:
     Explicit, because click's automatic names would include the subcommand
     (``WATCHCACHE_SERVE_HOST``).
     """
-    name = next(d for d in decls if d.startswith("--"))[2:]
+    name = next(d for d in decls if d.startswith("--"))[2:].partition("/")[0]  # "--x/--no-x": x
     attrs.setdefault("envvar", f"{ENV_PREFIX}_{name.upper().replace('-', '_')}")
     attrs.setdefault("show_envvar", True)
     attrs.setdefault("show_default", True)
@@ -182,6 +183,11 @@ runtime_options = options(
            help="Creating an object in a namespace that does not exist is a 404, as "
                 "kube-apiserver's NamespaceLifecycle admission answers; without it the namespace "
                 "is created on the fly."),
+    option("--huge-pages/--no-huge-pages", default=DEFAULTS.huge_pages,
+           help="Keep the heap in transparent huge pages where the kernel gives them on request "
+                "(THP mode madvise): serve then starts itself again, once, with GLIBC_TUNABLES="
+                "glibc.malloc.hugetlb=1. Fewer page faults and TLB misses as the view grows (a "
+                "write ~8% less CPU here) for ~10% more memory."),
 )  # fmt: skip
 
 
@@ -205,12 +211,15 @@ def cli() -> None:
 @cli.command()
 @server_options
 @runtime_options
-def serve(**flags: Any) -> None:
+@click.pass_context
+def serve(ctx: click.Context, **flags: Any) -> None:
     """Serve the API (pods, namespaces, nodes, events) until SIGINT or SIGTERM, which stop it
     gracefully."""
     settings = build_settings(flags)
     load_tokens(settings)  # a bad token file fails now, not on the first request
     load_policy(settings)  # so does a bad policy file: never an open server
+    if settings.huge_pages and ctx.obj is AS_PROGRAM:  # (not when a caller in-process invoked it)
+        restart_with_huge_pages()
     cert, key = serving_cert(settings)
     with contextlib.ExitStack() as stack:
         stack.enter_context(_stop_signals_raise_system_exit())
@@ -555,8 +564,8 @@ def _run(settings: Settings, cert: Path | None, key: Path | None, redis_note: st
         # after this grace is cut
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
     )
-    logger.info("watchcache serving %s (redis: %s; auth: %s)",
-                _listen_url(settings), redis_note, _auth_note(settings))  # fmt: skip
+    logger.info("watchcache serving %s (redis: %s; auth: %s; heap: %s)",
+                _listen_url(settings), redis_note, _auth_note(settings), huge_pages_note())  # fmt: skip
     GracefulServer(config, app, settings.shutdown_delay_seconds).run()
 
 
@@ -632,6 +641,11 @@ def _raise_system_exit(signum: int, frame: FrameType | None) -> None:
     raise SystemExit(0)  # a requested, graceful stop is a success
 
 
+# The context object of the command run as this process's program (main), which ``serve`` may
+# start again (huge pages); a caller invoking ``cli`` in its own process (a test) is left alone.
+AS_PROGRAM: Final = object()
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point (``watchcache = watchcache.cli:main``)."""
-    cli.main(args=argv, prog_name="watchcache")
+    cli.main(args=argv, prog_name="watchcache", obj=AS_PROGRAM)

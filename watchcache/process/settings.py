@@ -110,6 +110,7 @@ class Settings:
     durability: str = FSYNC_EVERY_WRITE  # when the embedded Redis fsyncs (see embedded_redis)
     min_replicas_acked: int = 0  # Redis replicas that must confirm a write before it is answered
     min_replicas_acked_timeout: float = 1.0  # seconds they have, else 504
+    huge_pages: bool = True  # the heap in transparent huge pages (process.huge_pages)
 
     def __post_init__(self) -> None:
         self.validate()
