@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from watchcache.process.huge_pages import thp_mode
+
 from . import memory
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
@@ -148,6 +150,8 @@ def machine() -> dict[str, Any]:
         "python": platform.python_version(),
         "kernel": platform.release(),
         "memory_warmed": memory.warmed(),
+        # the servers' heap in huge pages (``serve --huge-pages``, the default) takes THP madvise
+        "thp_mode": thp_mode(),
     }
 
 
