@@ -27,8 +27,8 @@ import uvloop
 
 from watchcache.cli import GC_THRESHOLDS
 from watchcache.http.app import create_app
-from watchcache.process.embedded_redis import DURABILITY, FSYNC_EVERY_WRITE, EmbeddedRedis
-from watchcache.process.settings import Settings
+from watchcache.process.embedded_redis import EmbeddedRedis
+from watchcache.process.settings import DURABILITY, FSYNC_EVERY_WRITE, Settings
 
 from .pods import pod_body
 

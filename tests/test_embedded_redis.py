@@ -12,12 +12,12 @@ import pytest
 import redis
 
 from watchcache.process.embedded_redis import (
-    FSYNC_EVERY_SECOND,
     EmbeddedRedis,
     EmbeddedRedisError,
     RedisServerNotFound,
     find_free_port,
 )
+from watchcache.process.settings import FSYNC_EVERY_SECOND
 
 from .conftest import eventually
 

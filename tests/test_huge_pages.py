@@ -15,6 +15,7 @@ from watchcache.process.huge_pages import (
     ENV,
     glibc_version,
     huge_pages_note,
+    small_pages,
     thp_mode,
     tunables_with_huge_pages,
 )
@@ -135,3 +136,16 @@ def test_the_note_says_how_the_heap_is_paged() -> None:
         "always": "huge pages (THP always)",
         "madvise": f"huge pages ({ENV}=glibc.malloc.hugetlb=1)",
     }.get(mode or "", "4 KiB pages")
+
+
+def _thp_enabled() -> str:
+    status = Path("/proc/self/status").read_text()
+    return next((line.split()[1] for line in status.splitlines() if line.startswith("THP_enabled:")), "")
+
+
+@pytest.mark.skipif(_thp_enabled() == "", reason="the kernel does not report THP_enabled")
+def test_small_pages_holds_off_huge_pages_only_meanwhile() -> None:
+    assert _thp_enabled() == "1"
+    with small_pages():
+        assert _thp_enabled() == "0"
+    assert _thp_enabled() == "1"

@@ -17,19 +17,26 @@ import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import FrameType
-from typing import Any, Final, TypeVar
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 import click
 import orjson
 
-from watchcache.process.embedded_redis import DURABILITY, EmbeddedRedis, EmbeddedRedisError
 from watchcache.process.huge_pages import huge_pages_note, restart_with_huge_pages
-from watchcache.process.kubeconfig import render_kubeconfig
 from watchcache.process.policy import PolicyError, PolicyFile
-from watchcache.process.settings import ACCESS_LOGGER, LOG_LEVELS, MIN_LOG_BYTES, Settings, parse_duration
-from watchcache.process.tls import ensure_self_signed, serving_hosts
+from watchcache.process.settings import (
+    ACCESS_LOGGER,
+    DURABILITY,
+    LOG_LEVELS,
+    MIN_LOG_BYTES,
+    Settings,
+    parse_duration,
+)
 from watchcache.process.tokens import TokenFile
+
+if TYPE_CHECKING:
+    from watchcache.process.embedded_redis import EmbeddedRedis
 
 ENV_PREFIX: Final = "WATCHCACHE"
 DEFAULTS: Final = Settings()
@@ -241,6 +248,8 @@ def serve(ctx: click.Context, **flags: Any) -> None:
                          "(e.g. a load balancer in front of several replicas).")  # fmt: skip
 def kubeconfig_command(server: str | None, **flags: Any) -> None:
     """Print a kubeconfig for the server these flags describe (same flags as serve)."""
+    from watchcache.process.kubeconfig import render_kubeconfig  # (yaml and cryptography: lazily)
+
     settings = build_settings(flags)
     load_tokens(settings)
     click.echo(render_kubeconfig(settings, server=server), nl=False)
@@ -518,6 +527,8 @@ def load_tokens(settings: Settings) -> TokenFile | None:
 
 def serving_cert(settings: Settings) -> tuple[Path | None, Path | None]:
     """The certificate and key uvicorn serves, generated under data_dir/pki when self-signed."""
+    from watchcache.process.tls import ensure_self_signed, serving_hosts  # (cryptography: lazily)
+
     if settings.self_signed_tls:
         _, cert, key = ensure_self_signed(settings.data_dir, serving_hosts(settings.host))
         return cert, key
@@ -526,6 +537,8 @@ def serving_cert(settings: Settings) -> tuple[Path | None, Path | None]:
 
 @contextlib.contextmanager
 def _embedded_redis(data_dir: Path, durability: str) -> Iterator[EmbeddedRedis]:
+    from watchcache.process.embedded_redis import EmbeddedRedis, EmbeddedRedisError  # (redis: lazily)
+
     try:
         embedded = EmbeddedRedis(data_dir, durability=durability).start()
     except EmbeddedRedisError as exc:

@@ -22,6 +22,8 @@ from typing import Final
 
 import redis
 
+from watchcache.process.settings import DURABILITY, FSYNC_EVERY_WRITE
+
 LOOPBACK: Final = "127.0.0.1"
 REDIS_BINARY: Final = "redis-server"
 STARTUP_TIMEOUT_S: Final = 10.0  # a cold start replaying a large AOF can take seconds
@@ -30,13 +32,6 @@ PING_INTERVAL_S: Final = 0.02
 PING_SOCKET_TIMEOUT_S: Final = 0.5
 # find_free_port() and redis' bind() race with other processes; a lost race is retried.
 START_ATTEMPTS: Final = 3
-# --durability: when the embedded Redis fsyncs its append-only file (appendfsync). Every write:
-# an acknowledged write survives the host's crash, as etcd's do (Redis fsyncs once per event
-# loop turn, before it answers, so concurrent writes share one fsync). Every second: a host
-# crash may lose the last second of acknowledged writes (a process crash loses nothing).
-FSYNC_EVERY_WRITE: Final = "fsync-every-write"
-FSYNC_EVERY_SECOND: Final = "fsync-every-second"
-DURABILITY: Final = {FSYNC_EVERY_WRITE: "always", FSYNC_EVERY_SECOND: "everysec"}
 LOG_TAIL_BYTES: Final = 2000
 PR_SET_PDEATHSIG: Final = 1  # linux/prctl.h
 

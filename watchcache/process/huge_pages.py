@@ -14,19 +14,25 @@ starts itself again, once, with the tunable added to ``GLIBC_TUNABLES`` (:func:`
 Nothing is done where the mode is ``always`` (every heap has them already) or ``never``, on a
 libc other than glibc, or when ``GLIBC_TUNABLES`` already names the tunable (the user chose, or
 this is the restarted process).
+
+A bootstrap is the exception (:func:`small_pages`): it allocates a whole view at once, and in
+huge pages the kernel took twice the time for it (sys 0.43 against 0.86 s, 100k pods).
 """
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 TUNABLE = "glibc.malloc.hugetlb"
 ENV = "GLIBC_TUNABLES"
 MIN_GLIBC = (2, 35)  # the first glibc with the tunable
 THP_MODE_FILE = Path("/sys/kernel/mm/transparent_hugepage/enabled")
+PR_SET_THP_DISABLE = 41  # linux/prctl.h: no huge pages for this process while set
 
 
 def thp_mode(path: Path = THP_MODE_FILE) -> str | None:
@@ -81,3 +87,22 @@ def huge_pages_note(environ: Mapping[str, str] = os.environ) -> str:
     if mode == "madvise" and f"{TUNABLE}=1" in environ.get(ENV, "").split(":"):
         return f"huge pages ({ENV}={TUNABLE}=1)"
     return "4 KiB pages"
+
+
+@contextlib.contextmanager
+def small_pages() -> Iterator[None]:
+    """This process allocates in 4 KiB pages meanwhile (``prctl(PR_SET_THP_DISABLE)``), for a
+    bulk allocation; nothing changes where the call is refused (not Linux, an old kernel)."""
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        yield
+        return
+    if prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0) != 0:
+        yield
+        return
+    try:
+        yield
+    finally:
+        prctl(PR_SET_THP_DISABLE, 0, 0, 0, 0)
+

@@ -13,11 +13,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
-from watchcache.process.embedded_redis import DURABILITY, FSYNC_EVERY_WRITE
-
 # uvicorn's level names; "trace" is uvicorn's own level below DEBUG.
 LOG_LEVELS: Final = ("critical", "error", "warning", "info", "debug", "trace")
 MAX_PORT: Final = 65535
+# --durability: when the embedded Redis fsyncs its append-only file (appendfsync). Every write:
+# an acknowledged write survives the host's crash, as etcd's do (Redis fsyncs once per event
+# loop turn, before it answers, so concurrent writes share one fsync). Every second: a host
+# crash may lose the last second of acknowledged writes (a process crash loses nothing).
+FSYNC_EVERY_WRITE: Final = "fsync-every-write"
+FSYNC_EVERY_SECOND: Final = "fsync-every-second"
+DURABILITY: Final = {FSYNC_EVERY_WRITE: "always", FSYNC_EVERY_SECOND: "everysec"}
 MIN_LOG_BYTES: Final = 16 * 1024  # a log line may be this long (kinds.pods.logs.MAX_LINE_BYTES)
 _DURATION_UNITS: Final = {
     "ns": 1e-9,
