@@ -72,11 +72,17 @@ def restart_with_huge_pages() -> None:
     """Start this process's command again (same pid, same arguments) with the heap in huge pages,
     if that takes a restart; returns only when it does not. Call it before anything is started."""
     tunables = tunables_with_huge_pages(os.environ, thp_mode(), glibc_version())
-    if tunables is None:
+    if tunables is None or not sys.executable:  # (an embedding interpreter may not know its own)
         return
     sys.stdout.flush()
     sys.stderr.flush()
-    os.execve(sys.executable, [sys.executable, *sys.orig_argv[1:]], {**os.environ, ENV: tunables})
+    try:
+        os.execve(sys.executable, [sys.executable, *sys.orig_argv[1:]], {**os.environ, ENV: tunables})
+    except OSError as exc:  # not restartable here: go on as started
+        print(
+            f"watchcache: not restarted for huge pages ({exc}); the heap stays in 4 KiB pages",
+            file=sys.stderr,
+        )
 
 
 def huge_pages_note(environ: Mapping[str, str] = os.environ) -> str:
@@ -105,4 +111,3 @@ def small_pages() -> Iterator[None]:
         yield
     finally:
         prctl(PR_SET_THP_DISABLE, 0, 0, 0, 0)
-
