@@ -12,7 +12,6 @@ bottleneck: design.md) never steals from it either.
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import multiprocessing as mp
 import os
 import resource
@@ -29,6 +28,7 @@ import httpx
 import redis
 
 from watchcache.process.embedded_redis import EmbeddedRedis, find_free_port
+from watchcache.process.linux import prctl
 
 from .common import SERVER_PATH_ENV, progress
 
@@ -101,7 +101,9 @@ class ServerProcess:
 def _die_with_parent() -> None:
     """Linux PR_SET_PDEATHSIG: a killed orchestrator takes its servers and profilers with it
     (an orphaned server once kept retrying its vanished Redis, sampled by py-spy, for hours)."""
-    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    call = prctl()
+    if call is not None:
+        call(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def _preexec() -> None:

@@ -8,12 +8,10 @@ and resourceVersions again. Tests turn persistence off for speed.
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import shutil
 import signal
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -22,6 +20,7 @@ from typing import Final
 
 import redis
 
+from watchcache.process.linux import prctl
 from watchcache.process.settings import DURABILITY, FSYNC_EVERY_WRITE
 
 LOOPBACK: Final = "127.0.0.1"
@@ -201,14 +200,11 @@ class EmbeddedRedis:
 def _die_with_parent() -> Callable[[], None] | None:
     """On Linux, have the kernel SIGTERM redis if watchcache dies without cleaning up (SIGKILL),
     so no orphan keeps writing the AOF that the next watchcache would reuse."""
-    if not sys.platform.startswith("linux"):
-        return None
-    try:
-        prctl = ctypes.CDLL(None, use_errno=True).prctl
-    except (OSError, AttributeError):
+    call = prctl()
+    if call is None:
         return None
 
     def set_pdeathsig() -> None:
-        prctl(PR_SET_PDEATHSIG, int(signal.SIGTERM))
+        call(PR_SET_PDEATHSIG, int(signal.SIGTERM))
 
     return set_pdeathsig

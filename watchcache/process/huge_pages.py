@@ -22,11 +22,12 @@ huge pages the kernel took twice the time for it (sys 0.43 against 0.86 s, 100k 
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import os
 import sys
 from collections.abc import Iterator, Mapping
 from pathlib import Path
+
+from watchcache.process.linux import prctl
 
 TUNABLE = "glibc.malloc.hugetlb"
 ENV = "GLIBC_TUNABLES"
@@ -99,15 +100,11 @@ def huge_pages_note(environ: Mapping[str, str] = os.environ) -> str:
 def small_pages() -> Iterator[None]:
     """This process allocates in 4 KiB pages meanwhile (``prctl(PR_SET_THP_DISABLE)``), for a
     bulk allocation; nothing changes where the call is refused (not Linux, an old kernel)."""
-    try:
-        prctl = ctypes.CDLL(None, use_errno=True).prctl
-    except (OSError, AttributeError):
-        yield
-        return
-    if prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0) != 0:
+    call = prctl()
+    if call is None or call(PR_SET_THP_DISABLE, 1, 0, 0, 0) != 0:
         yield
         return
     try:
         yield
     finally:
-        prctl(PR_SET_THP_DISABLE, 0, 0, 0, 0)
+        call(PR_SET_THP_DISABLE, 0, 0, 0, 0)
