@@ -129,6 +129,24 @@ def test_no_huge_pages_keeps_the_heap_in_small_pages(
     assert "heap: 4 KiB pages" in server.log.read_text()
 
 
+@pytest.mark.parametrize(
+    ("environ", "mode", "expected"),
+    [
+        (
+            {ENV: "glibc.malloc.arena_max=2:glibc.malloc.hugetlb=1"},
+            "madvise",
+            f"huge pages ({ENV}=glibc.malloc.hugetlb=1)",
+        ),
+        ({ENV: "glibc.malloc.hugetlb=0"}, "madvise", "4 KiB pages"),
+        ({}, "madvise", "4 KiB pages"),
+        ({}, "always", "huge pages (THP always)"),
+        ({ENV: "glibc.malloc.hugetlb=1"}, "never", "4 KiB pages"),
+    ],
+)
+def test_the_note_names_the_pages_for_each_mode(environ: dict[str, str], mode: str, expected: str) -> None:
+    assert huge_pages_note(environ, mode) == expected
+
+
 def test_the_note_says_how_the_heap_is_paged() -> None:
     mode = thp_mode()
     note = huge_pages_note({ENV: "glibc.malloc.hugetlb=1"})

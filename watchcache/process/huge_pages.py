@@ -63,10 +63,19 @@ def tunables_with_huge_pages(
     """The ``GLIBC_TUNABLES`` to restart with for a heap in huge pages, or None: nothing to do."""
     if mode != "madvise" or glibc is None or glibc < MIN_GLIBC:
         return None
-    current = environ.get(ENV, "")
-    if any(item.partition("=")[0] == TUNABLE for item in current.split(":")):
+    if _tunable(environ) is not None:
         return None
+    current = environ.get(ENV, "")
     return f"{current}:{TUNABLE}=1" if current else f"{TUNABLE}=1"
+
+
+def _tunable(environ: Mapping[str, str]) -> str | None:
+    """The value ``GLIBC_TUNABLES`` gives the tunable (``name=value:name=value``), if any."""
+    for item in environ.get(ENV, "").split(":"):
+        name, _, value = item.partition("=")
+        if name == TUNABLE:
+            return value
+    return None
 
 
 def restart_with_huge_pages() -> None:
@@ -86,12 +95,12 @@ def restart_with_huge_pages() -> None:
         )
 
 
-def huge_pages_note(environ: Mapping[str, str] = os.environ) -> str:
-    """How the heap is paged, for the start-up log line."""
-    mode = thp_mode()
+def huge_pages_note(environ: Mapping[str, str] = os.environ, mode: str | None = None) -> str:
+    """How the heap is paged, for the start-up log line (``mode``: the kernel's, by default)."""
+    mode = mode or thp_mode()
     if mode == "always":
         return "huge pages (THP always)"
-    if mode == "madvise" and f"{TUNABLE}=1" in environ.get(ENV, "").split(":"):
+    if mode == "madvise" and _tunable(environ) == "1":
         return f"huge pages ({ENV}={TUNABLE}=1)"
     return "4 KiB pages"
 
