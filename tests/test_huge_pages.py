@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import httpx
 import pytest
+from redis.asyncio import Redis
 
 from tests.conftest import Server, pod_manifest, start_server
+from watchcache.cache.replica import Replica
+from watchcache.kinds.pods import POD
 from watchcache.process.embedded_redis import EmbeddedRedis
 from watchcache.process.huge_pages import (
     ENV,
@@ -19,6 +22,7 @@ from watchcache.process.huge_pages import (
     thp_mode,
     tunables_with_huge_pages,
 )
+from watchcache.storage.store import Store, Stored
 
 GLIBC = (2, 36)
 
@@ -166,4 +170,30 @@ def test_small_pages_holds_off_huge_pages_only_meanwhile() -> None:
     assert _thp_enabled() == "1"
     with small_pages():
         assert _thp_enabled() == "0"
+    assert _thp_enabled() == "1"
+
+
+class _PagesSeen(Store):
+    """A log reader that notes, at each object of a snapshot, whether huge pages were held off."""
+
+    def __init__(self, redis: Redis, prefix: str) -> None:
+        super().__init__(redis, prefix)
+        self.seen: list[str] = []
+
+    async def snapshot(self, resource: str) -> AsyncIterator[tuple[str, Stored]]:
+        async for item in super().snapshot(resource):
+            self.seen.append(_thp_enabled())
+            yield item
+
+
+@pytest.mark.skipif(_thp_enabled() == "", reason="the kernel does not report THP_enabled")
+async def test_a_bootstrap_loads_its_view_in_small_pages_then_lets_it_grow_in_huge_ones(store: Store) -> None:
+    for name in ("a", "b", "c"):
+        pod = {"metadata": {"name": name, "namespace": "ns", "uid": name}, "spec": {"containers": []}}
+        await store.write("pods", f"ns/{name}", "ADDED", pod, expected_rv=None)
+    reader = _PagesSeen(store.redis, store.prefix)
+    replica = Replica(store, [POD], log_reader=reader)
+    await replica.bootstrap()
+    assert len(replica.views["pods"]) == 3
+    assert reader.seen == ["0", "0", "0"]
     assert _thp_enabled() == "1"
