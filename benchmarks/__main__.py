@@ -47,8 +47,7 @@ def main(argv: list[str] | None = None) -> int:
         os.environ[PROFILE_ENV] = str(Path(__file__).parent / "results" / "profiles")
     if args.sizes and args.scenario != "reads":
         parser.error("--sizes applies to the reads scenario only")
-    if not args.no_warm_memory:
-        memory.warm_up(progress)
+    memory.prepare(not args.no_warm_memory, progress)
     scenarios = _scenarios()
     names = list(scenarios) if args.scenario == "all" else [args.scenario]
     for name in names:

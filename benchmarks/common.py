@@ -150,6 +150,10 @@ def machine() -> dict[str, Any]:
         "python": platform.python_version(),
         "kernel": platform.release(),
         "memory_warmed": memory.warmed(),
+        # freed memory handed back to the host, and what fresh memory costs now (a growing view
+        # pays it per pod: benchmarks/memory.py)
+        "free_page_reporting": memory.page_reporting(),
+        "fresh_memory_gb_s": memory.fresh_memory_gb_s(),
         # the servers' heap in huge pages (``serve --huge-pages``, the default) takes THP madvise
         "thp_mode": thp_mode(),
     }

@@ -75,8 +75,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=4.0, help="each phase's length")
     memory.add_option(parser)
     args = parser.parse_args()
-    if not args.no_warm_memory:
-        memory.warm_up(progress)
+    memory.prepare(not args.no_warm_memory, progress)
     verbs = tuple(args.verbs.split(","))
     if unknown := set(verbs) - set(VERBS):
         parser.error(f"unknown verbs: {', '.join(sorted(unknown))}")

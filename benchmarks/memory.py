@@ -8,18 +8,26 @@ put ``clear_page_erms`` at a fifth of a tailing replica's CPU, and per create it
 as much as the whole Lua write. Which pages a process gets, touched or not, is the kernel's
 choice, so it also made runs disagree. No long-running host pays it; this takes it out of the
 measurements by paying it once, up front (``--no-warm-memory`` skips it).
+
+That lasts only while the host leaves freed memory with the guest. Free page reporting hands
+it back: some machines of this kind do so after minutes, others at once (``min_free_ms`` 0),
+and there a page freed a few seconds ago costs its first touch again. The warm-up is then
+skipped as futile, and every result records the reporting's settings and what touching fresh
+memory cost in that run (:func:`fresh_memory_gb_s`), beside the CPU it inflates.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import mmap
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 BOOT_ID = Path("/proc/sys/kernel/random/boot_id")
+PAGE_REPORTING = Path("/sys/module/page_reporting/parameters")  # this kind's guest kernel
 MARK = Path("/dev/shm/watchcache-benchmarks-memory-warm")  # tmpfs: gone at reboot anyway
 HEADROOM = 2 << 30  # left untouched: the page cache and everyone else
 CHUNK = 1 << 30
@@ -56,10 +64,54 @@ def add_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def page_reporting() -> dict[str, int] | None:
+    """The guest's free page reporting settings (None: not reported, or not this kernel):
+    ``min_free_ms``, how long memory stays free before it goes back to the host, and
+    ``page_reporting_order``, the smallest free block reported (9: 2 MiB)."""
+    settings = {}
+    for name in ("min_free_ms", "page_reporting_order"):
+        try:
+            settings[name] = int((PAGE_REPORTING / name).read_text())
+        except (OSError, ValueError):
+            return None
+    return settings
+
+
+@functools.cache
+def fresh_memory_gb_s() -> float:
+    """GB/s to touch 256 MiB of memory new to this process, in the servers' page size (huge
+    pages where THP is madvise, as ``serve --huge-pages`` asks): what a growing view pays per
+    byte. Bare metal zeroes several GB/s; memory the host must back again goes ten times
+    slower. Measured once a run, before anything else (:func:`prepare`): memory a finished
+    phase just freed would read fast."""
+    size, page = 256 << 20, mmap.PAGESIZE
+    with mmap.mmap(-1, size, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS) as chunk:
+        with contextlib.suppress(AttributeError, OSError):  # (no THP: 4 KiB pages)
+            chunk.madvise(mmap.MADV_HUGEPAGE)
+        started = time.perf_counter()
+        for offset in range(0, size, page):
+            chunk[offset] = 1
+        elapsed = time.perf_counter() - started
+    return round(size / elapsed / 1e9, 2)
+
+
+def prepare(warm: bool, progress: Callable[[str], None]) -> None:
+    """Before a run: touch the free memory (:func:`warm_up`) if ``warm``, then measure what
+    fresh memory costs (:func:`fresh_memory_gb_s`)."""
+    if warm:
+        warm_up(progress)
+    progress(f"touching fresh memory: {fresh_memory_gb_s()} GB/s")
+
+
 def warm_up(progress: Callable[[str], None]) -> None:
     """Touch every page of the available memory but :data:`HEADROOM`, a GiB at a time (each
-    mapping is given back before the next), unless done already since boot."""
+    mapping is given back before the next), unless done already since boot, or futile: where
+    freed memory goes back to the host at once."""
     if warmed():
+        return
+    reporting = page_reporting()
+    if reporting is not None and reporting["min_free_ms"] == 0:
+        progress("not touching the free memory first: this guest hands freed memory back to the host at once")
         return
     size = max(0, _available() - HEADROOM) // CHUNK * CHUNK
     page = mmap.PAGESIZE
