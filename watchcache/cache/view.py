@@ -69,7 +69,7 @@ class Summary:
     def of(cls, obj: Object, fields: FieldSet) -> Summary:
         meta = obj["metadata"]
         values = fields.of(obj)
-        shared = {name: _share(name, value) for name, value in values.items()}
+        shared = {name: _shared_field(name, value) for name, value in values.items()}
         state = SelectorState(_shared_labels(meta.get("labels") or {}), shared)
         return cls(meta.get("uid", ""), state, "deletionTimestamp" in meta)
 
@@ -87,7 +87,7 @@ class Summary:
         if len(values) != len(names):
             raise ValueError(f"a summary holds {len(values)} field values, the kind has {len(names)}")
         # (a comprehension: compiled, it builds the dict directly; dict(zip()) is a generic call)
-        shared = {names[i]: _share(names[i], values[i]) for i in range(len(names))}
+        shared = {names[i]: _shared_field(names[i], values[i]) for i in range(len(names))}
         return cls(uid, SelectorState(_shared_labels(labels), shared), terminating)
 
 
@@ -99,15 +99,16 @@ _UNIQUE_FIELD = "metadata.name"
 
 
 def _shared_labels(labels: dict[str, str]) -> dict[str, str]:
-    return {_text(key): _text(value) for key, value in labels.items()}
+    return {_interned(key): _interned(value) for key, value in labels.items()}
 
 
-def _share(name: str, value: str) -> str:
-    return value if name == _UNIQUE_FIELD else _text(value)
+def _shared_field(name: str, value: str) -> str:
+    return value if name == _UNIQUE_FIELD else _interned(value)
 
 
-def _text(value: str) -> str:
-    return intern(value) if type(value) is str else value  # (a stored object: always str)
+def _interned(text: str) -> str:
+    # (validation lets only strings into labels and fields; anything else stays as it is)
+    return intern(text) if type(text) is str else text
 
 
 def entry_of(key: str, rv: int, json: bytes, summary: Summary, noted: bytes = b"") -> Entry:
