@@ -157,13 +157,13 @@ def test_a_summary_packs_what_the_entry_of_a_parsed_pod_holds() -> None:
     assert stored_entry("a/x", 7, parsed.json, b"", POD_FIELDS) == parsed  # no summary: parsed from the JSON
 
 
-def test_pods_summaries_share_their_label_and_field_strings() -> None:
+def test_pods_summaries_share_their_labels_and_field_strings() -> None:
     """Each pod's labels and selectable fields, unpacked from the log or taken from a parsed
-    manifest, are new copies of strings most pods hold: a view keeps one of each."""
+    manifest, are new copies of what most pods hold: a view keeps one of each."""
 
-    def manifest(name: str) -> dict:
+    def manifest(name: str, tier: str = "frontend") -> dict:
         # each from its own parse, as two requests or two log entries give them
-        return orjson.loads(orjson.dumps(pod("team-a", name, node="node-7", labels={"tier": "frontend"})))
+        return orjson.loads(orjson.dumps(pod("team-a", name, node="node-7", labels={"tier": tier})))
 
     unpacked = [
         Summary.unpacked(Summary.of(manifest(name), POD_FIELDS).packed(POD_FIELDS), POD_FIELDS).selector_state
@@ -171,11 +171,14 @@ def test_pods_summaries_share_their_label_and_field_strings() -> None:
     ]
     written = [Summary.of(manifest(name), POD_FIELDS).selector_state for name in ("x", "y")]
     for first, second in (unpacked, written, (unpacked[0], written[1])):
-        assert first.labels == second.labels == {"tier": "frontend"}
-        [(key_1, value_1)], [(key_2, value_2)] = first.labels.items(), second.labels.items()
-        assert key_1 is key_2 and value_1 is value_2
+        assert first.labels == {"tier": "frontend"} and first.labels is second.labels
         for field in ("metadata.namespace", "spec.nodeName"):
             assert first.fields[field] is second.fields[field]
+        assert (first.fields["metadata.name"], second.fields["metadata.name"]) == ("x", "y")
+    other = Summary.of(manifest("z", tier="backend"), POD_FIELDS).selector_state
+    assert other.labels == {"tier": "backend"}
+    [(key, _)], [(other_key, _)] = written[0].labels.items(), other.labels.items()
+    assert other_key is key
 
 
 def test_a_summary_with_another_number_of_field_values_is_refused() -> None:

@@ -19,6 +19,7 @@ from sys import intern
 import orjson
 from sortedcontainers import SortedList
 
+from watchcache.machinery.memo import ContentMemo
 from watchcache.machinery.objects import Object
 from watchcache.machinery.selectors import FieldSet, SelectorState
 from watchcache.storage.entries import Event, compact, pack, parsed, unpack
@@ -70,7 +71,7 @@ class Summary:
         meta = obj["metadata"]
         values = fields.of(obj)
         shared = {name: _shared_field(name, value) for name, value in values.items()}
-        state = SelectorState(_shared_labels(meta.get("labels") or {}), shared)
+        state = SelectorState(_LABELS(meta.get("labels") or {}), shared)
         return cls(meta.get("uid", ""), state, "deletionTimestamp" in meta)
 
     def packed(self, fields: FieldSet) -> bytes:
@@ -88,7 +89,7 @@ class Summary:
             raise ValueError(f"a summary holds {len(values)} field values, the kind has {len(names)}")
         # (a comprehension: compiled, it builds the dict directly; dict(zip()) is a generic call)
         shared = {names[i]: _shared_field(names[i], values[i]) for i in range(len(names))}
-        return cls(uid, SelectorState(_shared_labels(labels), shared), terminating)
+        return cls(uid, SelectorState(_LABELS(labels), shared), terminating)
 
 
 # A selector state's strings are mostly those of many other pods (label keys and values, a
@@ -100,6 +101,12 @@ _UNIQUE_FIELD = "metadata.name"
 
 def _shared_labels(labels: dict[str, str]) -> dict[str, str]:
     return {_interned(key): _interned(value) for key, value in labels.items()}
+
+
+# The pods of one template (a ReplicaSet's, a Job's) carry the same labels: their states share
+# one dict of them, as they share its strings. (States are never changed in place.)
+LABEL_SETS = 4096
+_LABELS = ContentMemo(_shared_labels, LABEL_SETS)
 
 
 def _shared_field(name: str, value: str) -> str:
