@@ -10,10 +10,11 @@ choice, so it also made runs disagree. No long-running host pays it; this takes 
 measurements by paying it once, up front (``--no-warm-memory`` skips it).
 
 That lasts only while the host leaves freed memory with the guest. Free page reporting hands
-it back: some machines of this kind do so after minutes, others at once (``min_free_ms`` 0),
-and there a page freed a few seconds ago costs its first touch again. The warm-up is then
-skipped as futile, and every result records the reporting's settings and what touching fresh
-memory cost in that run (:func:`fresh_memory_gb_s`), beside the CPU it inflates.
+it back: on the tenth session's machine pages freed half an hour earlier were still backed; on
+the twelfth's, with ``min_free_ms`` 0, a page freed a few seconds ago cost its first touch
+again. The warm-up is then skipped as futile, and every result records the reporting's settings
+and what touching fresh memory cost in that run (:func:`fresh_memory_gb_s`), beside the CPU it
+inflates.
 """
 
 from __future__ import annotations
@@ -81,8 +82,8 @@ def page_reporting() -> dict[str, int] | None:
 def fresh_memory_gb_s() -> float:
     """GB/s to touch 256 MiB of memory new to this process, in the servers' page size (huge
     pages where THP is madvise, as ``serve --huge-pages`` asks): what a growing view pays per
-    byte. Bare metal zeroes several GB/s; memory the host must back again goes ten times
-    slower. Measured once a run, before anything else (:func:`prepare`): memory a finished
+    byte. Bare metal zeroes several GB/s; here memory the host must back again went ~0.45 GB/s,
+    memory just freed ~8. Measured once a run, before anything else (:func:`prepare`): memory a finished
     phase just freed would read fast."""
     size, page = 256 << 20, mmap.PAGESIZE
     with mmap.mmap(-1, size, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS) as chunk:
